@@ -1,0 +1,58 @@
+# Latchkey. `make run` serves it on http://localhost:3000; `make test` is what CI runs.
+# Every target installs what it needs first, and skips what is already installed.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# One target directory outside the clone, so a fresh clone (and CI) reuses
+# compiled dependencies. Override to build elsewhere.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/latchkey/target
+export LATCHKEY_TOOLS_DIR ?= $(HOME)/.cache/latchkey-tools
+export PATH := $(HOME)/.cargo/bin:$(LATCHKEY_TOOLS_DIR)/node_modules/.bin:$(PATH)
+
+DATABASE_URL ?= sqlite://latchkey.db
+E2E_PORT ?= 3100
+RUST_PACKAGES := --workspace --exclude frontend
+
+.PHONY: help run dev test tools test-tools lint test-rust test-sqlite test-postgres test-e2e
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+run: tools ## Build in release and serve site + API on http://localhost:3000 (SQLite file latchkey.db)
+	cargo leptos build --release
+	DATABASE_URL=$(DATABASE_URL) "$(CARGO_TARGET_DIR)/release/latchkey" serve --site-root target/site
+
+dev: tools ## Rebuild and restart on every change (cargo leptos watch)
+	cargo leptos watch
+
+test: test-tools lint test-rust test-e2e ## Everything CI checks: format, clippy, Rust tests on SQLite and PostgreSQL, Playwright
+
+tools: ## Install the build tools that are missing (wasm target, cargo-leptos, wasm-bindgen, wasm-opt)
+	scripts/install-tools.sh build
+
+test-tools: ## Install the build and test tools that are missing (also Chromium, npm packages)
+	scripts/install-tools.sh test
+
+lint: ## cargo fmt --check and clippy -D warnings, for the server and the WASM
+	cargo fmt --all --check
+	cargo clippy $(RUST_PACKAGES) --all-targets -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+test-rust: test-sqlite test-postgres ## Every Rust test, on SQLite and on PostgreSQL
+
+test-sqlite:
+	@echo "==> Rust tests on SQLite"
+	LATCHKEY_TEST_DATABASE=sqlite cargo nextest run $(RUST_PACKAGES)
+
+test-postgres: ## Every Rust test on a throwaway PostgreSQL cluster
+	@echo "==> Rust tests on PostgreSQL"
+	LATCHKEY_TEST_DATABASE=postgres scripts/with-postgres.sh cargo nextest run $(RUST_PACKAGES)
+
+test-e2e: ## Build the site and run the Playwright suite in Chromium
+	cargo leptos build
+	@echo "==> Playwright in Chromium ($$(/usr/bin/chromium --version))"
+	cd end2end && LATCHKEY_BIN="$(CARGO_TARGET_DIR)/debug/latchkey" \
+		LATCHKEY_SITE_ROOT="$(CURDIR)/target/site" LATCHKEY_E2E_PORT=$(E2E_PORT) \
+		npx playwright test

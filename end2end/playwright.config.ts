@@ -1,0 +1,61 @@
+import { defineConfig, devices } from '@playwright/test';
+
+// The server under test. `make test` builds it and passes LATCHKEY_BIN and
+// LATCHKEY_SITE_ROOT, and picks a port of its own; under `cargo leptos
+// end-to-end` the server cargo-leptos started on :3000 is reused.
+const port = Number(process.env.LATCHKEY_E2E_PORT ?? 3000);
+const baseURL = `http://localhost:${port}`;
+const bin = process.env.LATCHKEY_BIN;
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  workers: 2,
+  reporter: [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]],
+  outputDir: 'test-results',
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+  },
+  projects: [
+    {
+      name: 'chromium',
+      use: {
+        ...devices['Desktop Chrome'],
+        launchOptions: {
+          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+          args: [
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-quic',
+            '--no-first-run',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+          ],
+        },
+      },
+    },
+  ],
+  webServer: {
+    // A fresh SQLite file per run, so the suite never sees yesterday's data.
+    command: bin
+      ? `rm -f e2e.db && "${bin}" serve --listen localhost:${port} --public-url ${baseURL}`
+      : `echo "no server on ${baseURL}: run make test, or cargo leptos end-to-end" && exit 1`,
+    env: {
+      DATABASE_URL: 'sqlite://e2e.db',
+      ...(process.env.LATCHKEY_SITE_ROOT ? { LATCHKEY_SITE_ROOT: process.env.LATCHKEY_SITE_ROOT } : {}),
+      RUST_LOG: process.env.RUST_LOG ?? 'warn',
+    },
+    url: `${baseURL}/readyz`,
+    reuseExistingServer: !bin,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  },
+});

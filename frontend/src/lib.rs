@@ -1,0 +1,8 @@
+//! The WASM entry point: hydrate the server-rendered page, nothing else.
+#![forbid(unsafe_code)]
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Installs what building and testing Latchkey needs, skipping whatever is already
+# there at the right version. Safe to re-run; a warm machine pays nothing.
+#   scripts/install-tools.sh build   wasm target, cargo-leptos, wasm-bindgen CLI, wasm-opt
+#   scripts/install-tools.sh test    the above, plus Chromium and the end2end npm packages
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_LEPTOS_VERSION=0.3.11
+# Must equal the wasm-bindgen crate pinned in Cargo.toml / Cargo.lock.
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+BINARYEN_VERSION=132
+TOOLS_DIR=${LATCHKEY_TOOLS_DIR:-$HOME/.cache/latchkey-tools}
+
+step() { printf '==> %s\n' "$*"; }
+timed() { local t0=$SECONDS; "$@"; step "done in $((SECONDS - t0)) s"; }
+
+install_wasm_target() {
+  if rustup target list --installed | grep -qx wasm32-unknown-unknown; then return; fi
+  step "installing the wasm32-unknown-unknown target"
+  timed rustup target add wasm32-unknown-unknown
+}
+
+install_cargo_leptos() {
+  if cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then return; fi
+  step "installing cargo-leptos $CARGO_LEPTOS_VERSION (its lock wants a newer rustc: pinning cargo-util-schemas 0.14.1)"
+  local src
+  src=$(mktemp -d)
+  (
+    cd "$src"
+    # `cargo info` leaves the .crate in the registry cache.
+    cargo info "cargo-leptos@$CARGO_LEPTOS_VERSION" >/dev/null 2>&1
+    local crate
+    crate=$(ls ~/.cargo/registry/cache/*/cargo-leptos-"$CARGO_LEPTOS_VERSION".crate 2>/dev/null | head -1)
+    tar xzf "$crate"
+    cd "cargo-leptos-$CARGO_LEPTOS_VERSION"
+    cargo update -q -p cargo-util-schemas --precise 0.14.1
+    CARGO_PROFILE_RELEASE_LTO=thin CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      CARGO_TARGET_DIR="$src/target" timed cargo install -q --path . --locked
+  )
+  rm -rf "$src"
+}
+
+install_wasm_bindgen() {
+  if wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; then return; fi
+  step "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # Not --locked: its lock names a webpki-roots the registry here lacks.
+  CARGO_PROFILE_RELEASE_LTO=thin CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    timed cargo install -q --force wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+}
+
+install_wasm_opt() {
+  if [ -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ] &&
+    "$TOOLS_DIR/node_modules/.bin/wasm-opt" --version | grep -q "version $BINARYEN_VERSION"; then
+    return
+  fi
+  step "installing wasm-opt (npm binaryen@$BINARYEN_VERSION) into $TOOLS_DIR"
+  mkdir -p "$TOOLS_DIR"
+  timed npm install --silent --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION"
+}
+
+install_nextest() {
+  if cargo nextest --version >/dev/null 2>&1; then return; fi
+  step "installing cargo-nextest"
+  timed cargo install -q --locked cargo-nextest
+}
+
+install_chromium() {
+  if [ -x /usr/bin/chromium ]; then return; fi
+  step "installing Chromium from apt"
+  timed sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null'
+}
+
+install_npm_packages() {
+  local stamp=end2end/node_modules/.package-lock.json
+  if [ -f "$stamp" ] && cmp -s end2end/package-lock.json "$stamp" 2>/dev/null; then return; fi
+  if [ -f "$stamp" ] && [ "$stamp" -nt end2end/package-lock.json ]; then return; fi
+  step "installing the end2end npm packages (npm ci)"
+  (cd end2end && timed npm ci --silent --no-audit --no-fund)
+}
+
+install_wasm_target
+install_wasm_bindgen
+install_wasm_opt
+install_cargo_leptos
+if [ "${1:-build}" = test ]; then
+  install_nextest
+  install_chromium
+  install_npm_packages
+fi

@@ -1,0 +1,14 @@
+//! Latchkey: self-hosted passkeys for applications that already have users.
+//!
+//! `cli` parses the command line and calls into `startup`, which builds one Axum
+//! router serving the REST API and the Leptos site over one `Store`.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+
+mod routes;
+mod state;
