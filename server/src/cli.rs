@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{
     config::{find_site_root, Config, PublicUrl},
+    flex::clock::Clock,
     startup::{shutdown_signal, Application},
     telemetry::{self, LogFormat},
 };
@@ -99,6 +100,7 @@ async fn serve(args: ServeArgs, global: GlobalArgs) -> anyhow::Result<()> {
         database_url: global.database_url,
         public_url: PublicUrl::parse(&args.public_url)?,
         site_root: find_site_root(args.site_root),
+        clock: Clock::system(),
     };
     let app = Application::build(config).await?;
     app.run_until_stopped(shutdown_signal()).await

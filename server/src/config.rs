@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use url::Url;
 
+use crate::flex::clock::Clock;
+
 /// The configuration of `latchkey serve`.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -16,6 +18,8 @@ pub struct Config {
     pub public_url: PublicUrl,
     /// The folder holding the built site (`pkg/latchkey.js`, `.wasm`, `.css`).
     pub site_root: PathBuf,
+    /// The system clock, or a hand-moved one in tests.
+    pub clock: Clock,
 }
 
 /// An origin (`scheme://host[:port]`) with no path, query or fragment.

@@ -5,7 +5,9 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod client;
 pub mod config;
+pub mod flex;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -4,19 +4,30 @@
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
-use axum::Router;
+use axum::{response::IntoResponse, Router};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
-use crate::{config::Config, routes, state::AppState, store::Store};
+use crate::{
+    config::Config,
+    flex::{
+        apps::{self, Origin},
+        ceremonies,
+        clock::Clock,
+    },
+    routes,
+    state::AppState,
+    store::Store,
+};
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Store,
+    clock: Clock,
 }
 
 impl Application {
@@ -25,6 +36,11 @@ impl Application {
         let store = Store::connect(&config.database_url)
             .await
             .with_context(|| format!("database {}", redact(&config.database_url)))?;
+        let builtin_origin = Origin::parse(&config.public_url.origin())?;
+        let builtin = apps::ensure_builtin_app(&store, &builtin_origin, config.clock.now())
+            .await
+            .context("could not create the built-in site's app")?;
+        tracing::info!(app_id = %builtin.id, rp_id = %builtin.rp_id, "the built-in site's app");
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
@@ -32,11 +48,14 @@ impl Application {
         let state = AppState {
             leptos_options,
             store: store.clone(),
+            clock: config.clock.clone(),
+            public_url: config.public_url.clone(),
         };
         Ok(Self {
             listener,
             router: router(state),
             store,
+            clock: config.clock,
         })
     }
 
@@ -44,6 +63,11 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// The store the application runs on (tests inspect it).
+    pub fn store(&self) -> Store {
+        self.store.clone()
     }
 
     pub fn port(&self) -> u16 {
@@ -61,10 +85,12 @@ impl Application {
             "latchkey is listening on http://{}",
             self.local_addr()
         );
+        let sweeper = tokio::spawn(sweep_expired(self.store.clone(), self.clock.clone()));
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
             .context("the server failed")?;
+        sweeper.abort();
         self.store.close().await;
         tracing::info!("latchkey stopped cleanly");
         Ok(())
@@ -76,7 +102,7 @@ fn router(state: AppState) -> Router {
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
     Router::new()
-        .merge(routes::router())
+        .merge(routes::router(state.clone()))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -84,8 +110,24 @@ fn router(state: AppState) -> Router {
             move || app::shell(shell_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A panic in a handler is a bug: log it, answer a generic 500, keep serving.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "a request handler panicked");
+    let body = serde_json::json!({
+        "code": "internal_server_error",
+        "error": "Something went wrong on our side. Try again; if it keeps failing, tell the operator.",
+    });
+    (axum::http::StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
 }
 
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
@@ -110,6 +152,19 @@ fn redact(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+/// Deletes expired transactions, handshakes and nonces once a minute. Expiry is
+/// checked on every use anyway; this only keeps the tables small.
+async fn sweep_expired(store: Store, clock: Clock) {
+    let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every_minute.tick().await;
+        match ceremonies::sweep_expired(&store, clock.now()).await {
+            Ok(swept) => tracing::debug!(swept, "expired ceremony rows deleted"),
+            Err(error) => tracing::warn!(error = %error, "could not delete expired ceremony rows"),
+        }
     }
 }
 

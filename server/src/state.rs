@@ -3,12 +3,15 @@
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use crate::store::Store;
+use crate::{config::PublicUrl, flex::clock::Clock, store::Store};
 
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
+    pub clock: Clock,
+    /// Where this server is reached; icon URLs are built on it.
+    pub public_url: PublicUrl,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -1,14 +1,16 @@
 //! HTTP adapters: parse, call one operation, map the answer.
 
+mod api;
 mod health;
 
 use axum::{routing::get, Router};
 
 use crate::state::AppState;
 
-/// The routes that are not the Leptos site.
-pub fn router() -> Router<AppState> {
+/// The routes that are not the Leptos site: health and the REST API.
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
+        .merge(api::router(state))
 }

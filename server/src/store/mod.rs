@@ -98,6 +98,10 @@ impl Store {
         Ok(Self { pool, engine })
     }
 
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     pub fn engine(&self) -> Engine {
         self.engine
     }

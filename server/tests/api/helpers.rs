@@ -1,10 +1,19 @@
-//! `spawn_app()` and friends: a fresh database and a real server on port 0 per test.
+//! `spawn_app()` and friends: a fresh database and the real server on port 0 per
+//! test, a test app whose origin is the server's, and one helper per endpoint.
 
 use latchkey::{
+    client::LatchkeyFlex,
     config::{Config, PublicUrl},
+    flex::{
+        apps::{create_app, NewApp},
+        clock::Clock,
+    },
     startup::Application,
 };
-use sqlx::{migrate::MigrateDatabase, Any};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use softkey::Authenticator;
+use sqlx::{migrate::MigrateDatabase, Any, AnyPool, Row};
 use tempfile::TempDir;
 
 /// A database of its own for one test, on the engine `LATCHKEY_TEST_DATABASE` names.
@@ -38,12 +47,76 @@ impl TestDatabase {
     }
 }
 
+pub fn test_config(database_url: &str, clock: Clock) -> Config {
+    Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: database_url.into(),
+        public_url: PublicUrl::parse("http://localhost:3000").unwrap(),
+        site_root: "target/site".into(),
+        clock,
+    }
+}
+
+/// What the store holds, summed up: equal before and after a refused request
+/// means the request changed nothing.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Fingerprint(Vec<(String, i64)>);
+
 pub struct TestApp {
-    /// `http://localhost:PORT`, as a browser would name it.
+    /// `http://localhost:PORT`, as a browser would name it; also the test app's origin.
     pub address: String,
-    pub client: reqwest::Client,
-    // Keeps the database (for SQLite, its file) alive while the server runs.
-    _database: TestDatabase,
+    pub http: reqwest::Client,
+    pub clock: Clock,
+    pub app_id: String,
+    pub api_key: String,
+    /// The Rust backend client, pointed at this server.
+    pub flex: LatchkeyFlex,
+    pub db: AnyPool,
+    pub database: TestDatabase,
+}
+
+/// Starts the real server on a random port over a fresh database, with a
+/// hand-moved clock and an app for `http://localhost:PORT`.
+pub async fn spawn_app() -> TestApp {
+    let database = TestDatabase::fresh().await;
+    let clock = Clock::manual();
+    let app = Application::build(test_config(&database.url, clock.clone()))
+        .await
+        .expect("the application builds");
+    let address = format!("http://localhost:{}", app.port());
+    let store = app.store();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+
+    let new_app = NewApp::parse("Test app", &[address.clone()], None).unwrap();
+    let (test_app, key) = create_app(&store, &new_app, clock.now()).await.unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        flex: LatchkeyFlex::with_client(http.clone(), &address, test_app.id.as_str(), key.key.as_str()),
+        app_id: test_app.id.as_str().to_owned(),
+        api_key: key.key.as_str().to_owned(),
+        db: AnyPool::connect(&database.url).await.unwrap(),
+        address,
+        http,
+        clock,
+        database,
+    }
+}
+
+/// A JSON answer: its status and body (`Value::Null` when empty).
+pub type Answer = (StatusCode, Value);
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status();
+    let bytes = response.bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    (status, body)
 }
 
 impl TestApp {
@@ -52,37 +125,158 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
+        self.http
             .get(self.url(path))
             .send()
             .await
             .expect("the request reaches the server")
     }
-}
 
-pub fn test_config(database_url: &str) -> Config {
-    Config {
-        listen: "127.0.0.1:0".into(),
-        database_url: database_url.into(),
-        public_url: PublicUrl::parse("http://localhost:3000").unwrap(),
-        site_root: "target/site".into(),
+    /// `POST /v1/apps/{app_id}{path}` on the client API, from the app's origin.
+    pub async fn client_post(&self, path: &str, body: &Value) -> Answer {
+        self.client_post_raw(&self.app_id, path, body.to_string()).await
     }
-}
 
-/// Starts the real server on a random port over a fresh database.
-pub async fn spawn_app() -> TestApp {
-    let database = TestDatabase::fresh().await;
-    let app = Application::build(test_config(&database.url))
+    pub async fn client_post_raw(&self, app_id: &str, path: &str, body: String) -> Answer {
+        let response = self
+            .http
+            .post(self.url(&format!("/v1/apps/{app_id}{path}")))
+            .header("content-type", "application/json")
+            .header("origin", &self.address)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        answer(response).await
+    }
+
+    /// A management API call with this app's key.
+    pub async fn manage(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Answer {
+        self.manage_as(&self.app_id, Some(&self.api_key), method, path, body).await
+    }
+
+    pub async fn manage_as(
+        &self,
+        app_id: &str,
+        key: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Answer {
+        let mut request = self.http.request(method, self.url(&format!("/v1/apps/{app_id}{path}")));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        answer(request.send().await.unwrap()).await
+    }
+
+    pub async fn register_start(&self, transaction_id: &str) -> Answer {
+        self.client_post(
+            "/register/transactions/webauthn/start",
+            &json!({ "transaction_id": transaction_id }),
+        )
         .await
-        .expect("the application builds");
-    let address = format!("http://localhost:{}", app.port());
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp {
-        address,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        _database: database,
     }
+
+    pub async fn register_finish(&self, transaction_id: &str, handshake_id: &str, response: &Value) -> Answer {
+        self.client_post(
+            "/register/transactions/webauthn/finish",
+            &json!({ "transaction_id": transaction_id, "handshake_id": handshake_id, "handshake_response": response }),
+        )
+        .await
+    }
+
+    pub async fn authenticate_start(&self, transaction_id: Option<&str>) -> Answer {
+        let body = match transaction_id {
+            Some(t) => json!({ "transaction_id": t }),
+            None => json!({}),
+        };
+        self.client_post("/authenticate/transactions/webauthn/start", &body).await
+    }
+
+    pub async fn authenticate_finish(&self, transaction_id: Option<&str>, handshake_id: &str, response: &Value) -> Answer {
+        let mut body = json!({ "handshake_id": handshake_id, "handshake_response": response });
+        if let Some(t) = transaction_id {
+            body["transaction_id"] = t.into();
+        }
+        self.client_post("/authenticate/transactions/webauthn/finish", &body).await
+    }
+
+    /// A register handshake for a user, up to the options: (transaction id, handshake id, publicKey).
+    pub async fn begin_registration(&self, external_id: &str) -> (String, String, Value) {
+        let transaction = self
+            .flex
+            .auth
+            .create_register_transaction(external_id, &format!("{external_id}@example.com"))
+            .await
+            .unwrap();
+        let (status, body) = self.register_start(&transaction).await;
+        assert_eq!(status, 200, "{body}");
+        let handshake = body["handshake"]["id"].as_str().unwrap().to_owned();
+        (transaction, handshake, body["handshake"]["challenge"]["publicKey"].clone())
+    }
+
+    /// The whole add-passkey flow; returns the nonce.
+    pub async fn add_passkey(&self, authenticator: &mut Authenticator, external_id: &str) -> String {
+        let (transaction, handshake, options) = self.begin_registration(external_id).await;
+        let response = authenticator.register(&self.address, &options);
+        let (status, body) = self.register_finish(&transaction, &handshake, &response).await;
+        assert_eq!(status, 200, "{body}");
+        body["nonce"].as_str().unwrap().to_owned()
+    }
+
+    /// A sign-in handshake, up to the options: (transaction id, handshake id, publicKey).
+    /// With an external id it is identifier-first; without, discoverable.
+    pub async fn begin_sign_in(&self, external_id: Option<&str>) -> (Option<String>, String, Value) {
+        let transaction = match external_id {
+            Some(external_id) => Some(self.flex.auth.create_authenticate_transaction(external_id).await.unwrap()),
+            None => None,
+        };
+        let (status, body) = self.authenticate_start(transaction.as_deref()).await;
+        assert_eq!(status, 200, "{body}");
+        let handshake = body["handshake"]["id"].as_str().unwrap().to_owned();
+        (transaction, handshake, body["handshake"]["challenge"]["publicKey"].clone())
+    }
+
+    /// The whole sign-in flow; returns the nonce.
+    pub async fn sign_in(&self, authenticator: &mut Authenticator, external_id: Option<&str>) -> String {
+        let (transaction, handshake, options) = self.begin_sign_in(external_id).await;
+        let response = authenticator.authenticate(&self.address, &options);
+        let (status, body) = self.authenticate_finish(transaction.as_deref(), &handshake, &response).await;
+        assert_eq!(status, 200, "{body}");
+        body["nonce"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn fingerprint(&self) -> Fingerprint {
+        let mut facts = Vec::new();
+        for (name, sql) in [
+            ("apps", "SELECT COUNT(*) AS n FROM apps"),
+            ("live api keys", "SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL"),
+            ("users", "SELECT COUNT(*) AS n FROM users"),
+            ("logins", "SELECT COALESCE(SUM(login_count), 0) AS n FROM users"),
+            ("passkeys", "SELECT COUNT(*) AS n FROM passkeys"),
+            ("passkey uses", "SELECT COALESCE(SUM(usage_count), 0) AS n FROM passkeys"),
+            ("passkey counters", "SELECT COALESCE(SUM(counter), 0) AS n FROM passkeys"),
+            ("backed up", "SELECT COALESCE(SUM(backup_state), 0) AS n FROM passkeys"),
+            ("transactions", "SELECT COUNT(*) AS n FROM transactions"),
+            ("used transactions", "SELECT COUNT(*) AS n FROM transactions WHERE used_at IS NOT NULL"),
+            ("handshakes", "SELECT COUNT(*) AS n FROM handshakes"),
+            ("nonces", "SELECT COUNT(*) AS n FROM nonces"),
+        ] {
+            let n: i64 = sqlx::query(sql).fetch_one(&self.db).await.unwrap().try_get("n").unwrap();
+            facts.push((name.to_owned(), n));
+        }
+        Fingerprint(facts)
+    }
+}
+
+/// Asserts a `{code, error}` answer with this status and code.
+#[track_caller]
+pub fn assert_error(answer: &Answer, status: u16, code: &str) {
+    assert_eq!(answer.0.as_u16(), status, "{}", answer.1);
+    assert_eq!(answer.1["code"], code, "{}", answer.1);
+    assert!(answer.1["error"].as_str().is_some_and(|e| !e.is_empty()), "{}", answer.1);
 }

@@ -1,0 +1,51 @@
+//! What can go wrong in the Flex core, one variant per thing a caller can act on.
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlexError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("The API key is missing, revoked, or not a key of this app.")]
+    InvalidAccessToken,
+    #[error("The nonce is unknown, expired, or already used.")]
+    InvalidNonce,
+    #[error("The app does not exist.")]
+    AppNotFound,
+    #[error("The user does not exist.")]
+    UserNotFound,
+    #[error("The passkey does not exist.")]
+    DeviceNotFound,
+    #[error("The transaction is unknown, expired, or already used.")]
+    TransactionNotFound,
+    #[error("The handshake is unknown, expired, or already finished.")]
+    HandshakeNotFound,
+    #[error("The user has no passkeys.")]
+    UserHasNoPasskeys,
+    #[error("The passkey could not be registered: {0}.")]
+    RegistrationFailed(String),
+    #[error("This passkey is already registered.")]
+    CredentialAlreadyRegistered,
+    #[error("The sign-in with a passkey failed: {0}.")]
+    LoginFailed(String),
+    #[error("The sign-in with a discoverable passkey failed: {0}.")]
+    DiscoverableLoginFailed(String),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl FlexError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::InvalidRequest(message.into())
+    }
+}
+
+impl From<sqlx::Error> for FlexError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Internal(anyhow::Error::new(error).context("database"))
+    }
+}
+
+impl From<serde_json::Error> for FlexError {
+    fn from(error: serde_json::Error) -> Self {
+        Self::Internal(anyhow::Error::new(error).context("stored JSON"))
+    }
+}

@@ -1,0 +1,182 @@
+//! The client API: browser to Latchkey, no secret; the app id is in the path.
+//! A middleware finds the app (404 `app_not_found` otherwise) and answers CORS
+//! for that app's own origins only.
+
+use std::collections::HashMap;
+
+use axum::{
+    extract::{Path, Request, State},
+    http::{header, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    Extension,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
+
+use super::{
+    error::{ApiError, ErrorBody},
+    json::ApiJson,
+    wire::*,
+};
+use crate::{
+    flex::{
+        apps::{self, App},
+        ceremonies::{self, Attachment, Handshake},
+        FlexError,
+    },
+    state::AppState,
+};
+
+/// Finds the app of a client request and applies its CORS policy.
+pub async fn app_and_cors(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let app_id = params.get("app_id").map(String::as_str).unwrap_or_default();
+    let app = match apps::find_app(&state.store, app_id).await {
+        Ok(app) => app,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let allowed = origin
+        .as_ref()
+        .and_then(|o| o.to_str().ok())
+        .is_some_and(|o| app.allows_origin(o));
+    if request.method() == Method::OPTIONS {
+        if !allowed {
+            return ApiError::from(FlexError::invalid("this origin is not one of the app's origins"))
+                .into_response();
+        }
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS"));
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("content-type, passage-flex-version"),
+        );
+        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        allow_origin(&mut response, origin);
+        return response;
+    }
+    request.extensions_mut().insert(app);
+    let mut response = next.run(request).await;
+    if allowed {
+        allow_origin(&mut response, origin);
+    }
+    response
+}
+
+fn allow_origin(response: &mut Response, origin: Option<HeaderValue>) {
+    let headers = response.headers_mut();
+    if let Some(origin) = origin {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    }
+    headers.insert(header::VARY, HeaderValue::from_static("origin"));
+}
+
+fn handshake_response(handshake: Handshake) -> ApiJson<HandshakeResponse> {
+    ApiJson(HandshakeResponse {
+        handshake: HandshakeBody {
+            id: handshake.id.as_str().to_owned(),
+            challenge: handshake.challenge,
+        },
+    })
+}
+
+fn parse_response<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_json::from_value(value)
+        .map_err(|e| FlexError::invalid(format!("handshake_response is not a WebAuthn response: {e}")).into())
+}
+
+/// Start adding a passkey with a register transaction.
+#[utoipa::path(post, path = "/v1/apps/{app_id}/register/transactions/webauthn/start", tag = "client",
+    params(("app_id" = String, Path)), request_body = RegisterStartRequest,
+    responses((status = 200, body = HandshakeResponse), (status = 400, body = ErrorBody),
+        (status = 404, description = "app_not_found or transaction_not_found", body = ErrorBody)))]
+pub async fn register_start(
+    State(state): State<AppState>,
+    Extension(app): Extension<App>,
+    ApiJson(body): ApiJson<RegisterStartRequest>,
+) -> Result<ApiJson<HandshakeResponse>, ApiError> {
+    let attachment = Attachment::parse(body.authenticator_attachment.as_deref())?;
+    let handshake =
+        ceremonies::start_registration(&state.store, &app, &body.transaction_id, attachment, state.clock.now()).await?;
+    Ok(handshake_response(handshake))
+}
+
+/// Finish adding a passkey: the attestation from `navigator.credentials.create()`.
+#[utoipa::path(post, path = "/v1/apps/{app_id}/register/transactions/webauthn/finish", tag = "client",
+    params(("app_id" = String, Path)), request_body = RegisterFinishRequest,
+    responses((status = 200, body = NonceResponse),
+        (status = 400, description = "invalid_request or webauthn_registration_failed", body = ErrorBody),
+        (status = 404, description = "handshake_not_found", body = ErrorBody),
+        (status = 409, description = "credential_already_registered", body = ErrorBody)))]
+pub async fn register_finish(
+    State(state): State<AppState>,
+    Extension(app): Extension<App>,
+    ApiJson(body): ApiJson<RegisterFinishRequest>,
+) -> Result<ApiJson<NonceResponse>, ApiError> {
+    let mut response = body.handshake_response;
+    // passage-flex-js sends `transports` beside `response`, not inside it.
+    if let (Some(transports), Some(inner)) = (response.get("transports").cloned(), response.get_mut("response")) {
+        if inner.get("transports").is_none() {
+            inner["transports"] = transports;
+        }
+    }
+    let response: RegisterPublicKeyCredential = parse_response(response)?;
+    let nonce = ceremonies::finish_registration(
+        &state.store,
+        &app,
+        &body.transaction_id,
+        &body.handshake_id,
+        &response,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(ApiJson(NonceResponse { nonce: nonce.as_str().to_owned() }))
+}
+
+/// Start a sign-in: with an authenticate transaction (identifier-first), or
+/// without one (discoverable: one click or autofill).
+#[utoipa::path(post, path = "/v1/apps/{app_id}/authenticate/transactions/webauthn/start", tag = "client",
+    params(("app_id" = String, Path)), request_body = AuthenticateStartRequest,
+    responses((status = 200, body = HandshakeResponse), (status = 404, body = ErrorBody)))]
+pub async fn authenticate_start(
+    State(state): State<AppState>,
+    Extension(app): Extension<App>,
+    ApiJson(body): ApiJson<AuthenticateStartRequest>,
+) -> Result<ApiJson<HandshakeResponse>, ApiError> {
+    let transaction_id = body.transaction_id.filter(|t| !t.is_empty());
+    let handshake =
+        ceremonies::start_authentication(&state.store, &app, transaction_id.as_deref(), state.clock.now()).await?;
+    Ok(handshake_response(handshake))
+}
+
+/// Finish a sign-in: the assertion from `navigator.credentials.get()`.
+#[utoipa::path(post, path = "/v1/apps/{app_id}/authenticate/transactions/webauthn/finish", tag = "client",
+    params(("app_id" = String, Path)), request_body = AuthenticateFinishRequest,
+    responses((status = 200, body = NonceResponse), (status = 400, body = ErrorBody),
+        (status = 401, description = "webauthn_login_failed or discoverable_login_failed", body = ErrorBody),
+        (status = 404, description = "handshake_not_found", body = ErrorBody)))]
+pub async fn authenticate_finish(
+    State(state): State<AppState>,
+    Extension(app): Extension<App>,
+    ApiJson(body): ApiJson<AuthenticateFinishRequest>,
+) -> Result<ApiJson<NonceResponse>, ApiError> {
+    let response: PublicKeyCredential = parse_response(body.handshake_response)?;
+    let transaction_id = body.transaction_id.filter(|t| !t.is_empty());
+    let nonce = ceremonies::finish_authentication(
+        &state.store,
+        &app,
+        transaction_id.as_deref(),
+        &body.handshake_id,
+        &response,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(ApiJson(NonceResponse { nonce: nonce.as_str().to_owned() }))
+}

@@ -1,0 +1,84 @@
+//! One error type for the REST API: every `FlexError` becomes a status and a
+//! stable code (Passage's where Passage had one) in one `match`.
+
+use axum::{
+    extract::rejection::JsonRejection,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::flex::FlexError;
+
+/// The body of every error: `{"code": "...", "error": "..."}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable code to branch on.
+    pub code: &'static str,
+    /// What went wrong, for people.
+    pub error: String,
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    Flex(FlexError),
+    PayloadTooLarge,
+}
+
+impl From<FlexError> for ApiError {
+    fn from(error: FlexError) -> Self {
+        Self::Flex(error)
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::PayloadTooLarge;
+        }
+        Self::Flex(FlexError::invalid(rejection.body_text()))
+    }
+}
+
+impl ApiError {
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        use FlexError as E;
+        let Self::Flex(error) = self else {
+            return (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+        };
+        match error {
+            E::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            E::RegistrationFailed(_) => (StatusCode::BAD_REQUEST, "webauthn_registration_failed"),
+            E::InvalidAccessToken => (StatusCode::UNAUTHORIZED, "invalid_access_token"),
+            E::InvalidNonce => (StatusCode::UNAUTHORIZED, "invalid_nonce"),
+            E::LoginFailed(_) => (StatusCode::UNAUTHORIZED, "webauthn_login_failed"),
+            E::DiscoverableLoginFailed(_) => (StatusCode::UNAUTHORIZED, "discoverable_login_failed"),
+            E::AppNotFound => (StatusCode::NOT_FOUND, "app_not_found"),
+            E::UserNotFound => (StatusCode::NOT_FOUND, "user_not_found"),
+            E::DeviceNotFound => (StatusCode::NOT_FOUND, "device_not_found"),
+            E::TransactionNotFound => (StatusCode::NOT_FOUND, "transaction_not_found"),
+            E::HandshakeNotFound => (StatusCode::NOT_FOUND, "handshake_not_found"),
+            E::UserHasNoPasskeys => (StatusCode::CONFLICT, "user_has_no_passkeys"),
+            E::CredentialAlreadyRegistered => (StatusCode::CONFLICT, "credential_already_registered"),
+            E::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_server_error"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let error = match &self {
+            Self::Flex(FlexError::Internal(cause)) => {
+                tracing::error!(error = format!("{cause:#}"), "internal error");
+                "Something went wrong on our side. Try again; if it keeps failing, tell the operator.".to_owned()
+            }
+            Self::Flex(other) => other.to_string(),
+            Self::PayloadTooLarge => "The request body is too large.".to_owned(),
+        };
+        tracing::debug!(status = status.as_u16(), code, "request refused");
+        (status, Json(ErrorBody { code, error })).into_response()
+    }
+}

@@ -1,0 +1,228 @@
+//! The management API: server to server, `Authorization: Bearer {api_key}`.
+
+use std::collections::HashMap;
+
+use axum::{
+    extract::{FromRequestParts, Path, Query, State},
+    http::{header::AUTHORIZATION, request::Parts},
+};
+
+use serde::Deserialize;
+
+use super::{
+    error::{ApiError, ErrorBody},
+    json::ApiJson,
+    wire::*,
+};
+use crate::{
+    flex::{
+        apps::{self, App},
+        ceremonies,
+        ids::{DisplayName, ExternalId},
+        users, FlexError,
+    },
+    state::AppState,
+};
+
+/// The app a management request acts for, once its API key is checked.
+pub struct ManagedApp(pub App);
+
+impl FromRequestParts<AppState> for ManagedApp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| FlexError::AppNotFound)?;
+        let app_id = params.get("app_id").ok_or(FlexError::AppNotFound)?;
+        let bearer = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "));
+        Ok(Self(apps::authorize(&state.store, app_id, bearer).await?))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UserPath {
+    #[allow(dead_code)]
+    app_id: String,
+    user_id: String,
+}
+
+#[derive(Deserialize)]
+pub struct DevicePath {
+    #[allow(dead_code)]
+    app_id: String,
+    user_id: String,
+    device_id: String,
+}
+
+const ERRORS: &str = "`{code, error}`";
+
+/// Create a register transaction for a user (created on their first one).
+#[utoipa::path(post, path = "/v1/apps/{app_id}/transactions/register", tag = "management",
+    params(("app_id" = String, Path)), request_body = CreateRegisterTransactionRequest,
+    security(("api_key" = [])),
+    responses((status = 200, body = TransactionResponse),
+        (status = 400, description = ERRORS, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn create_register_transaction(
+    State(state): State<AppState>,
+    ManagedApp(app): ManagedApp,
+    ApiJson(body): ApiJson<CreateRegisterTransactionRequest>,
+) -> Result<ApiJson<TransactionResponse>, ApiError> {
+    let external_id = ExternalId::parse(&body.external_id)?;
+    let display_name = DisplayName::parse("passkey_display_name", &body.passkey_display_name)?;
+    let id = ceremonies::create_register_transaction(&state.store, &app, &external_id, &display_name, state.clock.now())
+        .await?;
+    Ok(ApiJson(TransactionResponse { transaction_id: id.as_str().to_owned() }))
+}
+
+/// Create an authenticate transaction (identifier-first sign-in) for a user.
+#[utoipa::path(post, path = "/v1/apps/{app_id}/transactions/authenticate", tag = "management",
+    params(("app_id" = String, Path)), request_body = CreateAuthenticateTransactionRequest,
+    security(("api_key" = [])),
+    responses((status = 200, body = TransactionResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 409, description = "user_has_no_passkeys", body = ErrorBody)))]
+pub async fn create_authenticate_transaction(
+    State(state): State<AppState>,
+    ManagedApp(app): ManagedApp,
+    ApiJson(body): ApiJson<CreateAuthenticateTransactionRequest>,
+) -> Result<ApiJson<TransactionResponse>, ApiError> {
+    let external_id = ExternalId::parse(&body.external_id)?;
+    let id = ceremonies::create_authenticate_transaction(&state.store, &app, &external_id, state.clock.now()).await?;
+    Ok(ApiJson(TransactionResponse { transaction_id: id.as_str().to_owned() }))
+}
+
+/// Trade a nonce, once, for the user's external id.
+#[utoipa::path(post, path = "/v1/apps/{app_id}/authenticate/verify", tag = "management",
+    params(("app_id" = String, Path)), request_body = VerifyNonceRequest, security(("api_key" = [])),
+    responses((status = 200, body = VerifyNonceResponse), (status = 401, description = "invalid_nonce", body = ErrorBody)))]
+pub async fn verify_nonce(
+    State(state): State<AppState>,
+    ManagedApp(app): ManagedApp,
+    ApiJson(body): ApiJson<VerifyNonceRequest>,
+) -> Result<ApiJson<VerifyNonceResponse>, ApiError> {
+    let external_id = ceremonies::verify_nonce(&state.store, &app, &body.nonce, state.clock.now()).await?;
+    Ok(ApiJson(VerifyNonceResponse { external_id }))
+}
+
+/// List users, newest first; `identifier` finds the one with an external id.
+#[utoipa::path(get, path = "/v1/apps/{app_id}/users", tag = "management",
+    params(("app_id" = String, Path), UserListQuery), security(("api_key" = [])),
+    responses((status = 200, body = UserListResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    ManagedApp(app): ManagedApp,
+    query: Result<Query<UserListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<ApiJson<UserListResponse>, ApiError> {
+    let Query(query) = query.map_err(|e| FlexError::invalid(e.body_text()))?;
+    let page = query.page.unwrap_or(1);
+    let limit = query.limit.unwrap_or(20);
+    if page < 1 || !(1..=100).contains(&limit) {
+        return Err(FlexError::invalid("page must be at least 1 and limit from 1 to 100").into());
+    }
+    let identifier = query.identifier.filter(|i| !i.is_empty());
+    let (found, total) = users::list_users(&state.store, &app, identifier.as_deref(), page, limit).await?;
+    let last = ((total + limit - 1) / limit).max(1);
+    let link = |page: i64| {
+        let mut href = format!("/v1/apps/{}/users?page={page}&limit={limit}", app.id);
+        if let Some(identifier) = &identifier {
+            href.push_str(&format!("&identifier={}", url::form_urlencoded::byte_serialize(identifier.as_bytes()).collect::<String>()));
+        }
+        Link { href }
+    };
+    Ok(ApiJson(UserListResponse {
+        users: found.iter().map(UserListItem::from).collect(),
+        total_users: total,
+        page,
+        limit,
+        created_before: state.clock.now() / 1000,
+        _links: PaginatedLinks {
+            first: link(1),
+            last: link(last),
+            next: link((page + 1).min(last)),
+            previous: link((page - 1).max(1)),
+            this: link(page),
+        },
+    }))
+}
+
+/// A user, with their passkeys.
+#[utoipa::path(get, path = "/v1/apps/{app_id}/users/{user_id}", tag = "management",
+    params(("app_id" = String, Path), ("user_id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = UserResponse), (status = 404, description = "user_not_found", body = ErrorBody)))]
+pub async fn get_user(
+    State(state): State<AppState>,
+    ManagedApp(app): ManagedApp,
+    Path(path): Path<UserPath>,
+) -> Result<ApiJson<UserResponse>, ApiError> {
+    let user = users::find_user(&state.store, &app, &path.user_id).await?;
+    let devices: Vec<Device> = users::list_passkeys(&state.store, &app, &user.id)
+        .await?
+        .iter()
+        .map(|record| Device::new(record, &state.public_url.origin()))
+        .collect();
+    let mut types: Vec<&'static str> = devices.iter().map(|d| d.kind).collect();
+    types.sort_unstable();
+    types.dedup();
+    Ok(ApiJson(UserResponse {
+        user: UserInfo {
+            listed: UserListItem::from(&user),
+            recent_events: Vec::new(),
+            social_connections: serde_json::json!({}),
+            webauthn: !devices.is_empty(),
+            webauthn_devices: devices,
+            webauthn_types: types,
+        },
+    }))
+}
+
+/// A user's passkeys.
+#[utoipa::path(get, path = "/v1/apps/{app_id}/users/{user_id}/devices", tag = "management",
+    params(("app_id" = String, Path), ("user_id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = DevicesResponse), (status = 404, body = ErrorBody)))]
+pub async fn list_devices(
+    State(state): State<AppState>,
+    ManagedApp(app): ManagedApp,
+    Path(path): Path<UserPath>,
+) -> Result<ApiJson<DevicesResponse>, ApiError> {
+    let user = users::find_user(&state.store, &app, &path.user_id).await?;
+    let devices = users::list_passkeys(&state.store, &app, &user.id)
+        .await?
+        .iter()
+        .map(|record| Device::new(record, &state.public_url.origin()))
+        .collect();
+    Ok(ApiJson(DevicesResponse { devices }))
+}
+
+/// Remove a passkey.
+#[utoipa::path(delete, path = "/v1/apps/{app_id}/users/{user_id}/devices/{device_id}", tag = "management",
+    params(("app_id" = String, Path), ("user_id" = String, Path), ("device_id" = String, Path)),
+    security(("api_key" = [])),
+    responses((status = 200, description = "removed"), (status = 404, description = "user_not_found or device_not_found", body = ErrorBody)))]
+pub async fn revoke_device(
+    State(state): State<AppState>,
+    ManagedApp(app): ManagedApp,
+    Path(path): Path<DevicePath>,
+) -> Result<(), ApiError> {
+    users::revoke_passkey(&state.store, &app, &path.user_id, &path.device_id).await?;
+    Ok(())
+}
+
+/// Rename a passkey (Latchkey's addition: Passage had no rename).
+#[utoipa::path(patch, path = "/v1/apps/{app_id}/users/{user_id}/devices/{device_id}", tag = "management",
+    params(("app_id" = String, Path), ("user_id" = String, Path), ("device_id" = String, Path)),
+    request_body = RenameDeviceRequest, security(("api_key" = [])),
+    responses((status = 200, body = DeviceResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn rename_device(
+    State(state): State<AppState>,
+    ManagedApp(app): ManagedApp,
+    Path(path): Path<DevicePath>,
+    ApiJson(body): ApiJson<RenameDeviceRequest>,
+) -> Result<ApiJson<DeviceResponse>, ApiError> {
+    let name = DisplayName::parse("friendly_name", &body.friendly_name)?;
+    let record = users::rename_passkey(&state.store, &app, &path.user_id, &path.device_id, &name, state.clock.now()).await?;
+    Ok(ApiJson(DeviceResponse { device: Device::new(&record, &state.public_url.origin()) }))
+}
