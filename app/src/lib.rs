@@ -3,8 +3,8 @@
 //! browser passkey client (`passkey`), which talks to WebAuthn through web-sys.
 #![forbid(unsafe_code)]
 
-pub mod passkey;
 mod pages;
+pub mod passkey;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

@@ -8,7 +8,9 @@ use wasm_bindgen_futures::JsFuture;
 /// Whether this browser exposes WebAuthn at all (`window.PublicKeyCredential`).
 pub fn has_webauthn() -> bool {
     web_sys::window()
-        .and_then(|window| js_sys::Reflect::get(&window, &JsValue::from_str("PublicKeyCredential")).ok())
+        .and_then(|window| {
+            js_sys::Reflect::get(&window, &JsValue::from_str("PublicKeyCredential")).ok()
+        })
         .is_some_and(|value| !value.is_undefined())
 }
 
@@ -18,7 +20,8 @@ pub async fn can_register_passkey() -> bool {
     if !has_webauthn() {
         return false;
     }
-    let promise = web_sys::PublicKeyCredential::is_user_verifying_platform_authenticator_available();
+    let promise =
+        web_sys::PublicKeyCredential::is_user_verifying_platform_authenticator_available();
     JsFuture::from(promise)
         .await
         .ok()

@@ -30,7 +30,13 @@ test.describe('the home page', () => {
     expect(response?.status()).toBe(200);
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('Latchkey');
     await expect(page.locator('[data-passkeys="checking"]')).toBeVisible();
-    await expect(page.getByText('JavaScript is off')).toBeVisible();
+    // Playwright's text locators skip <noscript>; measure the rendered box instead.
+    const noscript = await page.evaluate(() => {
+      const p = document.querySelector('noscript p');
+      return { text: p?.textContent ?? '', height: p?.getBoundingClientRect().height ?? 0 };
+    });
+    expect(noscript.text).toContain('JavaScript is off');
+    expect(noscript.height).toBeGreaterThan(0);
     await context.close();
   });
 });

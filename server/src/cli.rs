@@ -2,12 +2,14 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
     config::{find_site_root, Config, PublicUrl},
-    flex::clock::Clock,
+    flex::{apps, clock::Clock},
     startup::{shutdown_signal, Application},
+    store::Store,
     telemetry::{self, LogFormat},
 };
 
@@ -31,6 +33,58 @@ pub struct Cli {
 enum Command {
     /// Serve the REST API and the built-in site (the default).
     Serve(ServeArgs),
+    /// Create and list apps (each application that uses Latchkey is one app).
+    #[command(subcommand)]
+    Apps(AppsCommand),
+    /// Create and revoke an app's API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AppsCommand {
+    /// Create an app and its first API key (shown once).
+    Create {
+        /// A name people read.
+        #[arg(long)]
+        name: String,
+        /// An origin passkeys are used from, exactly: https://host[:port],
+        /// http://localhost[:port], or android:apk-key-hash:…; repeat for several.
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+        /// The WebAuthn RP ID (default: the host of the first origin).
+        #[arg(long)]
+        rp_id: Option<String>,
+        /// Print JSON: {"app_id", "api_key", "key_id", "rp_id", "origins"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the apps.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create another API key for an app (shown once).
+    Create {
+        #[arg(long = "app")]
+        app_id: String,
+        /// Print JSON: {"app_id", "key_id", "api_key"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an API key: it stops working at once.
+    Revoke {
+        #[arg(long = "app")]
+        app_id: String,
+        /// The key's id (printed when it was created), not the key itself.
+        #[arg(long = "key")]
+        key_id: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -46,7 +100,13 @@ struct GlobalArgs {
     database_url: String,
 
     /// How logs are written (to standard error); `RUST_LOG` filters them.
-    #[arg(long, env = "LATCHKEY_LOG_FORMAT", value_enum, default_value_t, global = true)]
+    #[arg(
+        long,
+        env = "LATCHKEY_LOG_FORMAT",
+        value_enum,
+        default_value_t,
+        global = true
+    )]
     log_format: LogFormat,
 }
 
@@ -57,7 +117,11 @@ struct ServeArgs {
     listen: String,
 
     /// The origin the built-in site is served at (its passkeys' origin and RP ID).
-    #[arg(long, env = "LATCHKEY_PUBLIC_URL", default_value = "http://localhost:3000")]
+    #[arg(
+        long,
+        env = "LATCHKEY_PUBLIC_URL",
+        default_value = "http://localhost:3000"
+    )]
     public_url: String,
 
     /// The folder of the built site (holding `pkg/`). Default: beside the binary,
@@ -91,7 +155,110 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => serve(cli.serve, cli.global).await,
         Some(Command::Serve(args)) => serve(args, cli.global).await,
+        Some(Command::Apps(command)) => apps_command(command, &cli.global).await,
+        Some(Command::Keys(command)) => keys_command(command, &cli.global).await,
     }
+}
+
+async fn connect(global: &GlobalArgs) -> anyhow::Result<Store> {
+    Store::connect(&global.database_url)
+        .await
+        .context("could not open the database (DATABASE_URL)")
+}
+
+async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Result<()> {
+    let store = connect(global).await?;
+    let now = Clock::system().now();
+    match command {
+        AppsCommand::Create {
+            name,
+            origins,
+            rp_id,
+            json,
+        } => {
+            let new = apps::NewApp::parse(&name, &origins, rp_id.as_deref())?;
+            let (app, key) = apps::create_app(&store, &new, now).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "app_id": app.id.as_str(), "api_key": key.key.as_str(), "key_id": key.id.as_str(),
+                        "rp_id": app.rp_id, "origins": app.origins,
+                    })
+                );
+            } else {
+                println!("Created app \"{}\"", app.name);
+                println!("  app id   {}", app.id);
+                println!("  RP ID    {}", app.rp_id);
+                println!("  origins  {}", app.origins.join(", "));
+                println!("  key id   {}", key.id);
+                println!("  API key  {}", key.key.as_str());
+                println!("The API key is shown only now: store it as a secret of your backend.");
+            }
+        }
+        AppsCommand::List { json } => {
+            let apps = apps::list_apps(&store).await?;
+            if json {
+                let list: Vec<_> = apps
+                    .iter()
+                    .map(|app| {
+                        serde_json::json!({
+                            "app_id": app.id.as_str(), "name": app.name, "rp_id": app.rp_id,
+                            "origins": app.origins, "builtin": app.is_builtin,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else if apps.is_empty() {
+                println!("No apps yet: create one with `latchkey apps create`.");
+            } else {
+                for app in apps {
+                    let builtin = if app.is_builtin {
+                        " (built-in site)"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "{}  {}{}  rp_id={}  origins={}",
+                        app.id,
+                        app.name,
+                        builtin,
+                        app.rp_id,
+                        app.origins.join(",")
+                    );
+                }
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn keys_command(command: KeysCommand, global: &GlobalArgs) -> anyhow::Result<()> {
+    let store = connect(global).await?;
+    let now = Clock::system().now();
+    match command {
+        KeysCommand::Create { app_id, json } => {
+            let key = apps::create_api_key(&store, &app_id, now).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "app_id": app_id, "key_id": key.id.as_str(), "api_key": key.key.as_str() })
+                );
+            } else {
+                println!("Created an API key for app {app_id}");
+                println!("  key id   {}", key.id);
+                println!("  API key  {}", key.key.as_str());
+                println!("The API key is shown only now: store it as a secret of your backend.");
+            }
+        }
+        KeysCommand::Revoke { app_id, key_id } => {
+            apps::revoke_api_key(&store, &app_id, &key_id, now).await?;
+            println!("Revoked key {key_id} of app {app_id}.");
+        }
+    }
+    store.close().await;
+    Ok(())
 }
 
 async fn serve(args: ServeArgs, global: GlobalArgs) -> anyhow::Result<()> {

@@ -65,7 +65,11 @@ impl Connection {
         let status = response.status();
         if status.is_success() {
             let bytes = response.bytes().await?;
-            let text = if bytes.is_empty() { b"null".as_slice() } else { &bytes };
+            let text = if bytes.is_empty() {
+                b"null".as_slice()
+            } else {
+                &bytes
+            };
             return serde_json::from_slice(text).map_err(|e| ClientError::Api {
                 status,
                 code: "unexpected_response".into(),
@@ -79,8 +83,16 @@ impl Connection {
         }
         let body: Option<ErrorBody> = response.json().await.ok();
         Err(match body {
-            Some(body) => ClientError::Api { status, code: body.code, message: body.error },
-            None => ClientError::Api { status, code: "unknown".into(), message: status.to_string() },
+            Some(body) => ClientError::Api {
+                status,
+                code: body.code,
+                message: body.error,
+            },
+            None => ClientError::Api {
+                status,
+                code: "unknown".into(),
+                message: status.to_string(),
+            },
         })
     }
 }
@@ -126,18 +138,26 @@ impl Auth {
         external_id: &str,
         passkey_display_name: &str,
     ) -> Result<String, ClientError> {
-        let body = json!({ "external_id": external_id, "passkey_display_name": passkey_display_name });
-        let response: TransactionResponse =
-            self.0.call(Method::POST, "/transactions/register", Some(body)).await?;
+        let body =
+            json!({ "external_id": external_id, "passkey_display_name": passkey_display_name });
+        let response: TransactionResponse = self
+            .0
+            .call(Method::POST, "/transactions/register", Some(body))
+            .await?;
         Ok(response.transaction_id)
     }
 
     /// A transaction for signing in the user with this external id with one of
     /// their passkeys; `user_has_no_passkeys` if they have none.
-    pub async fn create_authenticate_transaction(&self, external_id: &str) -> Result<String, ClientError> {
+    pub async fn create_authenticate_transaction(
+        &self,
+        external_id: &str,
+    ) -> Result<String, ClientError> {
         let body = json!({ "external_id": external_id });
-        let response: TransactionResponse =
-            self.0.call(Method::POST, "/transactions/authenticate", Some(body)).await?;
+        let response: TransactionResponse = self
+            .0
+            .call(Method::POST, "/transactions/authenticate", Some(body))
+            .await?;
         Ok(response.transaction_id)
     }
 
@@ -149,7 +169,11 @@ impl Auth {
         }
         let verified: Verified = self
             .0
-            .call(Method::POST, "/authenticate/verify", Some(json!({ "nonce": nonce })))
+            .call(
+                Method::POST,
+                "/authenticate/verify",
+                Some(json!({ "nonce": nonce })),
+            )
             .await?;
         Ok(verified.external_id)
     }
@@ -205,12 +229,21 @@ impl User {
         struct Page {
             users: Vec<Listed>,
         }
-        let identifier: String = url::form_urlencoded::byte_serialize(external_id.as_bytes()).collect();
+        let identifier: String =
+            url::form_urlencoded::byte_serialize(external_id.as_bytes()).collect();
         let page: Page = self
             .0
-            .call(Method::GET, &format!("/users?identifier={identifier}&limit=1"), None)
+            .call(
+                Method::GET,
+                &format!("/users?identifier={identifier}&limit=1"),
+                None,
+            )
             .await?;
-        page.users.into_iter().next().map(|u| u.id).ok_or(ClientError::UserNotFound)
+        page.users
+            .into_iter()
+            .next()
+            .map(|u| u.id)
+            .ok_or(ClientError::UserNotFound)
     }
 
     pub async fn get(&self, external_id: &str) -> Result<UserInfo, ClientError> {
@@ -219,7 +252,10 @@ impl User {
             user: UserInfo,
         }
         let id = self.id_of(external_id).await?;
-        let wrapped: Wrapped = self.0.call(Method::GET, &format!("/users/{id}"), None).await?;
+        let wrapped: Wrapped = self
+            .0
+            .call(Method::GET, &format!("/users/{id}"), None)
+            .await?;
         Ok(wrapped.user)
     }
 
@@ -229,14 +265,25 @@ impl User {
             devices: Vec<Device>,
         }
         let id = self.id_of(external_id).await?;
-        let devices: Devices = self.0.call(Method::GET, &format!("/users/{id}/devices"), None).await?;
+        let devices: Devices = self
+            .0
+            .call(Method::GET, &format!("/users/{id}/devices"), None)
+            .await?;
         Ok(devices.devices)
     }
 
-    pub async fn revoke_device(&self, external_id: &str, device_id: &str) -> Result<(), ClientError> {
+    pub async fn revoke_device(
+        &self,
+        external_id: &str,
+        device_id: &str,
+    ) -> Result<(), ClientError> {
         let id = self.id_of(external_id).await?;
         self.0
-            .call::<serde_json::Value>(Method::DELETE, &format!("/users/{id}/devices/{device_id}"), None)
+            .call::<serde_json::Value>(
+                Method::DELETE,
+                &format!("/users/{id}/devices/{device_id}"),
+                None,
+            )
             .await?;
         Ok(())
     }

@@ -109,7 +109,9 @@ fn router(state: AppState) -> Router {
             move || provide_context(context_state.store.clone()),
             move || app::shell(shell_options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -127,7 +129,11 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respo
         "code": "internal_server_error",
         "error": "Something went wrong on our side. Try again; if it keeps failing, tell the operator.",
     });
-    (axum::http::StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
@@ -137,7 +143,9 @@ fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
         .unwrap_or(3001);
     LeptosOptions::builder()
         .output_name(Arc::<str>::from("latchkey"))
-        .site_root(Arc::<str>::from(config.site_root.to_string_lossy().as_ref()))
+        .site_root(Arc::<str>::from(
+            config.site_root.to_string_lossy().as_ref(),
+        ))
         .site_pkg_dir(Arc::<str>::from("pkg"))
         .site_addr(addr)
         .reload_port(reload_port)

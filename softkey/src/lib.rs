@@ -97,6 +97,8 @@ pub struct Ceremony {
     pub user_handle: Option<Vec<u8>>,
     /// Sign the assertion with this key instead of the credential's.
     pub signing_key: Option<SigningKey>,
+    /// Register credential `n` again (its id and key) instead of making a new one.
+    pub reuse_credential: Option<usize>,
 }
 
 pub struct Authenticator {
@@ -133,16 +135,30 @@ impl Authenticator {
     }
 
     pub fn register_with(&mut self, origin: &str, options: &Value, ceremony: &Ceremony) -> Value {
-        let rp_id = options["rp"]["id"].as_str().expect("options.rp.id").to_owned();
+        let rp_id = options["rp"]["id"]
+            .as_str()
+            .expect("options.rp.id")
+            .to_owned();
         let user_handle = unb64(options["user"]["id"].as_str().expect("options.user.id"));
         let challenge = options["challenge"].as_str().expect("options.challenge");
 
-        let key = SigningKey::random(&mut OsRng);
-        let mut id = vec![0; 32];
-        OsRng.fill_bytes(&mut id);
+        let (key, id) = match ceremony.reuse_credential {
+            Some(n) => (
+                self.credentials[n].key.clone(),
+                self.credentials[n].id.clone(),
+            ),
+            None => {
+                let mut id = vec![0; 32];
+                OsRng.fill_bytes(&mut id);
+                (SigningKey::random(&mut OsRng), id)
+            }
+        };
 
         let client_data = client_data(
-            ceremony.client_data_type.as_deref().unwrap_or("webauthn.create"),
+            ceremony
+                .client_data_type
+                .as_deref()
+                .unwrap_or("webauthn.create"),
             challenge,
             origin,
         );
@@ -191,11 +207,20 @@ impl Authenticator {
         self.authenticate_with(origin, options, &Ceremony::default())
     }
 
-    pub fn authenticate_with(&mut self, origin: &str, options: &Value, ceremony: &Ceremony) -> Value {
+    pub fn authenticate_with(
+        &mut self,
+        origin: &str,
+        options: &Value,
+        ceremony: &Ceremony,
+    ) -> Value {
         let rp_id = options["rpId"].as_str().expect("options.rpId").to_owned();
         let allowed: Vec<Vec<u8>> = options["allowCredentials"]
             .as_array()
-            .map(|list| list.iter().map(|c| unb64(c["id"].as_str().unwrap())).collect())
+            .map(|list| {
+                list.iter()
+                    .map(|c| unb64(c["id"].as_str().unwrap()))
+                    .collect()
+            })
             .unwrap_or_default();
         let index = self
             .credentials
@@ -206,13 +231,22 @@ impl Authenticator {
     }
 
     /// Signs an assertion with credential `index`, whatever the options allow.
-    pub fn assert_with(&mut self, index: usize, origin: &str, options: &Value, ceremony: &Ceremony) -> Value {
+    pub fn assert_with(
+        &mut self,
+        index: usize,
+        origin: &str,
+        options: &Value,
+        ceremony: &Ceremony,
+    ) -> Value {
         let flags = self.flags.byte();
         let credential = &mut self.credentials[index];
         credential.counter += 1;
         let challenge = options["challenge"].as_str().expect("options.challenge");
         let client_data = client_data(
-            ceremony.client_data_type.as_deref().unwrap_or("webauthn.get"),
+            ceremony
+                .client_data_type
+                .as_deref()
+                .unwrap_or("webauthn.get"),
             challenge,
             origin,
         );
@@ -225,7 +259,10 @@ impl Authenticator {
         signed.extend_from_slice(&Sha256::digest(client_data.as_bytes()));
         let key = ceremony.signing_key.as_ref().unwrap_or(&credential.key);
         let signature: DerSignature = key.sign(&signed);
-        let user_handle = ceremony.user_handle.as_ref().unwrap_or(&credential.user_handle);
+        let user_handle = ceremony
+            .user_handle
+            .as_ref()
+            .unwrap_or(&credential.user_handle);
         json!({
             "id": b64(&credential.id),
             "rawId": b64(&credential.id),
@@ -260,8 +297,14 @@ fn cose_key(key: &VerifyingKey, algorithm: i64) -> Vec<u8> {
         (Cbor::Integer(1.into()), Cbor::Integer(2.into())), // kty: EC2
         (Cbor::Integer(3.into()), Cbor::Integer(algorithm.into())),
         (Cbor::Integer((-1).into()), Cbor::Integer(1.into())), // crv: P-256
-        (Cbor::Integer((-2).into()), Cbor::Bytes(point.x().unwrap().to_vec())),
-        (Cbor::Integer((-3).into()), Cbor::Bytes(point.y().unwrap().to_vec())),
+        (
+            Cbor::Integer((-2).into()),
+            Cbor::Bytes(point.x().unwrap().to_vec()),
+        ),
+        (
+            Cbor::Integer((-3).into()),
+            Cbor::Bytes(point.y().unwrap().to_vec()),
+        ),
     ]))
 }
 

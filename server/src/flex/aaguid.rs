@@ -42,10 +42,15 @@ mod tests {
 
     #[test]
     fn known_providers_have_names_and_icons_that_exist() {
-        let google = provider("ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4").expect("Google Password Manager");
+        let google =
+            provider("ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4").expect("Google Password Manager");
         assert_eq!(google.name, "Google Password Manager");
         assert!(icon(google.light.as_deref().unwrap()).is_some());
-        for file in PROVIDERS.values().flat_map(|p| [&p.light, &p.dark]).flatten() {
+        for file in PROVIDERS
+            .values()
+            .flat_map(|p| [&p.light, &p.dark])
+            .flatten()
+        {
             assert!(icon(file).is_some(), "{file}");
         }
     }

@@ -31,7 +31,9 @@ impl Origin {
         let text = text.trim();
         if let Some(hash) = text.strip_prefix("android:apk-key-hash:") {
             if hash.is_empty() || hash.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(FlexError::invalid(format!("origin `{text}` has no key hash")));
+                return Err(FlexError::invalid(format!(
+                    "origin `{text}` has no key hash"
+                )));
             }
             return Ok(Self(text.to_owned()));
         }
@@ -54,7 +56,11 @@ impl Origin {
                 )))
             }
         }
-        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        if url.path() != "/"
+            || url.query().is_some()
+            || url.fragment().is_some()
+            || !url.username().is_empty()
+        {
             return Err(FlexError::invalid(format!(
                 "origin `{text}` must be scheme://host[:port] only"
             )));
@@ -93,13 +99,14 @@ impl NewApp {
             .iter()
             .map(|o| Origin::parse(o))
             .collect::<Result<Vec<_>, _>>()?;
-        let first_host = origins
-            .iter()
-            .find_map(Origin::host)
-            .ok_or_else(|| FlexError::invalid("an app needs at least one https:// (or http://localhost) origin"))?;
+        let first_host = origins.iter().find_map(Origin::host).ok_or_else(|| {
+            FlexError::invalid("an app needs at least one https:// (or http://localhost) origin")
+        })?;
         let rp_id = rp_id.map(str::to_ascii_lowercase).unwrap_or(first_host);
         if rp_id.is_empty() || rp_id.parse::<std::net::IpAddr>().is_ok() {
-            return Err(FlexError::invalid("the RP ID must be a domain name, not an IP address"));
+            return Err(FlexError::invalid(
+                "the RP ID must be a domain name, not an IP address",
+            ));
         }
         for origin in &origins {
             if let Some(host) = origin.host() {
@@ -111,7 +118,11 @@ impl NewApp {
                 }
             }
         }
-        Ok(Self { name, origins, rp_id })
+        Ok(Self {
+            name,
+            origins,
+            rp_id,
+        })
     }
 }
 
@@ -185,7 +196,11 @@ fn app_from_row(row: &sqlx::any::AnyRow) -> Result<App, FlexError> {
 }
 
 /// Creates an app and its first API key, in one database transaction.
-pub async fn create_app(store: &Store, new: &NewApp, now: Millis) -> Result<(App, NewApiKey), FlexError> {
+pub async fn create_app(
+    store: &Store,
+    new: &NewApp,
+    now: Millis,
+) -> Result<(App, NewApiKey), FlexError> {
     let mut tx = store.pool().begin().await?;
     let app = insert_app(&mut tx, new, false, now).await?;
     let key = insert_api_key(&mut tx, &app.id, now).await?;
@@ -260,17 +275,23 @@ pub async fn find_app(store: &Store, id: &str) -> Result<App, FlexError> {
 }
 
 pub async fn list_apps(store: &Store) -> Result<Vec<App>, FlexError> {
-    sqlx::query(&format!("SELECT {APP_COLUMNS} FROM apps ORDER BY created_at, id"))
-        .fetch_all(store.pool())
-        .await?
-        .iter()
-        .map(app_from_row)
-        .collect()
+    sqlx::query(&format!(
+        "SELECT {APP_COLUMNS} FROM apps ORDER BY created_at, id"
+    ))
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(app_from_row)
+    .collect()
 }
 
 /// The app of the built-in site, created on first start (once, even when
 /// several instances start together: a unique index allows one).
-pub async fn ensure_builtin_app(store: &Store, origin: &Origin, now: Millis) -> Result<App, FlexError> {
+pub async fn ensure_builtin_app(
+    store: &Store,
+    origin: &Origin,
+    now: Millis,
+) -> Result<App, FlexError> {
     if let Some(app) = find_builtin_app(store).await? {
         return Ok(app);
     }
@@ -287,15 +308,21 @@ pub async fn ensure_builtin_app(store: &Store, origin: &Origin, now: Millis) -> 
 }
 
 async fn find_builtin_app(store: &Store) -> Result<Option<App>, FlexError> {
-    sqlx::query(&format!("SELECT {APP_COLUMNS} FROM apps WHERE is_builtin = 1"))
-        .fetch_optional(store.pool())
-        .await?
-        .as_ref()
-        .map(app_from_row)
-        .transpose()
+    sqlx::query(&format!(
+        "SELECT {APP_COLUMNS} FROM apps WHERE is_builtin = 1"
+    ))
+    .fetch_optional(store.pool())
+    .await?
+    .as_ref()
+    .map(app_from_row)
+    .transpose()
 }
 
-pub async fn create_api_key(store: &Store, app_id: &str, now: Millis) -> Result<NewApiKey, FlexError> {
+pub async fn create_api_key(
+    store: &Store,
+    app_id: &str,
+    now: Millis,
+) -> Result<NewApiKey, FlexError> {
     let app = find_app(store, app_id).await?;
     let mut tx = store.pool().begin().await?;
     let key = insert_api_key(&mut tx, &app.id, now).await?;
@@ -304,7 +331,12 @@ pub async fn create_api_key(store: &Store, app_id: &str, now: Millis) -> Result<
 }
 
 /// Revokes a key of an app; the key stops working at once.
-pub async fn revoke_api_key(store: &Store, app_id: &str, key_id: &str, now: Millis) -> Result<(), FlexError> {
+pub async fn revoke_api_key(
+    store: &Store,
+    app_id: &str,
+    key_id: &str,
+    now: Millis,
+) -> Result<(), FlexError> {
     let app = find_app(store, app_id).await?;
     let key_id = ApiKeyId::parse(key_id).ok_or_else(|| FlexError::invalid("no such API key"))?;
     let revoked = sqlx::query(
@@ -316,7 +348,9 @@ pub async fn revoke_api_key(store: &Store, app_id: &str, key_id: &str, now: Mill
     .execute(store.pool())
     .await?;
     if revoked.rows_affected() == 0 {
-        return Err(FlexError::invalid("no such API key for this app, or already revoked"));
+        return Err(FlexError::invalid(
+            "no such API key for this app, or already revoked",
+        ));
     }
     Ok(())
 }
@@ -324,15 +358,20 @@ pub async fn revoke_api_key(store: &Store, app_id: &str, key_id: &str, now: Mill
 /// The app a management request acts for: the key must be a live key of the
 /// app in the path. Keys are looked up by their SHA-256 hash, so the secret is
 /// never compared byte by byte.
-pub async fn authorize(store: &Store, app_id: &str, bearer: Option<&str>) -> Result<App, FlexError> {
+pub async fn authorize(
+    store: &Store,
+    app_id: &str,
+    bearer: Option<&str>,
+) -> Result<App, FlexError> {
     let app = find_app(store, app_id).await?;
     let key = bearer
         .and_then(ApiKey::parse)
         .ok_or(FlexError::InvalidAccessToken)?;
-    let live = sqlx::query("SELECT app_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
-        .bind(ids::hash(key.as_str()))
-        .fetch_optional(store.pool())
-        .await?;
+    let live =
+        sqlx::query("SELECT app_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+            .bind(ids::hash(key.as_str()))
+            .fetch_optional(store.pool())
+            .await?;
     match live {
         Some(row) if row.try_get::<String, _>("app_id")? == app.id.as_str() => Ok(app),
         _ => Err(FlexError::InvalidAccessToken),
@@ -349,9 +388,18 @@ mod tests {
 
     #[test]
     fn origins_are_exact_web_origins_or_native_app_origins() {
-        assert_eq!(Origin::parse("https://example.com").unwrap().as_str(), "https://example.com");
-        assert_eq!(Origin::parse("https://example.com:8443/").unwrap().as_str(), "https://example.com:8443");
-        assert_eq!(Origin::parse("http://localhost:3000").unwrap().as_str(), "http://localhost:3000");
+        assert_eq!(
+            Origin::parse("https://example.com").unwrap().as_str(),
+            "https://example.com"
+        );
+        assert_eq!(
+            Origin::parse("https://example.com:8443/").unwrap().as_str(),
+            "https://example.com:8443"
+        );
+        assert_eq!(
+            Origin::parse("http://localhost:3000").unwrap().as_str(),
+            "http://localhost:3000"
+        );
         assert!(Origin::parse("android:apk-key-hash:abc123").is_ok());
         for bad in [
             "http://example.com",
@@ -368,7 +416,12 @@ mod tests {
 
     #[test]
     fn the_rp_id_defaults_to_the_first_origin_host_and_must_cover_every_origin() {
-        let app = NewApp::parse("Shop", &origins(&["https://shop.example.com", "android:apk-key-hash:x"]), None).unwrap();
+        let app = NewApp::parse(
+            "Shop",
+            &origins(&["https://shop.example.com", "android:apk-key-hash:x"]),
+            None,
+        )
+        .unwrap();
         assert_eq!(app.rp_id, "shop.example.com");
         let app = NewApp::parse(
             "Shop",
@@ -377,7 +430,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(app.rp_id, "example.com");
-        assert!(NewApp::parse("Shop", &origins(&["https://evil-example.com"]), Some("example.com")).is_err());
+        assert!(NewApp::parse(
+            "Shop",
+            &origins(&["https://evil-example.com"]),
+            Some("example.com")
+        )
+        .is_err());
         assert!(NewApp::parse("Shop", &origins(&["android:apk-key-hash:x"]), None).is_err());
         assert!(NewApp::parse("", &origins(&["https://example.com"]), None).is_err());
     }

@@ -182,7 +182,9 @@ async fn find_handshake(
 ) -> Result<PendingHandshake, FlexError> {
     let id = HandshakeId::parse(handshake_id).ok_or(FlexError::HandshakeNotFound)?;
     let transaction_hash = match transaction_id {
-        Some(t) => TransactionId::parse(t).ok_or(FlexError::HandshakeNotFound)?.hash(),
+        Some(t) => TransactionId::parse(t)
+            .ok_or(FlexError::HandshakeNotFound)?
+            .hash(),
         None => Vec::new(),
     };
     let row = sqlx::query(
@@ -211,12 +213,14 @@ async fn consume_handshake(
     handshake: &PendingHandshake,
     now: Millis,
 ) -> Result<(), FlexError> {
-    let deleted = sqlx::query("DELETE FROM handshakes WHERE id_hash = $1 AND app_id = $2 AND expires_at > $3")
-        .bind(&handshake.id_hash)
-        .bind(app.id.as_str())
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    let deleted = sqlx::query(
+        "DELETE FROM handshakes WHERE id_hash = $1 AND app_id = $2 AND expires_at > $3",
+    )
+    .bind(&handshake.id_hash)
+    .bind(app.id.as_str())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
     if deleted.rows_affected() != 1 {
         return Err(FlexError::HandshakeNotFound);
     }
@@ -256,15 +260,17 @@ pub async fn start_registration(
 ) -> Result<Handshake, FlexError> {
     let webauthn = app.webauthn()?;
     let mut tx = store.pool().begin().await?;
-    let (user_id, display_name) = consume_transaction(&mut tx, app, transaction_id, REGISTER, now).await?;
+    let (user_id, display_name) =
+        consume_transaction(&mut tx, app, transaction_id, REGISTER, now).await?;
     let exclude = sqlx::query("SELECT cred_id FROM passkeys WHERE user_id = $1")
         .bind(&user_id)
         .fetch_all(&mut *tx)
         .await?
         .iter()
-        .map(|row| row.try_get::<Vec<u8>, _>("cred_id").map(Into::into))
+        .map(|row| row.try_get::<Vec<u8>, _>("cred_id"))
         .collect::<Result<Vec<_>, _>>()?;
-    let user_handle = Uuid::parse_str(&user_id).map_err(|e| anyhow::anyhow!("user id is not a UUID: {e}"))?;
+    let user_handle =
+        Uuid::parse_str(&user_id).map_err(|e| anyhow::anyhow!("user id is not a UUID: {e}"))?;
     let (options, state) = webauthn
         .start_passkey_registration(user_handle, &display_name, &display_name, Some(exclude))
         .map_err(|e| anyhow::anyhow!("could not start a registration: {e}"))?;
@@ -374,7 +380,9 @@ fn aaguid_of(attestation_object: &[u8]) -> String {
         .ok()
         .and_then(|value| {
             value.into_map().ok()?.into_iter().find_map(|(key, value)| {
-                (key.as_text() == Some("authData")).then(|| value.into_bytes().ok()).flatten()
+                (key.as_text() == Some("authData"))
+                    .then(|| value.into_bytes().ok())
+                    .flatten()
             })
         })
         .filter(|data| data.len() >= 53 && data[32] & 0x40 != 0)
@@ -395,7 +403,8 @@ pub async fn start_authentication(
     let mut tx = store.pool().begin().await?;
     let (id, options) = match transaction_id {
         Some(transaction_id) => {
-            let (user_id, _) = consume_transaction(&mut tx, app, transaction_id, AUTHENTICATE, now).await?;
+            let (user_id, _) =
+                consume_transaction(&mut tx, app, transaction_id, AUTHENTICATE, now).await?;
             let passkeys = sqlx::query(&format!(
                 "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE user_id = $1 AND app_id = $2"
             ))
@@ -412,7 +421,9 @@ pub async fn start_authentication(
             let (options, state) = webauthn
                 .start_passkey_authentication(&passkeys)
                 .map_err(|e| anyhow::anyhow!("could not start a sign-in: {e}"))?;
-            let transaction_hash = TransactionId::parse(transaction_id).map(|t| t.hash()).unwrap_or_default();
+            let transaction_hash = TransactionId::parse(transaction_id)
+                .map(|t| t.hash())
+                .unwrap_or_default();
             let id = insert_handshake(
                 &mut tx,
                 app,
@@ -429,8 +440,16 @@ pub async fn start_authentication(
             let (options, state) = webauthn
                 .start_discoverable_authentication()
                 .map_err(|e| anyhow::anyhow!("could not start a sign-in: {e}"))?;
-            let id = insert_handshake(&mut tx, app, DISCOVERABLE, Vec::new(), None, serde_json::to_string(&state)?, now)
-                .await?;
+            let id = insert_handshake(
+                &mut tx,
+                app,
+                DISCOVERABLE,
+                Vec::new(),
+                None,
+                serde_json::to_string(&state)?,
+                now,
+            )
+            .await?;
             (id, serde_json::to_value(options)?)
         }
     };
@@ -472,7 +491,9 @@ pub async fn finish_authentication(
                 .map_err(|e| FlexError::DiscoverableLoginFailed(e.to_string()))?;
             let record = find_passkey_by_cred_id(store, app, cred_id)
                 .await?
-                .ok_or_else(|| FlexError::DiscoverableLoginFailed("the passkey is not registered".into()))?;
+                .ok_or_else(|| {
+                    FlexError::DiscoverableLoginFailed("the passkey is not registered".into())
+                })?;
             if record.user_id != user_handle.to_string() {
                 return Err(FlexError::DiscoverableLoginFailed(
                     "the user handle does not own this passkey".into(),
@@ -518,18 +539,25 @@ async fn find_passkey_by_cred_id(
     app: &App,
     cred_id: &[u8],
 ) -> Result<Option<users::PasskeyRecord>, FlexError> {
-    sqlx::query(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE cred_id = $1 AND app_id = $2"))
-        .bind(cred_id.to_vec())
-        .bind(app.id.as_str())
-        .fetch_optional(store.pool())
-        .await?
-        .as_ref()
-        .map(users::passkey_from_row)
-        .transpose()
+    sqlx::query(&format!(
+        "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE cred_id = $1 AND app_id = $2"
+    ))
+    .bind(cred_id.to_vec())
+    .bind(app.id.as_str())
+    .fetch_optional(store.pool())
+    .await?
+    .as_ref()
+    .map(users::passkey_from_row)
+    .transpose()
 }
 
 /// Trades a nonce, once, for the external id of its user.
-pub async fn verify_nonce(store: &Store, app: &App, nonce: &str, now: Millis) -> Result<String, FlexError> {
+pub async fn verify_nonce(
+    store: &Store,
+    app: &App,
+    nonce: &str,
+    now: Millis,
+) -> Result<String, FlexError> {
     let nonce = Nonce::parse(nonce).ok_or(FlexError::InvalidNonce)?;
     let row = sqlx::query(
         "DELETE FROM nonces WHERE hash = $1 AND app_id = $2 AND expires_at > $3 RETURNING user_id",
@@ -564,8 +592,14 @@ mod tests {
     #[test]
     fn attachments_parse_as_passage_names_them() {
         assert_eq!(Attachment::parse(None).unwrap(), Attachment::Any);
-        assert_eq!(Attachment::parse(Some("platform")).unwrap(), Attachment::Platform);
-        assert_eq!(Attachment::parse(Some("cross-platform")).unwrap(), Attachment::CrossPlatform);
+        assert_eq!(
+            Attachment::parse(Some("platform")).unwrap(),
+            Attachment::Platform
+        );
+        assert_eq!(
+            Attachment::parse(Some("cross-platform")).unwrap(),
+            Attachment::CrossPlatform
+        );
         assert!(Attachment::parse(Some("usb")).is_err());
     }
 
@@ -585,6 +619,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(aaguid_of(&object), "eaeaeaea-eaea-eaea-eaea-eaeaeaeaeaea");
-        assert_eq!(aaguid_of(b"not cbor"), "00000000-0000-0000-0000-000000000000");
+        assert_eq!(
+            aaguid_of(b"not cbor"),
+            "00000000-0000-0000-0000-000000000000"
+        );
     }
 }

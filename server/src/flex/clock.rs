@@ -53,7 +53,10 @@ pub fn rfc3339(at: Option<Millis>) -> String {
     };
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| "0001-01-01T00:00:00Z".to_owned())
 }
 

@@ -169,7 +169,9 @@ mod tests {
             "short",
             &nonce.as_str()[1..],
             &format!("{}x", nonce.as_str()),
-            &nonce.as_str().replace(|c: char| c.is_ascii_alphabetic(), "+"),
+            &nonce
+                .as_str()
+                .replace(|c: char| c.is_ascii_alphabetic(), "+"),
         ] {
             assert_eq!(Nonce::parse(bad), None, "{bad}");
         }
@@ -192,7 +194,12 @@ mod tests {
         assert!(ExternalId::parse("  ").is_err());
         assert!(ExternalId::parse("a\nb").is_err());
         assert!(ExternalId::parse(&"x".repeat(256)).is_err());
-        assert_eq!(DisplayName::parse("name", "  Work laptop ").unwrap().as_str(), "Work laptop");
+        assert_eq!(
+            DisplayName::parse("name", "  Work laptop ")
+                .unwrap()
+                .as_str(),
+            "Work laptop"
+        );
         assert!(DisplayName::parse("name", "").is_err());
         assert!(DisplayName::parse("name", &"x".repeat(101)).is_err());
     }

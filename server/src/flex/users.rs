@@ -99,7 +99,8 @@ pub(crate) fn passkey_from_row(row: &AnyRow) -> Result<PasskeyRecord, FlexError>
     let id: String = row.try_get("id")?;
     let transports: String = row.try_get("transports")?;
     Ok(PasskeyRecord {
-        id: DeviceId::parse(&id).ok_or_else(|| anyhow::anyhow!("stored passkey id {id} is malformed"))?,
+        id: DeviceId::parse(&id)
+            .ok_or_else(|| anyhow::anyhow!("stored passkey id {id} is malformed"))?,
         user_id: row.try_get("user_id")?,
         cred_id: row.try_get("cred_id")?,
         friendly_name: row.try_get("friendly_name")?,
@@ -185,12 +186,14 @@ pub async fn list_users(
 ) -> Result<(Vec<User>, i64), FlexError> {
     let filter = identifier.unwrap_or_default();
     let condition = "app_id = $1 AND ($2 = '' OR external_id = $2)";
-    let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM users WHERE {condition}"))
-        .bind(app.id.as_str())
-        .bind(filter)
-        .fetch_one(store.pool())
-        .await?
-        .try_get("n")?;
+    let total: i64 = sqlx::query(&format!(
+        "SELECT COUNT(*) AS n FROM users WHERE {condition}"
+    ))
+    .bind(app.id.as_str())
+    .bind(filter)
+    .fetch_one(store.pool())
+    .await?
+    .try_get("n")?;
     let users = sqlx::query(&format!(
         "SELECT {USER_COLUMNS} FROM users WHERE {condition} \
          ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"
@@ -207,7 +210,11 @@ pub async fn list_users(
     Ok((users, total))
 }
 
-pub async fn list_passkeys(store: &Store, app: &App, user_id: &str) -> Result<Vec<PasskeyRecord>, FlexError> {
+pub async fn list_passkeys(
+    store: &Store,
+    app: &App,
+    user_id: &str,
+) -> Result<Vec<PasskeyRecord>, FlexError> {
     sqlx::query(&format!(
         "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE app_id = $1 AND user_id = $2 ORDER BY created_at, id"
     ))
@@ -221,15 +228,21 @@ pub async fn list_passkeys(store: &Store, app: &App, user_id: &str) -> Result<Ve
 }
 
 /// Removes a passkey of a user of this app.
-pub async fn revoke_passkey(store: &Store, app: &App, user_id: &str, device_id: &str) -> Result<(), FlexError> {
+pub async fn revoke_passkey(
+    store: &Store,
+    app: &App,
+    user_id: &str,
+    device_id: &str,
+) -> Result<(), FlexError> {
     find_user(store, app, user_id).await?;
     let device_id = DeviceId::parse(device_id).ok_or(FlexError::DeviceNotFound)?;
-    let deleted = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2 AND app_id = $3")
-        .bind(device_id.as_str())
-        .bind(user_id)
-        .bind(app.id.as_str())
-        .execute(store.pool())
-        .await?;
+    let deleted =
+        sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2 AND app_id = $3")
+            .bind(device_id.as_str())
+            .bind(user_id)
+            .bind(app.id.as_str())
+            .execute(store.pool())
+            .await?;
     if deleted.rows_affected() == 0 {
         return Err(FlexError::DeviceNotFound);
     }

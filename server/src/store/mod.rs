@@ -66,24 +66,28 @@ impl Store {
         sqlx::any::install_default_drivers();
         let engine = Engine::of_url(url)?;
         if engine == Engine::Sqlite && !Any::database_exists(url).await.unwrap_or(false) {
-            Any::create_database(url).await.map_err(StoreError::Create)?;
+            Any::create_database(url)
+                .await
+                .map_err(StoreError::Create)?;
         }
         let options: AnyConnectOptions = url.parse().map_err(StoreError::Connect)?;
         let pool = match engine {
             // One writer at a time in SQLite: WAL lets readers go on, and the busy
             // timeout makes a second writer wait instead of failing.
-            Engine::Sqlite => AnyPoolOptions::new()
-                .max_connections(8)
-                .after_connect(|conn, _meta| {
-                    Box::pin(async move {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+            Engine::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
                              PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-                        )
-                        .await?;
-                        Ok(())
+                            )
+                            .await?;
+                            Ok(())
+                        })
                     })
-                }),
+            }
             Engine::Postgres => AnyPoolOptions::new().max_connections(16),
         }
         .acquire_timeout(Duration::from_secs(10))
@@ -123,9 +127,18 @@ mod tests {
 
     #[test]
     fn the_engine_comes_from_the_url_scheme() {
-        assert_eq!(Engine::of_url("sqlite://latchkey.db").unwrap(), Engine::Sqlite);
-        assert_eq!(Engine::of_url("postgres://u@h/db").unwrap(), Engine::Postgres);
-        assert_eq!(Engine::of_url("postgresql://u@h/db").unwrap(), Engine::Postgres);
+        assert_eq!(
+            Engine::of_url("sqlite://latchkey.db").unwrap(),
+            Engine::Sqlite
+        );
+        assert_eq!(
+            Engine::of_url("postgres://u@h/db").unwrap(),
+            Engine::Postgres
+        );
+        assert_eq!(
+            Engine::of_url("postgresql://u@h/db").unwrap(),
+            Engine::Postgres
+        );
         assert!(Engine::of_url("mysql://u@h/db").is_err());
         assert!(Engine::of_url("latchkey.db").is_err());
     }

@@ -40,9 +40,11 @@ fn serve(database_url: &str, extra: &[&str]) -> (Child, String, mpsc::Receiver<S
     });
     let mut seen = Vec::new();
     loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("latchkey never said it listens; it said: {seen:#?}"));
+        let Ok(line) = lines.recv_timeout(Duration::from_secs(30)) else {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("latchkey never said it listens; it said: {seen:#?}");
+        };
         if let Some((_, rest)) = line.split_once("listening on http://") {
             let address: String = rest
                 .chars()
@@ -88,7 +90,10 @@ fn help_documents_every_option_and_its_variable() {
         "--log-format",
         "json",
     ] {
-        assert!(help.contains(expected), "`serve --help` lacks {expected}:\n{help}");
+        assert!(
+            help.contains(expected),
+            "`serve --help` lacks {expected}:\n{help}"
+        );
     }
     let top = String::from_utf8(latchkey().arg("--help").output().unwrap().stdout).unwrap();
     assert!(top.contains("serve"), "{top}");
@@ -113,13 +118,22 @@ fn an_unsupported_database_url_stops_start_up_with_a_clear_message() {
 #[test]
 fn a_public_url_off_localhost_over_http_is_refused() {
     let output = latchkey()
-        .args(["serve", "--listen", "127.0.0.1:0", "--public-url", "http://example.com"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--public-url",
+            "http://example.com",
+        ])
         .output()
         .unwrap();
 
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("http:// is allowed only for localhost"), "{stderr}");
+    assert!(
+        stderr.contains("http:// is allowed only for localhost"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -145,14 +159,19 @@ async fn a_failed_migration_stops_start_up_with_a_clear_message() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("migrations failed"), "{stderr}");
-    assert!(stderr.contains("previously applied but has been modified"), "{stderr}");
+    assert!(
+        stderr.contains("previously applied but has been modified"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
 async fn the_server_restarts_on_a_migrated_database() {
     let database = TestDatabase::fresh().await;
     for _ in 0..2 {
-        let store = Store::connect(&database.url).await.expect("start-up migrates");
+        let store = Store::connect(&database.url)
+            .await
+            .expect("start-up migrates");
         store.ping().await.unwrap();
         store.close().await;
     }
@@ -182,4 +201,152 @@ async fn sigterm_stops_the_server_gracefully_and_logs_are_json_on_request() {
         serde_json::from_str::<serde_json::Value>(line)
             .unwrap_or_else(|_| panic!("not a JSON log line: {line}"));
     }
+}
+
+#[tokio::test]
+async fn the_cli_creates_an_app_and_a_key_that_a_freshly_started_server_accepts() {
+    let database = TestDatabase::fresh().await;
+    let output = latchkey()
+        .args([
+            "apps",
+            "create",
+            "--name",
+            "Shop",
+            "--origin",
+            "https://shop.example.com",
+        ])
+        .args(["--origin", "android:apk-key-hash:abc", "--json"])
+        .env("DATABASE_URL", &database.url)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(created["rp_id"], "shop.example.com");
+    assert_eq!(
+        created["origins"],
+        serde_json::json!(["https://shop.example.com", "android:apk-key-hash:abc"])
+    );
+    let (app_id, api_key) = (
+        created["app_id"].as_str().unwrap(),
+        created["api_key"].as_str().unwrap(),
+    );
+
+    let (mut child, address, _) = serve(&database.url, &[]);
+    let flex = latchkey::client::LatchkeyFlex::new(&address, app_id, api_key);
+    let accepted = flex.auth.create_register_transaction("user-1", "Ada").await;
+
+    // A second key works too, and a revoked one stops working.
+    let second: serde_json::Value = serde_json::from_slice(
+        &latchkey()
+            .args(["keys", "create", "--app", app_id, "--json"])
+            .env("DATABASE_URL", &database.url)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let second_flex =
+        latchkey::client::LatchkeyFlex::new(&address, app_id, second["api_key"].as_str().unwrap());
+    let second_accepted = second_flex
+        .auth
+        .create_register_transaction("user-1", "Ada")
+        .await;
+    let revoke = latchkey()
+        .args([
+            "keys",
+            "revoke",
+            "--app",
+            app_id,
+            "--key",
+            second["key_id"].as_str().unwrap(),
+        ])
+        .env("DATABASE_URL", &database.url)
+        .output()
+        .unwrap();
+    let after_revoke = second_flex
+        .auth
+        .create_register_transaction("user-1", "Ada")
+        .await;
+    let listed = latchkey()
+        .args(["apps", "list"])
+        .env("DATABASE_URL", &database.url)
+        .output()
+        .unwrap();
+    child.kill().ok();
+
+    assert!(accepted.is_ok(), "{accepted:?}");
+    assert!(second_accepted.is_ok(), "{second_accepted:?}");
+    assert!(
+        revoke.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoke.stderr)
+    );
+    assert_eq!(
+        after_revoke.unwrap_err().code(),
+        Some("invalid_access_token")
+    );
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(
+        listed.contains(app_id) && listed.contains("Shop"),
+        "{listed}"
+    );
+    assert!(listed.contains("(built-in site)"), "{listed}");
+}
+
+#[tokio::test]
+async fn the_cli_refuses_bad_apps_and_unknown_keys_with_a_clear_message() {
+    let database = TestDatabase::fresh().await;
+    let run = |args: &[&str]| {
+        latchkey()
+            .args(args)
+            .env("DATABASE_URL", &database.url)
+            .output()
+            .unwrap()
+    };
+
+    for (args, message) in [
+        (
+            &[
+                "apps",
+                "create",
+                "--name",
+                "Shop",
+                "--origin",
+                "http://shop.example.com",
+            ][..],
+            "allowed only for localhost",
+        ),
+        (
+            &[
+                "apps",
+                "create",
+                "--name",
+                "Shop",
+                "--origin",
+                "https://evil-example.com",
+                "--rp-id",
+                "example.com",
+            ],
+            "is not within the RP ID",
+        ),
+        (
+            &["keys", "create", "--app", "nope"],
+            "The app does not exist",
+        ),
+        (
+            &["keys", "revoke", "--app", "nope", "--key", "nope"],
+            "The app does not exist",
+        ),
+    ] {
+        let output = run(args);
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    let listed = run(&["apps", "list", "--json"]);
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "[]");
 }

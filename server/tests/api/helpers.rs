@@ -9,6 +9,7 @@ use latchkey::{
         clock::Clock,
     },
     startup::Application,
+    store::Store,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -31,7 +32,10 @@ impl TestDatabase {
             "sqlite" => {
                 let dir = tempfile::tempdir().expect("a temporary folder");
                 let url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
-                Self { url, _dir: Some(dir) }
+                Self {
+                    url,
+                    _dir: Some(dir),
+                }
             }
             "postgres" => {
                 let server = std::env::var("LATCHKEY_TEST_POSTGRES_URL").expect(
@@ -39,7 +43,9 @@ impl TestDatabase {
                 );
                 let name = format!("latchkey_test_{}", uuid::Uuid::new_v4().simple());
                 let url = format!("{}/{name}", server.trim_end_matches('/'));
-                Any::create_database(&url).await.expect("a fresh PostgreSQL database");
+                Any::create_database(&url)
+                    .await
+                    .expect("a fresh PostgreSQL database");
                 Self { url, _dir: None }
             }
             other => panic!("LATCHKEY_TEST_DATABASE must be sqlite or postgres, not {other}"),
@@ -72,7 +78,9 @@ pub struct TestApp {
     /// The Rust backend client, pointed at this server.
     pub flex: LatchkeyFlex,
     pub db: AnyPool,
-    pub database: TestDatabase,
+    pub store: Store,
+    // Keeps the database (for SQLite, its file) alive while the server runs.
+    _database: TestDatabase,
 }
 
 /// Starts the real server on a random port over a fresh database, with a
@@ -87,21 +95,27 @@ pub async fn spawn_app() -> TestApp {
     let store = app.store();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
 
-    let new_app = NewApp::parse("Test app", &[address.clone()], None).unwrap();
+    let new_app = NewApp::parse("Test app", std::slice::from_ref(&address), None).unwrap();
     let (test_app, key) = create_app(&store, &new_app, clock.now()).await.unwrap();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     TestApp {
-        flex: LatchkeyFlex::with_client(http.clone(), &address, test_app.id.as_str(), key.key.as_str()),
+        flex: LatchkeyFlex::with_client(
+            http.clone(),
+            &address,
+            test_app.id.as_str(),
+            key.key.as_str(),
+        ),
         app_id: test_app.id.as_str().to_owned(),
         api_key: key.key.as_str().to_owned(),
         db: AnyPool::connect(&database.url).await.unwrap(),
         address,
         http,
         clock,
-        database,
+        store,
+        _database: database,
     }
 }
 
@@ -114,12 +128,23 @@ async fn answer(response: reqwest::Response) -> Answer {
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
     };
     (status, body)
 }
 
 impl TestApp {
+    /// Another app on the same server, with the same origin: (app id, API key).
+    pub async fn other_app(&self) -> (String, String) {
+        let new_app =
+            NewApp::parse("Other app", std::slice::from_ref(&self.address), None).unwrap();
+        let (app, key) = create_app(&self.store, &new_app, self.clock.now())
+            .await
+            .unwrap();
+        (app.id.as_str().to_owned(), key.key.as_str().to_owned())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -134,7 +159,8 @@ impl TestApp {
 
     /// `POST /v1/apps/{app_id}{path}` on the client API, from the app's origin.
     pub async fn client_post(&self, path: &str, body: &Value) -> Answer {
-        self.client_post_raw(&self.app_id, path, body.to_string()).await
+        self.client_post_raw(&self.app_id, path, body.to_string())
+            .await
     }
 
     pub async fn client_post_raw(&self, app_id: &str, path: &str, body: String) -> Answer {
@@ -151,8 +177,14 @@ impl TestApp {
     }
 
     /// A management API call with this app's key.
-    pub async fn manage(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Answer {
-        self.manage_as(&self.app_id, Some(&self.api_key), method, path, body).await
+    pub async fn manage(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Answer {
+        self.manage_as(&self.app_id, Some(&self.api_key), method, path, body)
+            .await
     }
 
     pub async fn manage_as(
@@ -163,7 +195,9 @@ impl TestApp {
         path: &str,
         body: Option<&Value>,
     ) -> Answer {
-        let mut request = self.http.request(method, self.url(&format!("/v1/apps/{app_id}{path}")));
+        let mut request = self
+            .http
+            .request(method, self.url(&format!("/v1/apps/{app_id}{path}")));
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
@@ -181,7 +215,12 @@ impl TestApp {
         .await
     }
 
-    pub async fn register_finish(&self, transaction_id: &str, handshake_id: &str, response: &Value) -> Answer {
+    pub async fn register_finish(
+        &self,
+        transaction_id: &str,
+        handshake_id: &str,
+        response: &Value,
+    ) -> Answer {
         self.client_post(
             "/register/transactions/webauthn/finish",
             &json!({ "transaction_id": transaction_id, "handshake_id": handshake_id, "handshake_response": response }),
@@ -194,15 +233,22 @@ impl TestApp {
             Some(t) => json!({ "transaction_id": t }),
             None => json!({}),
         };
-        self.client_post("/authenticate/transactions/webauthn/start", &body).await
+        self.client_post("/authenticate/transactions/webauthn/start", &body)
+            .await
     }
 
-    pub async fn authenticate_finish(&self, transaction_id: Option<&str>, handshake_id: &str, response: &Value) -> Answer {
+    pub async fn authenticate_finish(
+        &self,
+        transaction_id: Option<&str>,
+        handshake_id: &str,
+        response: &Value,
+    ) -> Answer {
         let mut body = json!({ "handshake_id": handshake_id, "handshake_response": response });
         if let Some(t) = transaction_id {
             body["transaction_id"] = t.into();
         }
-        self.client_post("/authenticate/transactions/webauthn/finish", &body).await
+        self.client_post("/authenticate/transactions/webauthn/finish", &body)
+            .await
     }
 
     /// A register handshake for a user, up to the options: (transaction id, handshake id, publicKey).
@@ -216,36 +262,65 @@ impl TestApp {
         let (status, body) = self.register_start(&transaction).await;
         assert_eq!(status, 200, "{body}");
         let handshake = body["handshake"]["id"].as_str().unwrap().to_owned();
-        (transaction, handshake, body["handshake"]["challenge"]["publicKey"].clone())
+        (
+            transaction,
+            handshake,
+            body["handshake"]["challenge"]["publicKey"].clone(),
+        )
     }
 
     /// The whole add-passkey flow; returns the nonce.
-    pub async fn add_passkey(&self, authenticator: &mut Authenticator, external_id: &str) -> String {
+    pub async fn add_passkey(
+        &self,
+        authenticator: &mut Authenticator,
+        external_id: &str,
+    ) -> String {
         let (transaction, handshake, options) = self.begin_registration(external_id).await;
         let response = authenticator.register(&self.address, &options);
-        let (status, body) = self.register_finish(&transaction, &handshake, &response).await;
+        let (status, body) = self
+            .register_finish(&transaction, &handshake, &response)
+            .await;
         assert_eq!(status, 200, "{body}");
         body["nonce"].as_str().unwrap().to_owned()
     }
 
     /// A sign-in handshake, up to the options: (transaction id, handshake id, publicKey).
     /// With an external id it is identifier-first; without, discoverable.
-    pub async fn begin_sign_in(&self, external_id: Option<&str>) -> (Option<String>, String, Value) {
+    pub async fn begin_sign_in(
+        &self,
+        external_id: Option<&str>,
+    ) -> (Option<String>, String, Value) {
         let transaction = match external_id {
-            Some(external_id) => Some(self.flex.auth.create_authenticate_transaction(external_id).await.unwrap()),
+            Some(external_id) => Some(
+                self.flex
+                    .auth
+                    .create_authenticate_transaction(external_id)
+                    .await
+                    .unwrap(),
+            ),
             None => None,
         };
         let (status, body) = self.authenticate_start(transaction.as_deref()).await;
         assert_eq!(status, 200, "{body}");
         let handshake = body["handshake"]["id"].as_str().unwrap().to_owned();
-        (transaction, handshake, body["handshake"]["challenge"]["publicKey"].clone())
+        (
+            transaction,
+            handshake,
+            body["handshake"]["challenge"]["publicKey"].clone(),
+        )
     }
 
     /// The whole sign-in flow; returns the nonce.
-    pub async fn sign_in(&self, authenticator: &mut Authenticator, external_id: Option<&str>) -> String {
+    pub async fn sign_in(
+        &self,
+        authenticator: &mut Authenticator,
+        external_id: Option<&str>,
+    ) -> String {
         let (transaction, handshake, options) = self.begin_sign_in(external_id).await;
         let response = authenticator.authenticate(&self.address, &options);
-        let (status, body) = self.authenticate_finish(transaction.as_deref(), &handshake, &response).await;
+        let (status, body) = self
+            .authenticate_finish(transaction.as_deref(), &handshake, &response)
+            .await;
         assert_eq!(status, 200, "{body}");
         body["nonce"].as_str().unwrap().to_owned()
     }
@@ -254,19 +329,42 @@ impl TestApp {
         let mut facts = Vec::new();
         for (name, sql) in [
             ("apps", "SELECT COUNT(*) AS n FROM apps"),
-            ("live api keys", "SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL"),
+            (
+                "live api keys",
+                "SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL",
+            ),
             ("users", "SELECT COUNT(*) AS n FROM users"),
-            ("logins", "SELECT COALESCE(SUM(login_count), 0) AS n FROM users"),
+            (
+                "logins",
+                "SELECT CAST(COALESCE(SUM(login_count), 0) AS BIGINT) AS n FROM users",
+            ),
             ("passkeys", "SELECT COUNT(*) AS n FROM passkeys"),
-            ("passkey uses", "SELECT COALESCE(SUM(usage_count), 0) AS n FROM passkeys"),
-            ("passkey counters", "SELECT COALESCE(SUM(counter), 0) AS n FROM passkeys"),
-            ("backed up", "SELECT COALESCE(SUM(backup_state), 0) AS n FROM passkeys"),
+            (
+                "passkey uses",
+                "SELECT CAST(COALESCE(SUM(usage_count), 0) AS BIGINT) AS n FROM passkeys",
+            ),
+            (
+                "passkey counters",
+                "SELECT CAST(COALESCE(SUM(counter), 0) AS BIGINT) AS n FROM passkeys",
+            ),
+            (
+                "backed up",
+                "SELECT CAST(COALESCE(SUM(backup_state), 0) AS BIGINT) AS n FROM passkeys",
+            ),
             ("transactions", "SELECT COUNT(*) AS n FROM transactions"),
-            ("used transactions", "SELECT COUNT(*) AS n FROM transactions WHERE used_at IS NOT NULL"),
+            (
+                "used transactions",
+                "SELECT COUNT(*) AS n FROM transactions WHERE used_at IS NOT NULL",
+            ),
             ("handshakes", "SELECT COUNT(*) AS n FROM handshakes"),
             ("nonces", "SELECT COUNT(*) AS n FROM nonces"),
         ] {
-            let n: i64 = sqlx::query(sql).fetch_one(&self.db).await.unwrap().try_get("n").unwrap();
+            let n: i64 = sqlx::query(sql)
+                .fetch_one(&self.db)
+                .await
+                .unwrap()
+                .try_get("n")
+                .unwrap();
             facts.push((name.to_owned(), n));
         }
         Fingerprint(facts)
@@ -278,5 +376,9 @@ impl TestApp {
 pub fn assert_error(answer: &Answer, status: u16, code: &str) {
     assert_eq!(answer.0.as_u16(), status, "{}", answer.1);
     assert_eq!(answer.1["code"], code, "{}", answer.1);
-    assert!(answer.1["error"].as_str().is_some_and(|e| !e.is_empty()), "{}", answer.1);
+    assert!(
+        answer.1["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{}",
+        answer.1
+    );
 }

@@ -2,7 +2,10 @@
 //! `LATCHKEY_TEST_DATABASE=sqlite|postgres` picks the engine (`make test` runs both).
 
 mod cli;
+mod compat;
+mod flows;
 mod health;
 mod helpers;
-mod flows;
+mod negative;
+mod races;
 mod site;

@@ -48,17 +48,25 @@ pub async fn app_and_cors(
         .is_some_and(|o| app.allows_origin(o));
     if request.method() == Method::OPTIONS {
         if !allowed {
-            return ApiError::from(FlexError::invalid("this origin is not one of the app's origins"))
-                .into_response();
+            return ApiError::from(FlexError::invalid(
+                "this origin is not one of the app's origins",
+            ))
+            .into_response();
         }
         let mut response = StatusCode::NO_CONTENT.into_response();
         let headers = response.headers_mut();
-        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS"));
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("POST, OPTIONS"),
+        );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static("content-type, passage-flex-version"),
         );
-        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
         allow_origin(&mut response, origin);
         return response;
     }
@@ -88,8 +96,12 @@ fn handshake_response(handshake: Handshake) -> ApiJson<HandshakeResponse> {
 }
 
 fn parse_response<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    serde_json::from_value(value)
-        .map_err(|e| FlexError::invalid(format!("handshake_response is not a WebAuthn response: {e}")).into())
+    serde_json::from_value(value).map_err(|e| {
+        FlexError::invalid(format!(
+            "handshake_response is not a WebAuthn response: {e}"
+        ))
+        .into()
+    })
 }
 
 /// Start adding a passkey with a register transaction.
@@ -103,8 +115,14 @@ pub async fn register_start(
     ApiJson(body): ApiJson<RegisterStartRequest>,
 ) -> Result<ApiJson<HandshakeResponse>, ApiError> {
     let attachment = Attachment::parse(body.authenticator_attachment.as_deref())?;
-    let handshake =
-        ceremonies::start_registration(&state.store, &app, &body.transaction_id, attachment, state.clock.now()).await?;
+    let handshake = ceremonies::start_registration(
+        &state.store,
+        &app,
+        &body.transaction_id,
+        attachment,
+        state.clock.now(),
+    )
+    .await?;
     Ok(handshake_response(handshake))
 }
 
@@ -122,7 +140,10 @@ pub async fn register_finish(
 ) -> Result<ApiJson<NonceResponse>, ApiError> {
     let mut response = body.handshake_response;
     // passage-flex-js sends `transports` beside `response`, not inside it.
-    if let (Some(transports), Some(inner)) = (response.get("transports").cloned(), response.get_mut("response")) {
+    if let (Some(transports), Some(inner)) = (
+        response.get("transports").cloned(),
+        response.get_mut("response"),
+    ) {
         if inner.get("transports").is_none() {
             inner["transports"] = transports;
         }
@@ -137,7 +158,9 @@ pub async fn register_finish(
         state.clock.now(),
     )
     .await?;
-    Ok(ApiJson(NonceResponse { nonce: nonce.as_str().to_owned() }))
+    Ok(ApiJson(NonceResponse {
+        nonce: nonce.as_str().to_owned(),
+    }))
 }
 
 /// Start a sign-in: with an authenticate transaction (identifier-first), or
@@ -151,8 +174,13 @@ pub async fn authenticate_start(
     ApiJson(body): ApiJson<AuthenticateStartRequest>,
 ) -> Result<ApiJson<HandshakeResponse>, ApiError> {
     let transaction_id = body.transaction_id.filter(|t| !t.is_empty());
-    let handshake =
-        ceremonies::start_authentication(&state.store, &app, transaction_id.as_deref(), state.clock.now()).await?;
+    let handshake = ceremonies::start_authentication(
+        &state.store,
+        &app,
+        transaction_id.as_deref(),
+        state.clock.now(),
+    )
+    .await?;
     Ok(handshake_response(handshake))
 }
 
@@ -178,5 +206,7 @@ pub async fn authenticate_finish(
         state.clock.now(),
     )
     .await?;
-    Ok(ApiJson(NonceResponse { nonce: nonce.as_str().to_owned() }))
+    Ok(ApiJson(NonceResponse {
+        nonce: nonce.as_str().to_owned(),
+    }))
 }

@@ -54,14 +54,18 @@ impl ApiError {
             E::InvalidAccessToken => (StatusCode::UNAUTHORIZED, "invalid_access_token"),
             E::InvalidNonce => (StatusCode::UNAUTHORIZED, "invalid_nonce"),
             E::LoginFailed(_) => (StatusCode::UNAUTHORIZED, "webauthn_login_failed"),
-            E::DiscoverableLoginFailed(_) => (StatusCode::UNAUTHORIZED, "discoverable_login_failed"),
+            E::DiscoverableLoginFailed(_) => {
+                (StatusCode::UNAUTHORIZED, "discoverable_login_failed")
+            }
             E::AppNotFound => (StatusCode::NOT_FOUND, "app_not_found"),
             E::UserNotFound => (StatusCode::NOT_FOUND, "user_not_found"),
             E::DeviceNotFound => (StatusCode::NOT_FOUND, "device_not_found"),
             E::TransactionNotFound => (StatusCode::NOT_FOUND, "transaction_not_found"),
             E::HandshakeNotFound => (StatusCode::NOT_FOUND, "handshake_not_found"),
             E::UserHasNoPasskeys => (StatusCode::CONFLICT, "user_has_no_passkeys"),
-            E::CredentialAlreadyRegistered => (StatusCode::CONFLICT, "credential_already_registered"),
+            E::CredentialAlreadyRegistered => {
+                (StatusCode::CONFLICT, "credential_already_registered")
+            }
             E::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_server_error"),
         }
     }

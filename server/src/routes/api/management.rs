@@ -30,7 +30,10 @@ pub struct ManagedApp(pub App);
 impl FromRequestParts<AppState> for ManagedApp {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| FlexError::AppNotFound)?;
@@ -74,9 +77,17 @@ pub async fn create_register_transaction(
 ) -> Result<ApiJson<TransactionResponse>, ApiError> {
     let external_id = ExternalId::parse(&body.external_id)?;
     let display_name = DisplayName::parse("passkey_display_name", &body.passkey_display_name)?;
-    let id = ceremonies::create_register_transaction(&state.store, &app, &external_id, &display_name, state.clock.now())
-        .await?;
-    Ok(ApiJson(TransactionResponse { transaction_id: id.as_str().to_owned() }))
+    let id = ceremonies::create_register_transaction(
+        &state.store,
+        &app,
+        &external_id,
+        &display_name,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(ApiJson(TransactionResponse {
+        transaction_id: id.as_str().to_owned(),
+    }))
 }
 
 /// Create an authenticate transaction (identifier-first sign-in) for a user.
@@ -91,8 +102,16 @@ pub async fn create_authenticate_transaction(
     ApiJson(body): ApiJson<CreateAuthenticateTransactionRequest>,
 ) -> Result<ApiJson<TransactionResponse>, ApiError> {
     let external_id = ExternalId::parse(&body.external_id)?;
-    let id = ceremonies::create_authenticate_transaction(&state.store, &app, &external_id, state.clock.now()).await?;
-    Ok(ApiJson(TransactionResponse { transaction_id: id.as_str().to_owned() }))
+    let id = ceremonies::create_authenticate_transaction(
+        &state.store,
+        &app,
+        &external_id,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(ApiJson(TransactionResponse {
+        transaction_id: id.as_str().to_owned(),
+    }))
 }
 
 /// Trade a nonce, once, for the user's external id.
@@ -104,7 +123,8 @@ pub async fn verify_nonce(
     ManagedApp(app): ManagedApp,
     ApiJson(body): ApiJson<VerifyNonceRequest>,
 ) -> Result<ApiJson<VerifyNonceResponse>, ApiError> {
-    let external_id = ceremonies::verify_nonce(&state.store, &app, &body.nonce, state.clock.now()).await?;
+    let external_id =
+        ceremonies::verify_nonce(&state.store, &app, &body.nonce, state.clock.now()).await?;
     Ok(ApiJson(VerifyNonceResponse { external_id }))
 }
 
@@ -124,12 +144,16 @@ pub async fn list_users(
         return Err(FlexError::invalid("page must be at least 1 and limit from 1 to 100").into());
     }
     let identifier = query.identifier.filter(|i| !i.is_empty());
-    let (found, total) = users::list_users(&state.store, &app, identifier.as_deref(), page, limit).await?;
+    let (found, total) =
+        users::list_users(&state.store, &app, identifier.as_deref(), page, limit).await?;
     let last = ((total + limit - 1) / limit).max(1);
     let link = |page: i64| {
         let mut href = format!("/v1/apps/{}/users?page={page}&limit={limit}", app.id);
         if let Some(identifier) = &identifier {
-            href.push_str(&format!("&identifier={}", url::form_urlencoded::byte_serialize(identifier.as_bytes()).collect::<String>()));
+            href.push_str(&format!(
+                "&identifier={}",
+                url::form_urlencoded::byte_serialize(identifier.as_bytes()).collect::<String>()
+            ));
         }
         Link { href }
     };
@@ -223,6 +247,16 @@ pub async fn rename_device(
     ApiJson(body): ApiJson<RenameDeviceRequest>,
 ) -> Result<ApiJson<DeviceResponse>, ApiError> {
     let name = DisplayName::parse("friendly_name", &body.friendly_name)?;
-    let record = users::rename_passkey(&state.store, &app, &path.user_id, &path.device_id, &name, state.clock.now()).await?;
-    Ok(ApiJson(DeviceResponse { device: Device::new(&record, &state.public_url.origin()) }))
+    let record = users::rename_passkey(
+        &state.store,
+        &app,
+        &path.user_id,
+        &path.device_id,
+        &name,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(ApiJson(DeviceResponse {
+        device: Device::new(&record, &state.public_url.origin()),
+    }))
 }

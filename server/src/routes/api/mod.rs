@@ -39,10 +39,13 @@ struct ApiKeyAuth;
 
 impl Modify for ApiKeyAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        openapi.components.get_or_insert_with(Default::default).add_security_scheme(
-            "api_key",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "api_key",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
     }
 }
 
@@ -54,7 +57,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .routes(routes!(management::list_users))
         .routes(routes!(management::get_user))
         .routes(routes!(management::list_devices))
-        .routes(routes!(management::revoke_device, management::rename_device));
+        .routes(routes!(
+            management::revoke_device,
+            management::rename_device
+        ));
     let client = OpenApiRouter::new()
         .routes(routes!(client::register_start))
         .routes(routes!(client::register_finish))
@@ -65,16 +71,22 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(management)
         .merge(client)
         .split_for_parts();
-    api.route("/v1/openapi.json", get(move || async move { Json(openapi) }))
-        .route("/v1/aaguid-icons/{file}", get(provider_icon))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+    api.route(
+        "/v1/openapi.json",
+        get(move || async move { Json(openapi) }),
+    )
+    .route("/v1/aaguid-icons/{file}", get(provider_icon))
+    .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
 async fn provider_icon(Path(file): Path<String>) -> impl IntoResponse {
     match aaguid::icon(&file) {
         Some((bytes, media_type)) => (
             StatusCode::OK,
-            [(header::CONTENT_TYPE, media_type), (header::CACHE_CONTROL, "public, max-age=86400")],
+            [
+                (header::CONTENT_TYPE, media_type),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
             bytes,
         )
             .into_response(),
