@@ -52,7 +52,7 @@ test-postgres: ## Every Rust test on a throwaway PostgreSQL cluster
 
 test-e2e: ## Build the site and run the Playwright suite in Chromium
 	cargo leptos build
-	@echo "==> Playwright in Chromium ($$(/usr/bin/chromium --version))"
+	@echo "==> Playwright in Chromium ($$(/usr/bin/chromium --version 2>/dev/null))"
 	cd end2end && LATCHKEY_BIN="$(CARGO_TARGET_DIR)/debug/latchkey" \
 		LATCHKEY_SITE_ROOT="$(CURDIR)/target/site" LATCHKEY_E2E_PORT=$(E2E_PORT) \
 		npx playwright test

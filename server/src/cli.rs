@@ -55,6 +55,16 @@ enum AppsCommand {
         /// The WebAuthn RP ID (default: the host of the first origin).
         #[arg(long)]
         rp_id: Option<String>,
+        /// Seconds the browser gets for a ceremony; a handshake lives as long
+        /// (30 to 1800, default 300).
+        #[arg(long, value_name = "SECS")]
+        webauthn_timeout: Option<u64>,
+        /// Seconds a transaction lives (10 to 3600, default 300).
+        #[arg(long, value_name = "SECS")]
+        transaction_ttl: Option<u64>,
+        /// Seconds a nonce lives (5 to 600, default 60).
+        #[arg(long, value_name = "SECS")]
+        nonce_ttl: Option<u64>,
         /// Print JSON: {"app_id", "api_key", "key_id", "rp_id", "origins"}.
         #[arg(long)]
         json: bool,
@@ -174,9 +184,14 @@ async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Resu
             name,
             origins,
             rp_id,
+            webauthn_timeout,
+            transaction_ttl,
+            nonce_ttl,
             json,
         } => {
-            let new = apps::NewApp::parse(&name, &origins, rp_id.as_deref())?;
+            let lifetimes = apps::Lifetimes::parse(webauthn_timeout, transaction_ttl, nonce_ttl)?;
+            let new =
+                apps::NewApp::parse(&name, &origins, rp_id.as_deref())?.with_lifetimes(lifetimes);
             let (app, key) = apps::create_app(&store, &new, now).await?;
             if json {
                 println!(

@@ -81,12 +81,81 @@ impl Origin {
     }
 }
 
+/// How long an app's ceremony pieces live, in milliseconds. A handshake lives
+/// as long as the WebAuthn timeout the browser is given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub webauthn_timeout_ms: i64,
+    pub transaction_ttl_ms: i64,
+    pub nonce_ttl_ms: i64,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Self {
+            webauthn_timeout_ms: DEFAULT_WEBAUTHN_TIMEOUT_MS,
+            transaction_ttl_ms: DEFAULT_TRANSACTION_TTL_MS,
+            nonce_ttl_ms: DEFAULT_NONCE_TTL_MS,
+        }
+    }
+}
+
+impl Lifetimes {
+    /// From seconds, each optional (the default where absent) and within bounds
+    /// that keep ceremonies usable and secrets short-lived.
+    pub fn parse(
+        webauthn_timeout_secs: Option<u64>,
+        transaction_ttl_secs: Option<u64>,
+        nonce_ttl_secs: Option<u64>,
+    ) -> Result<Self, FlexError> {
+        fn within(
+            name: &str,
+            secs: Option<u64>,
+            default_ms: i64,
+            min: u64,
+            max: u64,
+        ) -> Result<i64, FlexError> {
+            match secs {
+                None => Ok(default_ms),
+                Some(secs) if (min..=max).contains(&secs) => Ok(secs as i64 * 1000),
+                Some(secs) => Err(FlexError::invalid(format!(
+                    "{name} must be from {min} to {max} seconds, not {secs}"
+                ))),
+            }
+        }
+        Ok(Self {
+            webauthn_timeout_ms: within(
+                "the WebAuthn timeout",
+                webauthn_timeout_secs,
+                DEFAULT_WEBAUTHN_TIMEOUT_MS,
+                30,
+                1800,
+            )?,
+            transaction_ttl_ms: within(
+                "the transaction lifetime",
+                transaction_ttl_secs,
+                DEFAULT_TRANSACTION_TTL_MS,
+                10,
+                3600,
+            )?,
+            nonce_ttl_ms: within(
+                "the nonce lifetime",
+                nonce_ttl_secs,
+                DEFAULT_NONCE_TTL_MS,
+                5,
+                600,
+            )?,
+        })
+    }
+}
+
 /// What `apps create` takes.
 #[derive(Clone, Debug)]
 pub struct NewApp {
     pub name: DisplayName,
     pub origins: Vec<Origin>,
     pub rp_id: String,
+    pub lifetimes: Lifetimes,
 }
 
 impl NewApp {
@@ -122,7 +191,12 @@ impl NewApp {
             name,
             origins,
             rp_id,
+            lifetimes: Lifetimes::default(),
         })
+    }
+
+    pub fn with_lifetimes(self, lifetimes: Lifetimes) -> Self {
+        Self { lifetimes, ..self }
     }
 }
 
@@ -219,9 +293,9 @@ async fn insert_app(
         name: new.name.as_str().to_owned(),
         rp_id: new.rp_id.clone(),
         origins: new.origins.iter().map(|o| o.as_str().to_owned()).collect(),
-        webauthn_timeout_ms: DEFAULT_WEBAUTHN_TIMEOUT_MS,
-        transaction_ttl_ms: DEFAULT_TRANSACTION_TTL_MS,
-        nonce_ttl_ms: DEFAULT_NONCE_TTL_MS,
+        webauthn_timeout_ms: new.lifetimes.webauthn_timeout_ms,
+        transaction_ttl_ms: new.lifetimes.transaction_ttl_ms,
+        nonce_ttl_ms: new.lifetimes.nonce_ttl_ms,
         is_builtin,
         created_at: now,
     };
@@ -412,6 +486,22 @@ mod tests {
         ] {
             assert!(Origin::parse(bad).is_err(), "{bad} was accepted");
         }
+    }
+
+    #[test]
+    fn lifetimes_default_as_documented_and_stay_within_bounds() {
+        let default = Lifetimes::parse(None, None, None).unwrap();
+        assert_eq!(default, Lifetimes::default());
+        assert_eq!(default.nonce_ttl_ms, 60_000);
+        assert_eq!(
+            Lifetimes::parse(Some(120), Some(60), Some(30))
+                .unwrap()
+                .webauthn_timeout_ms,
+            120_000
+        );
+        assert!(Lifetimes::parse(Some(5), None, None).is_err());
+        assert!(Lifetimes::parse(None, Some(86_400), None).is_err());
+        assert!(Lifetimes::parse(None, None, Some(0)).is_err());
     }
 
     #[test]

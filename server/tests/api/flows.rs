@@ -370,3 +370,62 @@ async fn the_client_api_answers_cors_for_the_apps_own_origins_only() {
         .get("access-control-allow-origin")
         .is_none());
 }
+
+#[tokio::test]
+async fn an_apps_own_lifetimes_apply() {
+    use latchkey::flex::apps::{create_app, Lifetimes, NewApp};
+    let app = spawn_app().await;
+    let lifetimes = Lifetimes::parse(Some(60), Some(10), Some(5)).unwrap();
+    let new = NewApp::parse("Short", std::slice::from_ref(&app.address), None)
+        .unwrap()
+        .with_lifetimes(lifetimes);
+    let (short, key) = create_app(&app.store, &new, app.clock.now()).await.unwrap();
+    let flex =
+        latchkey::client::LatchkeyFlex::new(&app.address, short.id.as_str(), key.key.as_str());
+    let start = |transaction: String| {
+        let body = json!({ "transaction_id": transaction }).to_string();
+        app.client_post_raw(
+            short.id.as_str(),
+            "/register/transactions/webauthn/start",
+            body,
+        )
+    };
+
+    let transaction = flex
+        .auth
+        .create_register_transaction("user-1", "Ada")
+        .await
+        .unwrap();
+    app.clock.advance(std::time::Duration::from_secs(11));
+    assert_error(&start(transaction).await, 404, "transaction_not_found");
+
+    let transaction = flex
+        .auth
+        .create_register_transaction("user-1", "Ada")
+        .await
+        .unwrap();
+    let (status, body) = start(transaction.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["handshake"]["challenge"]["publicKey"]["timeout"],
+        60_000
+    );
+    let response =
+        Authenticator::new().register(&app.address, &body["handshake"]["challenge"]["publicKey"]);
+    let finish = json!({ "transaction_id": transaction, "handshake_id": body["handshake"]["id"], "handshake_response": response });
+    let (status, body) = app
+        .client_post_raw(
+            short.id.as_str(),
+            "/register/transactions/webauthn/finish",
+            finish.to_string(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    app.clock.advance(std::time::Duration::from_secs(6));
+    let late = flex
+        .auth
+        .verify_nonce(body["nonce"].as_str().unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(late.code(), Some("invalid_nonce"));
+}
