@@ -1,8 +1,12 @@
 //! The Leptos application, compiled twice: with `ssr` for the server and with
-//! `hydrate` for the browser. Pages and components live here, and so does the
-//! browser passkey client (`passkey`), which talks to WebAuthn through web-sys.
+//! `hydrate` for the browser. The reference site: pages, server functions
+//! (`api`), the interfaces they reach the server through (`backend`, server
+//! side only), and the browser passkey client (`passkey`, web-sys).
 #![forbid(unsafe_code)]
 
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod backend;
 mod pages;
 pub mod passkey;
 
@@ -10,7 +14,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    path,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -36,13 +40,27 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Marks the page as hydrated (effects run only in the browser), for people's
+    // tools and for the end-to-end tests that must not click before it.
+    Effect::new(|_| {
+        if let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
     view! {
         <Stylesheet id="leptos" href="/pkg/latchkey.css"/>
         <Title text="Latchkey"/>
         <Router>
+            <pages::SiteHeader/>
             <main>
                 <Routes fallback=pages::NotFound>
-                    <Route path=StaticSegment("") view=pages::HomePage/>
+                    <Route path=path!("") view=pages::HomePage/>
+                    <Route path=path!("/signup") view=pages::SignUpPage/>
+                    <Route path=path!("/signin") view=pages::SignInPage/>
+                    <Route path=path!("/account") view=pages::AccountPage/>
                 </Routes>
             </main>
         </Router>

@@ -18,7 +18,7 @@ use crate::{
         ceremonies,
         clock::Clock,
     },
-    routes,
+    routes, site,
     state::AppState,
     store::Store,
 };
@@ -50,6 +50,7 @@ impl Application {
             store: store.clone(),
             clock: config.clock.clone(),
             public_url: config.public_url.clone(),
+            site: site::site(&store, &config.clock, builtin, &config.public_url),
         };
         Ok(Self {
             listener,
@@ -106,7 +107,7 @@ fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context_state.store.clone()),
+            move || provide_context(context_state.site.clone()),
             move || app::shell(shell_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(

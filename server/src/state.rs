@@ -12,6 +12,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Where this server is reached; icon URLs are built on it.
     pub public_url: PublicUrl,
+    /// The reference site's backends, handed to its server functions as context.
+    pub site: app::backend::Site,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -36,6 +36,26 @@ impl FlexError {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::InvalidRequest(message.into())
     }
+
+    /// The stable code callers branch on (Passage's, where Passage had one).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::RegistrationFailed(_) => "webauthn_registration_failed",
+            Self::InvalidAccessToken => "invalid_access_token",
+            Self::InvalidNonce => "invalid_nonce",
+            Self::LoginFailed(_) => "webauthn_login_failed",
+            Self::DiscoverableLoginFailed(_) => "discoverable_login_failed",
+            Self::AppNotFound => "app_not_found",
+            Self::UserNotFound => "user_not_found",
+            Self::DeviceNotFound => "device_not_found",
+            Self::TransactionNotFound => "transaction_not_found",
+            Self::HandshakeNotFound => "handshake_not_found",
+            Self::UserHasNoPasskeys => "user_has_no_passkeys",
+            Self::CredentialAlreadyRegistered => "credential_already_registered",
+            Self::Internal(_) => "internal_server_error",
+        }
+    }
 }
 
 impl From<sqlx::Error> for FlexError {

@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 
 use super::FlexError;
 
-fn random_token(bytes: usize) -> String {
+/// `bytes` random bytes, base64url without padding.
+pub fn random_token(bytes: usize) -> String {
     let mut buffer = vec![0; bytes];
     OsRng.fill_bytes(&mut buffer);
     URL_SAFE_NO_PAD.encode(buffer)

@@ -9,3 +9,4 @@ mod helpers;
 mod negative;
 mod races;
 mod site;
+mod site_fns;

@@ -48,26 +48,21 @@ impl ApiError {
         let Self::Flex(error) = self else {
             return (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
         };
-        match error {
-            E::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
-            E::RegistrationFailed(_) => (StatusCode::BAD_REQUEST, "webauthn_registration_failed"),
-            E::InvalidAccessToken => (StatusCode::UNAUTHORIZED, "invalid_access_token"),
-            E::InvalidNonce => (StatusCode::UNAUTHORIZED, "invalid_nonce"),
-            E::LoginFailed(_) => (StatusCode::UNAUTHORIZED, "webauthn_login_failed"),
-            E::DiscoverableLoginFailed(_) => {
-                (StatusCode::UNAUTHORIZED, "discoverable_login_failed")
-            }
-            E::AppNotFound => (StatusCode::NOT_FOUND, "app_not_found"),
-            E::UserNotFound => (StatusCode::NOT_FOUND, "user_not_found"),
-            E::DeviceNotFound => (StatusCode::NOT_FOUND, "device_not_found"),
-            E::TransactionNotFound => (StatusCode::NOT_FOUND, "transaction_not_found"),
-            E::HandshakeNotFound => (StatusCode::NOT_FOUND, "handshake_not_found"),
-            E::UserHasNoPasskeys => (StatusCode::CONFLICT, "user_has_no_passkeys"),
-            E::CredentialAlreadyRegistered => {
-                (StatusCode::CONFLICT, "credential_already_registered")
-            }
-            E::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_server_error"),
-        }
+        let status = match error {
+            E::InvalidRequest(_) | E::RegistrationFailed(_) => StatusCode::BAD_REQUEST,
+            E::InvalidAccessToken
+            | E::InvalidNonce
+            | E::LoginFailed(_)
+            | E::DiscoverableLoginFailed(_) => StatusCode::UNAUTHORIZED,
+            E::AppNotFound
+            | E::UserNotFound
+            | E::DeviceNotFound
+            | E::TransactionNotFound
+            | E::HandshakeNotFound => StatusCode::NOT_FOUND,
+            E::UserHasNoPasskeys | E::CredentialAlreadyRegistered => StatusCode::CONFLICT,
+            E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, error.code())
     }
 }
 

@@ -1,11 +1,9 @@
-//! One component per route.
-
 use leptos::prelude::*;
 
 use crate::passkey;
 
-/// The first page: what Latchkey is, and whether this browser can use passkeys
-/// (decided in the browser, after hydration).
+/// What Latchkey is, and whether this browser can use passkeys (decided in the
+/// browser, after hydration).
 #[component]
 pub fn HomePage() -> impl IntoView {
     // `None` until the browser has answered; the server always renders that state.
@@ -17,30 +15,31 @@ pub fn HomePage() -> impl IntoView {
     });
 
     view! {
-        <header class="hero">
+        <section class="hero">
             <h1>"Latchkey"</h1>
             <p class="lede">
                 "Passkeys for the accounts your application already has. "
                 "Your app keeps its users and sessions; Latchkey adds passkeys to them."
             </p>
-        </header>
+            <p>
+                "This is the reference site: make an account with a password, add a passkey, "
+                "and sign in with it. "
+                <a href="/signup">"Make an account"</a> " or " <a href="/signin">"sign in"</a> "."
+            </p>
+        </section>
         <section class="card" aria-labelledby="support-heading">
             <h2 id="support-heading">"This browser"</h2>
             <div id="passkey-support" role="status" aria-live="polite">
                 {move || match can_use_passkeys.get() {
                     None => view! {
-                        <p data-passkeys="checking">
-                            "Checking whether this browser can use passkeys…"
-                        </p>
-                    }
-                    .into_any(),
+                        <p data-passkeys="checking">"Checking whether this browser can use passkeys…"</p>
+                    }.into_any(),
                     Some(true) => view! {
                         <p data-passkeys="supported" class="ok">
                             "This browser can use passkeys: it has a platform authenticator "
                             "that verifies you (a fingerprint, a face or a device PIN)."
                         </p>
-                    }
-                    .into_any(),
+                    }.into_any(),
                     Some(false) => view! {
                         <p data-passkeys="unsupported" class="warn">
                             "This browser cannot create passkeys here: it has no authenticator "
@@ -48,8 +47,7 @@ pub fn HomePage() -> impl IntoView {
                             "or Firefox on a device with a screen lock, or keep signing in with "
                             "your password."
                         </p>
-                    }
-                    .into_any(),
+                    }.into_any(),
                 }}
             </div>
             <noscript>
@@ -59,21 +57,5 @@ pub fn HomePage() -> impl IntoView {
                 </p>
             </noscript>
         </section>
-    }
-}
-
-#[component]
-pub fn NotFound() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(http::StatusCode::NOT_FOUND);
-    }
-    view! {
-        <h1>"Page not found"</h1>
-        <p>
-            "There is nothing at this address. "
-            <a href="/">"Go to the home page"</a>
-            "."
-        </p>
     }
 }

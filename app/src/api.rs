@@ -1,0 +1,302 @@
+//! The site's server functions: each parses, makes one or two calls through
+//! `backend::Site`, and maps the error to a sentence for people.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The signed-in account, as pages see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub email: String,
+}
+
+/// A passkey of the account, as the account page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyView {
+    pub id: String,
+    pub name: String,
+    pub provider: Option<String>,
+    pub icon_light: Option<String>,
+    pub icon_dark: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339; `None` if never used.
+    pub last_used_at: Option<String>,
+    /// Synced (backed up) across the person's devices.
+    pub synced: bool,
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use leptos::prelude::*;
+
+    use crate::backend::{Account, AccountError, BackendError, Site};
+
+    pub const SESSION_COOKIE: &str = "latchkey_site_session";
+
+    pub fn site() -> Result<Site, ServerFnError> {
+        use_context::<Site>().ok_or_else(|| ServerFnError::new("the site is not configured"))
+    }
+
+    /// A refusal people can act on: 400, and the sentence to show them.
+    pub fn refused(message: impl Into<String>) -> ServerFnError {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::BAD_REQUEST);
+        }
+        ServerFnError::ServerError(message.into())
+    }
+
+    pub fn account_error(error: AccountError) -> ServerFnError {
+        match error {
+            AccountError::Invalid(message) => refused(message),
+            AccountError::EmailTaken => {
+                refused("An account with this email exists already. Sign in instead.")
+            }
+            AccountError::WrongCredentials => refused("The email or the password is wrong."),
+            AccountError::Internal(cause) => {
+                leptos::logging::error!("site account error: {cause}");
+                refused("Something went wrong on our side. Try again in a moment.")
+            }
+        }
+    }
+
+    pub fn passkey_error(error: BackendError) -> ServerFnError {
+        match error.code.as_str() {
+            "invalid_nonce" => refused("That passkey confirmation is no longer valid. Try again."),
+            "user_has_no_passkeys" | "user_not_found" => {
+                refused("No passkey is registered for this email. Sign in with your password.")
+            }
+            "device_not_found" => refused("That passkey is not on your account any more."),
+            "invalid_request" => refused(error.message),
+            _ => {
+                leptos::logging::error!("passkey backend error: {} {}", error.code, error.message);
+                refused("The passkey service did not answer as expected. Try again in a moment.")
+            }
+        }
+    }
+
+    async fn session_token() -> Option<String> {
+        let headers: http::HeaderMap = leptos_axum::extract().await.ok()?;
+        headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .find_map(|pair| {
+                pair.trim()
+                    .strip_prefix(SESSION_COOKIE)?
+                    .strip_prefix('=')
+                    .map(str::to_owned)
+            })
+    }
+
+    /// The signed-in account, if the session cookie names a live session.
+    pub async fn current(site: &Site) -> Result<Option<Account>, ServerFnError> {
+        match session_token().await {
+            Some(token) => site
+                .accounts
+                .session_account(&token)
+                .await
+                .map_err(account_error),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn signed_in(site: &Site) -> Result<Account, ServerFnError> {
+        current(site)
+            .await?
+            .ok_or_else(|| refused("You are signed out. Sign in again to continue."))
+    }
+
+    fn set_cookie(site: &Site, value: &str, max_age: i64) {
+        let secure = if site.secure_cookies { "; Secure" } else { "" };
+        let cookie = format!(
+            "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        );
+        if let (Some(response), Ok(cookie)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            http::HeaderValue::from_str(&cookie),
+        ) {
+            response.append_header(http::header::SET_COOKIE, cookie);
+        }
+    }
+
+    /// Starts a new session for the account (a new token, so a session id never
+    /// survives a sign-in) and ends the one the browser had, if any.
+    pub async fn begin_session(site: &Site, account: &Account) -> Result<(), ServerFnError> {
+        if let Some(old) = session_token().await {
+            site.accounts
+                .end_session(&old)
+                .await
+                .map_err(account_error)?;
+        }
+        let token = site
+            .accounts
+            .start_session(&account.id)
+            .await
+            .map_err(account_error)?;
+        set_cookie(site, &token, 7 * 24 * 3600);
+        Ok(())
+    }
+
+    pub async fn end_session(site: &Site) -> Result<(), ServerFnError> {
+        if let Some(token) = session_token().await {
+            site.accounts
+                .end_session(&token)
+                .await
+                .map_err(account_error)?;
+        }
+        set_cookie(site, "", 0);
+        Ok(())
+    }
+}
+
+/// The Latchkey app id of the site's passkeys (the browser client needs it).
+#[server(prefix = "/site", endpoint = "passkey-app")]
+pub async fn passkey_app_id() -> Result<String, ServerFnError> {
+    Ok(server::site()?.app_id)
+}
+
+#[server(prefix = "/site", endpoint = "account")]
+pub async fn current_account() -> Result<Option<AccountView>, ServerFnError> {
+    let site = server::site()?;
+    Ok(server::current(&site).await?.map(|account| AccountView {
+        email: account.email,
+    }))
+}
+
+#[server(prefix = "/site", endpoint = "sign-up")]
+pub async fn sign_up(email: String, password: String) -> Result<(), ServerFnError> {
+    let site = server::site()?;
+    let account = site
+        .accounts
+        .sign_up(&email, &password)
+        .await
+        .map_err(server::account_error)?;
+    server::begin_session(&site, &account).await
+}
+
+#[server(prefix = "/site", endpoint = "sign-in")]
+pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
+    let site = server::site()?;
+    let account = site
+        .accounts
+        .check_password(&email, &password)
+        .await
+        .map_err(server::account_error)?;
+    server::begin_session(&site, &account).await
+}
+
+#[server(prefix = "/site", endpoint = "sign-out")]
+pub async fn sign_out() -> Result<(), ServerFnError> {
+    server::end_session(&server::site()?).await
+}
+
+/// The guide's `/passkey/add`: a register transaction for the signed-in account.
+#[server(prefix = "/site", endpoint = "passkey/add")]
+pub async fn add_passkey() -> Result<String, ServerFnError> {
+    let site = server::site()?;
+    let account = server::signed_in(&site).await?;
+    let external_id = site
+        .accounts
+        .ensure_external_id(&account.id)
+        .await
+        .map_err(server::account_error)?;
+    site.passkeys
+        .create_register_transaction(&external_id, &account.email)
+        .await
+        .map_err(server::passkey_error)
+}
+
+/// Confirms that a new passkey's nonce belongs to the signed-in account.
+#[server(prefix = "/site", endpoint = "passkey/added")]
+pub async fn passkey_added(nonce: String) -> Result<(), ServerFnError> {
+    let site = server::site()?;
+    let account = server::signed_in(&site).await?;
+    let external_id = site
+        .passkeys
+        .verify_nonce(&nonce)
+        .await
+        .map_err(server::passkey_error)?;
+    if account.external_id.as_deref() != Some(external_id.as_str()) {
+        return Err(server::refused("That passkey belongs to another account."));
+    }
+    Ok(())
+}
+
+/// Identifier-first sign-in: an authenticate transaction for the account with this email.
+#[server(prefix = "/site", endpoint = "passkey/sign-in/start")]
+pub async fn passkey_sign_in_start(email: String) -> Result<String, ServerFnError> {
+    let site = server::site()?;
+    let no_passkey =
+        || server::refused("No passkey is registered for this email. Sign in with your password.");
+    let account = site
+        .accounts
+        .find_by_email(&email)
+        .await
+        .map_err(server::account_error)?
+        .ok_or_else(no_passkey)?;
+    let external_id = account.external_id.ok_or_else(no_passkey)?;
+    site.passkeys
+        .create_authenticate_transaction(&external_id)
+        .await
+        .map_err(server::passkey_error)
+}
+
+/// Trades a sign-in nonce for a session.
+#[server(prefix = "/site", endpoint = "passkey/sign-in/finish")]
+pub async fn passkey_sign_in_finish(nonce: String) -> Result<(), ServerFnError> {
+    let site = server::site()?;
+    let external_id = site
+        .passkeys
+        .verify_nonce(&nonce)
+        .await
+        .map_err(server::passkey_error)?;
+    let account = site
+        .accounts
+        .find_by_external_id(&external_id)
+        .await
+        .map_err(server::account_error)?
+        .ok_or_else(|| server::refused("That passkey's account no longer exists."))?;
+    server::begin_session(&site, &account).await
+}
+
+#[server(prefix = "/site", endpoint = "passkeys")]
+pub async fn list_passkeys() -> Result<Vec<PasskeyView>, ServerFnError> {
+    let site = server::site()?;
+    let account = server::signed_in(&site).await?;
+    match account.external_id {
+        Some(external_id) => site
+            .passkeys
+            .list_devices(&external_id)
+            .await
+            .map_err(server::passkey_error),
+        None => Ok(Vec::new()),
+    }
+}
+
+#[server(prefix = "/site", endpoint = "passkey/rename")]
+pub async fn rename_passkey(id: String, name: String) -> Result<(), ServerFnError> {
+    let site = server::site()?;
+    let account = server::signed_in(&site).await?;
+    let external_id = account
+        .external_id
+        .ok_or_else(|| server::refused("This account has no passkeys."))?;
+    site.passkeys
+        .rename_device(&external_id, &id, &name)
+        .await
+        .map_err(server::passkey_error)
+}
+
+#[server(prefix = "/site", endpoint = "passkey/remove")]
+pub async fn remove_passkey(id: String) -> Result<(), ServerFnError> {
+    let site = server::site()?;
+    let account = server::signed_in(&site).await?;
+    let external_id = account
+        .external_id
+        .ok_or_else(|| server::refused("This account has no passkeys."))?;
+    site.passkeys
+        .revoke_device(&external_id, &id)
+        .await
+        .map_err(server::passkey_error)
+}

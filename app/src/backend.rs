@@ -1,0 +1,86 @@
+//! What the reference site's server functions need from the server, as
+//! interfaces (implemented by the `server` crate, provided as Leptos context):
+//! its own accounts, and Latchkey through the backend interface the Flex SDKs
+//! offer. The site is written like a customer's app: it meets Latchkey only here.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::api::PasskeyView;
+
+/// A refusal from Latchkey: its stable code and message.
+#[derive(Clone, Debug)]
+pub struct BackendError {
+    pub code: String,
+    pub message: String,
+}
+
+/// The backend calls of Passage's Flex SDKs (`passage_flex`), plus rename.
+#[async_trait]
+pub trait PasskeyBackend: Send + Sync {
+    async fn create_register_transaction(
+        &self,
+        external_id: &str,
+        passkey_display_name: &str,
+    ) -> Result<String, BackendError>;
+    async fn create_authenticate_transaction(
+        &self,
+        external_id: &str,
+    ) -> Result<String, BackendError>;
+    /// The external id of the nonce's user; the nonce is used up.
+    async fn verify_nonce(&self, nonce: &str) -> Result<String, BackendError>;
+    async fn list_devices(&self, external_id: &str) -> Result<Vec<PasskeyView>, BackendError>;
+    async fn rename_device(
+        &self,
+        external_id: &str,
+        device_id: &str,
+        friendly_name: &str,
+    ) -> Result<(), BackendError>;
+    async fn revoke_device(&self, external_id: &str, device_id: &str) -> Result<(), BackendError>;
+}
+
+/// An account of the site.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub id: String,
+    pub email: String,
+    /// Assigned when the account first adds a passkey (the guide's `passageExternalId`).
+    pub external_id: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub enum AccountError {
+    /// The input is not acceptable; the message says why.
+    Invalid(String),
+    EmailTaken,
+    WrongCredentials,
+    Internal(String),
+}
+
+/// The site's own accounts and sessions.
+#[async_trait]
+pub trait Accounts: Send + Sync {
+    async fn sign_up(&self, email: &str, password: &str) -> Result<Account, AccountError>;
+    async fn check_password(&self, email: &str, password: &str) -> Result<Account, AccountError>;
+    async fn find_by_email(&self, email: &str) -> Result<Option<Account>, AccountError>;
+    async fn find_by_external_id(&self, external_id: &str)
+        -> Result<Option<Account>, AccountError>;
+    /// The account's external id, assigned (a new UUID) if it has none.
+    async fn ensure_external_id(&self, account_id: &str) -> Result<String, AccountError>;
+    /// A new session for the account; returns the cookie's token.
+    async fn start_session(&self, account_id: &str) -> Result<String, AccountError>;
+    async fn session_account(&self, token: &str) -> Result<Option<Account>, AccountError>;
+    async fn end_session(&self, token: &str) -> Result<(), AccountError>;
+}
+
+/// Everything the site's server functions reach, as one context value.
+#[derive(Clone)]
+pub struct Site {
+    pub accounts: Arc<dyn Accounts>,
+    pub passkeys: Arc<dyn PasskeyBackend>,
+    /// The Latchkey app the site's passkeys belong to (public: the browser uses it).
+    pub app_id: String,
+    /// Whether the session cookie is `Secure` (off only on http://localhost).
+    pub secure_cookies: bool,
+}

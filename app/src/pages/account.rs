@@ -1,0 +1,214 @@
+use leptos::{prelude::*, task::spawn_local};
+
+use super::{account_resource, go_to, message, Status, StatusLine};
+use crate::{
+    api::{
+        add_passkey, list_passkeys, passkey_added, passkey_app_id, remove_passkey, rename_passkey,
+        sign_out, PasskeyView,
+    },
+    passkey::{self, PasskeyFlex, RegisterOptions},
+};
+
+/// `2026-11-26T05:40:39.123Z` → `2026-11-26 05:40 UTC`.
+fn when(rfc3339: &str) -> String {
+    let minutes: String = rfc3339.chars().take(16).collect();
+    format!("{} UTC", minutes.replace('T', " "))
+}
+
+/// Adds a passkey to the signed-in account, as the guide does.
+async fn add_a_passkey() -> Result<(), String> {
+    let transaction_id = add_passkey().await.map_err(|e| message(&e))?;
+    let app_id = passkey_app_id().await.map_err(|e| message(&e))?;
+    let nonce = PasskeyFlex::new(&app_id)
+        .register(&transaction_id, RegisterOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    passkey_added(nonce).await.map_err(|e| message(&e))
+}
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let account = account_resource();
+    view! {
+        <Transition fallback=|| view! { <p>"Loading your account…"</p> }>
+            {move || account.get().map(|account| match account {
+                Ok(Some(account)) => view! { <Account email=account.email/> }.into_any(),
+                Ok(None) => view! {
+                    <section class="card narrow">
+                        <h1>"You are signed out"</h1>
+                        <p><a href="/signin">"Sign in"</a> " to see your account."</p>
+                    </section>
+                }.into_any(),
+                Err(error) => view! { <p class="error">{message(&error)}</p> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Account(email: String) -> impl IntoView {
+    let version = RwSignal::new(0_u32);
+    let passkeys = Resource::new(move || version.get(), |_| list_passkeys());
+    let refresh = move || version.update(|v| *v += 1);
+    let can_register = RwSignal::new(None::<bool>);
+    let busy = RwSignal::new(false);
+    let status = RwSignal::new(None::<Status>);
+    Effect::new(move |_| {
+        spawn_local(async move { can_register.set(Some(passkey::can_register_passkey().await)) });
+    });
+    let add = move |_| {
+        busy.set(true);
+        status.set(Some(Status::Working(
+            "Follow your browser's prompt to create the passkey…".into(),
+        )));
+        spawn_local(async move {
+            let result = add_a_passkey().await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    status.set(Some(Status::Done(
+                        "Passkey added. Next time, sign in with it.".into(),
+                    )));
+                    refresh();
+                }
+                Err(error) => status.set(Some(Status::Failed(error))),
+            }
+        });
+    };
+    let sign_out_now = move |_| {
+        spawn_local(async move {
+            let _ = sign_out().await;
+            go_to("/");
+        });
+    };
+
+    view! {
+        <section class="card">
+            <h1>"Your account"</h1>
+            <p>"Signed in as " <strong data-testid="account-email">{email}</strong> "."</p>
+            <button type="button" class="secondary" on:click=sign_out_now>"Sign out"</button>
+        </section>
+        <section class="card" aria-labelledby="passkeys-heading">
+            <h2 id="passkeys-heading">"Passkeys"</h2>
+            {move || match can_register.get() {
+                None => view! { <p class="hint">"Checking whether this browser can create passkeys…"</p> }.into_any(),
+                Some(true) => view! {
+                    <button type="button" data-testid="add-passkey" disabled=move || busy.get() on:click=add>
+                        {move || if busy.get() { "Adding a passkey…" } else { "Add a passkey" }}
+                    </button>
+                }.into_any(),
+                Some(false) => view! {
+                    <p class="warn" data-testid="passkey-unsupported">
+                        "This browser cannot create a passkey here: it has no authenticator that can verify "
+                        "you (a fingerprint, a face or a screen lock). Add one from a phone or computer that "
+                        "has one; you can keep using your password meanwhile."
+                    </p>
+                }.into_any(),
+            }}
+            <StatusLine status/>
+            <Transition fallback=|| view! { <p>"Loading your passkeys…"</p> }>
+                {move || passkeys.get().map(|list| match list {
+                    Ok(list) if list.is_empty() => view! {
+                        <p data-testid="no-passkeys">"No passkeys yet."</p>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="passkeys">
+                            {list.into_iter().map(|p| view! { <PasskeyRow passkey=p on_change=refresh/> }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(error) => view! { <p class="error">{message(&error)}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn PasskeyRow(
+    passkey: PasskeyView,
+    on_change: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let editing = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let name = RwSignal::new(passkey.name.clone());
+    let id = StoredValue::new(passkey.id.clone());
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        spawn_local(async move {
+            let result = rename_passkey(id.get_value(), name.get_untracked()).await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    editing.set(false);
+                    error.set(None);
+                    on_change();
+                }
+                Err(e) => error.set(Some(message(&e))),
+            }
+        });
+    };
+    let remove = move |_| {
+        busy.set(true);
+        spawn_local(async move {
+            let result = remove_passkey(id.get_value()).await;
+            busy.set(false);
+            match result {
+                Ok(()) => on_change(),
+                Err(e) => error.set(Some(message(&e))),
+            }
+        });
+    };
+    let label = passkey.name.clone();
+    let provider = passkey
+        .provider
+        .clone()
+        .unwrap_or_else(|| "Unknown provider".into());
+    let last_used = passkey
+        .last_used_at
+        .as_deref()
+        .map(when)
+        .unwrap_or_else(|| "never".into());
+
+    view! {
+        <li class="passkey" data-testid="passkey">
+            {passkey.icon_light.clone().map(|src| view! {
+                <img class="provider-icon" src=src alt="" width="32" height="32"/>
+            })}
+            <div class="passkey-body">
+                <Show when=move || editing.get() fallback=move || view! {
+                    <p class="passkey-name" data-testid="passkey-name">{move || name.get()}</p>
+                }>
+                    <form class="inline-form" on:submit=save>
+                        <label class="visually-hidden" for=format!("name-{}", id.get_value())>"Passkey name"</label>
+                        <input id=format!("name-{}", id.get_value()) bind:value=name maxlength="100" required=true/>
+                        <button type="submit" disabled=move || busy.get()>"Save"</button>
+                        <button type="button" class="secondary" on:click=move |_| editing.set(false)>"Cancel"</button>
+                    </form>
+                </Show>
+                <p class="meta">
+                    {provider} " · added " {when(&passkey.created_at)} " · last used " {last_used} " · "
+                    {if passkey.synced { "synced across your devices" } else { "on one device only" }}
+                </p>
+                <Show when=move || confirming.get()>
+                    <p class="warn" role="alert">
+                        "Remove \"" {label.clone()} "\"? You will no longer be able to sign in with it. "
+                        <button type="button" class="danger" disabled=move || busy.get() on:click=remove>
+                            {move || if busy.get() { "Removing…" } else { "Yes, remove" }}
+                        </button>
+                        <button type="button" class="secondary" on:click=move |_| confirming.set(false)>"Keep it"</button>
+                    </p>
+                </Show>
+                {move || error.get().map(|text| view! { <p class="error" role="alert">{text}</p> })}
+            </div>
+            <div class="passkey-actions">
+                <button type="button" class="secondary" on:click=move |_| editing.set(true)
+                    aria-label=format!("Rename {}", passkey.name)>"Rename"</button>
+                <button type="button" class="secondary" on:click=move |_| confirming.set(true)
+                    aria-label=format!("Remove {}", passkey.name)>"Remove"</button>
+            </div>
+        </li>
+    }
+}

@@ -1,0 +1,187 @@
+import { test, expect, addVirtualAuthenticator } from './fixtures';
+import type { CDPSession, Page, TestInfo } from '@playwright/test';
+
+const password = 'correct horse battery staple';
+
+function uniqueEmail(): string {
+  return `ada-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+}
+
+async function hydrated(page: Page) {
+  await page.locator('body[data-hydrated]').waitFor();
+}
+
+async function shot(page: Page, testInfo: TestInfo, name: string) {
+  await page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true });
+}
+
+async function signUp(page: Page, email: string) {
+  await page.goto('/signup');
+  await hydrated(page);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Make account' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId('account-email')).toHaveText(email);
+}
+
+async function addPasskey(page: Page) {
+  const button = page.getByTestId('add-passkey');
+  await button.click();
+  await expect(page.getByText('Passkey added.')).toBeVisible();
+  await expect(button).toBeEnabled();
+}
+
+async function signOut(page: Page) {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/$/);
+}
+
+/**
+ * Opens the sign-in page without letting the virtual authenticator answer the
+ * autofill request (it would sign in at once): presence is simulated only once
+ * the page has started its autofill ceremony. A real person would pick from
+ * the autofill list instead.
+ */
+async function openSignInWithoutAutofill(page: Page, cdp: CDPSession, authenticatorId: string) {
+  await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
+  await page.goto('/signin');
+  await hydrated(page);
+  await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
+}
+
+test('a person signs up, adds a passkey, signs in all three ways, renames and removes it', async ({ page }, testInfo) => {
+  const { cdp, authenticatorId } = await addVirtualAuthenticator(page);
+  const email = uniqueEmail();
+
+  await signUp(page, email);
+  await expect(page.getByTestId('no-passkeys')).toBeVisible();
+  await shot(page, testInfo, 'account-empty');
+  await addPasskey(page);
+  await expect(page.getByTestId('passkey')).toHaveCount(1);
+  await shot(page, testInfo, 'account-one-passkey');
+  await signOut(page);
+
+  // Identifier-first: the email, then that account's passkey.
+  await openSignInWithoutAutofill(page, cdp, authenticatorId);
+  await shot(page, testInfo, 'sign-in');
+  await expect(page.getByLabel('Email')).toHaveAttribute('autocomplete', 'username webauthn');
+  await page.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Sign in with a passkey for this email' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId('account-email')).toHaveText(email);
+  await signOut(page);
+
+  // One click: a discoverable passkey, no email typed.
+  await openSignInWithoutAutofill(page, cdp, authenticatorId);
+  await page.getByRole('button', { name: 'Choose a passkey' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId('account-email')).toHaveText(email);
+  await signOut(page);
+
+  // Autofill: the page starts a conditional request on load; the authenticator answers it.
+  await page.goto('/signin');
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId('account-email')).toHaveText(email);
+  await expect(page.getByTestId('passkey').locator('.meta')).not.toContainText('last used never');
+
+  // Rename.
+  await page.getByRole('button', { name: /^Rename / }).click();
+  await page.getByLabel('Passkey name').fill('Work laptop');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByTestId('passkey-name')).toHaveText('Work laptop');
+  await page.reload();
+  await expect(page.getByTestId('passkey-name')).toHaveText('Work laptop');
+
+  // Remove, after a confirmation.
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Remove Work laptop' }).click();
+  await expect(page.getByText('You will no longer be able to sign in with it.')).toBeVisible();
+  await shot(page, testInfo, 'account-confirm-remove');
+  await page.getByRole('button', { name: 'Yes, remove' }).click();
+  await expect(page.getByTestId('no-passkeys')).toBeVisible();
+  await signOut(page);
+
+  // The removed passkey no longer signs in, and the page says so.
+  await openSignInWithoutAutofill(page, cdp, authenticatorId);
+  await page.getByRole('button', { name: 'Choose a passkey' }).click();
+  await expect(page.getByRole('alert')).toContainText('That passkey was not accepted');
+  await expect(page).toHaveURL(/\/signin$/);
+  await shot(page, testInfo, 'sign-in-removed-passkey');
+
+  // And the password still works.
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in with password' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+});
+
+test('without an authenticator the add button is absent and the page explains why', async ({ page }, testInfo) => {
+  await signUp(page, uniqueEmail());
+
+  await expect(page.getByTestId('passkey-unsupported')).toContainText('cannot create a passkey here');
+  await expect(page.getByTestId('add-passkey')).toHaveCount(0);
+  await shot(page, testInfo, 'account-unsupported');
+});
+
+test('when the device does not verify the user, no passkey is added and the page says why', async ({ page }) => {
+  await addVirtualAuthenticator(page, { isUserVerified: false });
+  await signUp(page, uniqueEmail());
+
+  await page.getByTestId('add-passkey').click();
+
+  await expect(page.getByRole('alert')).toContainText('could not verify you');
+  await expect(page.getByTestId('add-passkey')).toBeEnabled();
+  await expect(page.getByTestId('no-passkeys')).toBeVisible();
+});
+
+test('an account can have two passkeys, one per device', async ({ page }) => {
+  const first = await addVirtualAuthenticator(page);
+  await signUp(page, uniqueEmail());
+  await addPasskey(page);
+
+  // The same device again: it already holds this account's passkey.
+  await page.getByTestId('add-passkey').click();
+  await expect(page.getByRole('alert')).toContainText('already has a passkey for this account');
+
+  // Another device.
+  await first.cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: first.authenticatorId });
+  await first.cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
+      isUserVerified: true, automaticPresenceSimulation: true,
+    },
+  });
+  await addPasskey(page);
+  await expect(page.getByTestId('passkey')).toHaveCount(2);
+});
+
+test('sign-up and sign-in forms explain what is wrong and keep what was typed', async ({ page }, testInfo) => {
+  const email = uniqueEmail();
+  await page.goto('/signup');
+  await hydrated(page);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('short');
+  await page.getByLabel('Password').evaluate((input: HTMLInputElement) => input.removeAttribute('minlength'));
+  await page.getByRole('button', { name: 'Make account' }).click();
+  await expect(page.getByRole('alert')).toContainText('at least 8 characters');
+  await expect(page.getByLabel('Email')).toHaveValue(email);
+  await shot(page, testInfo, 'sign-up-error');
+
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Make account' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await signOut(page);
+
+  await page.goto('/signin');
+  await hydrated(page);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in with password' }).click();
+  await expect(page.getByRole('alert')).toContainText('The email or the password is wrong.');
+  await expect(page.getByLabel('Email')).toHaveValue(email);
+
+  // A passkey sign-in for an email without passkeys says so.
+  await page.getByRole('button', { name: 'Sign in with a passkey for this email' }).click();
+  await expect(page.getByRole('alert').last()).toContainText('No passkey is registered for this email');
+});

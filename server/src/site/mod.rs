@@ -1,0 +1,26 @@
+//! The reference site's server side: its own accounts and sessions
+//! (`accounts`), and the backend interface to Latchkey that its server
+//! functions use, in process (`passkeys`) or over HTTP (`client::LatchkeyFlex`).
+
+pub mod accounts;
+pub mod passkeys;
+
+use std::sync::Arc;
+
+use app::backend::Site;
+
+use crate::{
+    config::PublicUrl,
+    flex::{apps::App, clock::Clock},
+    store::Store,
+};
+
+/// The site, wired to this server's store and the built-in app.
+pub fn site(store: &Store, clock: &Clock, app: App, public_url: &PublicUrl) -> Site {
+    Site {
+        app_id: app.id.as_str().to_owned(),
+        accounts: Arc::new(accounts::SqlAccounts::new(store.clone(), clock.clone())),
+        passkeys: Arc::new(passkeys::InProcess::new(store.clone(), clock.clone(), app)),
+        secure_cookies: public_url.origin().starts_with("https://"),
+    }
+}

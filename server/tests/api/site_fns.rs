@@ -1,0 +1,257 @@
+//! The reference site's server functions, through HTTP: their error paths.
+//! The built-in app's origin is the test config's public URL, http://localhost:3000.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use softkey::Authenticator;
+
+use crate::helpers::{spawn_app, TestApp};
+
+const SITE_ORIGIN: &str = "http://localhost:3000";
+
+/// A browser of the site: its own cookie, its own authenticator.
+struct Visitor<'a> {
+    app: &'a TestApp,
+    cookie: Option<String>,
+    authenticator: Authenticator,
+}
+
+impl<'a> Visitor<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            cookie: None,
+            authenticator: Authenticator::new(),
+        }
+    }
+
+    /// Calls a server function with a form body; returns (status, body text).
+    async fn call(&mut self, endpoint: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+        let mut request = self
+            .app
+            .http
+            .post(self.app.url(&format!("/site/{endpoint}")))
+            .form(form);
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        if let Some(set) = response.headers().get("set-cookie") {
+            self.cookie = Some(set.to_str().unwrap().split(';').next().unwrap().to_owned());
+        }
+        (response.status(), response.text().await.unwrap())
+    }
+
+    async fn sign_up(&mut self, email: &str) {
+        let (status, body) = self
+            .call(
+                "sign-up",
+                &[("email", email), ("password", "correct horse battery")],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Runs the add-passkey ceremony up to the nonce, without confirming it.
+    async fn passkey_nonce(&mut self) -> String {
+        let (status, body) = self.call("passkey/add", &[]).await;
+        assert_eq!(status, 200, "{body}");
+        let transaction: String = serde_json::from_str(&body).unwrap();
+        let (_, app_id) = self.call("passkey-app", &[]).await;
+        let app_id: String = serde_json::from_str(&app_id).unwrap();
+        let start = self
+            .app
+            .client_post_raw(
+                &app_id,
+                "/register/transactions/webauthn/start",
+                serde_json::json!({ "transaction_id": transaction }).to_string(),
+            )
+            .await;
+        assert_eq!(start.0, 200, "{}", start.1);
+        let response = self
+            .authenticator
+            .register(SITE_ORIGIN, &start.1["handshake"]["challenge"]["publicKey"]);
+        let finish = serde_json::json!({
+            "transaction_id": transaction,
+            "handshake_id": start.1["handshake"]["id"],
+            "handshake_response": response,
+        });
+        let (status, body): (StatusCode, Value) = self
+            .app
+            .client_post_raw(
+                &app_id,
+                "/register/transactions/webauthn/finish",
+                finish.to_string(),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["nonce"].as_str().unwrap().to_owned()
+    }
+}
+
+#[track_caller]
+fn assert_refused(answer: &(StatusCode, String), message: &str) {
+    assert_eq!(answer.0, StatusCode::BAD_REQUEST, "{}", answer.1);
+    assert!(answer.1.contains(message), "{}", answer.1);
+}
+
+#[tokio::test]
+async fn adding_a_passkey_needs_a_session() {
+    let app = spawn_app().await;
+    let mut stranger = Visitor::new(&app);
+
+    assert_refused(
+        &stranger.call("passkey/add", &[]).await,
+        "You are signed out",
+    );
+    assert_refused(
+        &stranger.call("passkey/added", &[("nonce", "x")]).await,
+        "You are signed out",
+    );
+    assert_refused(&stranger.call("passkeys", &[]).await, "You are signed out");
+}
+
+#[tokio::test]
+async fn a_passkey_is_confirmed_once_and_only_by_its_own_account() {
+    let app = spawn_app().await;
+    let mut ada = Visitor::new(&app);
+    let mut bob = Visitor::new(&app);
+    ada.sign_up("ada@example.com").await;
+    bob.sign_up("bob@example.com").await;
+
+    let bobs_nonce = bob.passkey_nonce().await;
+    assert_refused(
+        &ada.call("passkey/added", &[("nonce", &bobs_nonce)]).await,
+        "belongs to another account",
+    );
+
+    let adas_nonce = ada.passkey_nonce().await;
+    let confirmed = ada.call("passkey/added", &[("nonce", &adas_nonce)]).await;
+    assert_eq!(confirmed.0, 200, "{}", confirmed.1);
+    assert_refused(
+        &ada.call("passkey/added", &[("nonce", &adas_nonce)]).await,
+        "no longer valid",
+    );
+
+    let late = ada.passkey_nonce().await;
+    app.clock.advance(std::time::Duration::from_secs(61));
+    assert_refused(
+        &ada.call("passkey/added", &[("nonce", &late)]).await,
+        "no longer valid",
+    );
+}
+
+#[tokio::test]
+async fn a_sign_in_nonce_makes_one_session_and_rotates_the_old_one() {
+    let app = spawn_app().await;
+    let mut ada = Visitor::new(&app);
+    ada.sign_up("ada@example.com").await;
+    let nonce = ada.passkey_nonce().await;
+    ada.call("passkey/added", &[("nonce", &nonce)]).await;
+    let first_cookie = ada.cookie.clone().unwrap();
+
+    let (status, body) = ada
+        .call(
+            "sign-in",
+            &[
+                ("email", "ADA@example.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let second_cookie = ada.cookie.clone().unwrap();
+    assert_ne!(
+        first_cookie, second_cookie,
+        "the session id is rotated at sign-in"
+    );
+
+    let mut old = Visitor {
+        app: &app,
+        cookie: Some(first_cookie),
+        authenticator: Authenticator::new(),
+    };
+    assert_refused(&old.call("passkeys", &[]).await, "You are signed out");
+    let (status, body) = ada.call("account", &[]).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("ada@example.com"), "{body}");
+
+    // A passkey nonce that was used up, or forged, starts no session.
+    let mut stranger = Visitor::new(&app);
+    assert_refused(
+        &stranger
+            .call("passkey/sign-in/finish", &[("nonce", &nonce)])
+            .await,
+        "no longer valid",
+    );
+    assert_refused(
+        &stranger
+            .call("passkey/sign-in/finish", &[("nonce", "forged")])
+            .await,
+        "no longer valid",
+    );
+    assert!(stranger.cookie.is_none());
+
+    // Signing out ends the session.
+    ada.call("sign-out", &[]).await;
+    let (_, body) = ada.call("account", &[]).await;
+    assert_eq!(body, "null");
+}
+
+#[tokio::test]
+async fn sign_up_refuses_bad_input_and_a_taken_email() {
+    let app = spawn_app().await;
+    let mut visitor = Visitor::new(&app);
+
+    assert_refused(
+        &visitor
+            .call(
+                "sign-up",
+                &[("email", "not-an-email"), ("password", "long enough")],
+            )
+            .await,
+        "Enter an email address",
+    );
+    assert_refused(
+        &visitor
+            .call(
+                "sign-up",
+                &[("email", "ada@example.com"), ("password", "short")],
+            )
+            .await,
+        "at least 8 characters",
+    );
+    visitor.sign_up("ada@example.com").await;
+    let mut again = Visitor::new(&app);
+    assert_refused(
+        &again
+            .call(
+                "sign-up",
+                &[("email", "Ada@Example.com"), ("password", "long enough")],
+            )
+            .await,
+        "exists already",
+    );
+    assert_refused(
+        &again
+            .call(
+                "sign-in",
+                &[("email", "ada@example.com"), ("password", "wrong password")],
+            )
+            .await,
+        "is wrong",
+    );
+    assert_refused(
+        &again
+            .call(
+                "sign-in",
+                &[
+                    ("email", "nobody@example.com"),
+                    ("password", "wrong password"),
+                ],
+            )
+            .await,
+        "is wrong",
+    );
+    assert!(again.cookie.is_none());
+}
