@@ -26,26 +26,39 @@ fn is_token(text: &str, bytes: usize) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// `bytes` random bytes in lower-case hex: for public ids, which people copy and
+/// pass on command lines (base64url could start with `-`).
+fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0; bytes];
+    OsRng.fill_bytes(&mut buffer);
+    buffer.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn is_hex(text: &str, bytes: usize) -> bool {
+    text.len() == bytes * 2 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// SHA-256, the form in which secrets are stored and looked up.
 pub fn hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
 macro_rules! token {
-    ($(#[$doc:meta])* $name:ident, bytes = $bytes:expr, prefix = $prefix:expr, secret = $secret:expr) => {
+    ($(#[$doc:meta])* $name:ident, bytes = $bytes:expr, prefix = $prefix:expr, secret = $secret:expr,
+     make = $make:ident, check = $check:ident) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash)]
         pub struct $name(String);
 
         impl $name {
             pub fn generate() -> Self {
-                Self(format!("{}{}", $prefix, random_token($bytes)))
+                Self(format!("{}{}", $prefix, $make($bytes)))
             }
 
             /// `None` unless `text` has exactly the shape this id is generated in.
             pub fn parse(text: &str) -> Option<Self> {
                 let body = text.strip_prefix($prefix)?;
-                is_token(body, $bytes).then(|| Self(text.to_owned()))
+                $check(body, $bytes).then(|| Self(text.to_owned()))
             }
 
             pub fn as_str(&self) -> &str {
@@ -81,23 +94,44 @@ macro_rules! token {
 
 token!(
     /// An app, public (it is in the client API's paths).
-    AppId, bytes = 16, prefix = "", secret = false
+    AppId, bytes = 16, prefix = "", secret = false, make = random_hex, check = is_hex
 );
 token!(
     /// A passkey ("device" in Passage's API).
-    DeviceId, bytes = 16, prefix = "", secret = false
+    DeviceId, bytes = 16, prefix = "", secret = false, make = random_hex, check = is_hex
 );
 token!(
     /// An API key's public handle, for listing and revoking.
-    ApiKeyId, bytes = 16, prefix = "", secret = false
+    ApiKeyId, bytes = 16, prefix = "", secret = false, make = random_hex, check = is_hex
 );
 token!(
     /// An API key: the management API's bearer secret, shown once.
-    ApiKey, bytes = 32, prefix = "lk_", secret = true
+    ApiKey, bytes = 32, prefix = "lk_", secret = true, make = random_token, check = is_token
 );
-token!(TransactionId, bytes = 32, prefix = "", secret = true);
-token!(HandshakeId, bytes = 32, prefix = "", secret = true);
-token!(Nonce, bytes = 32, prefix = "", secret = true);
+token!(
+    TransactionId,
+    bytes = 32,
+    prefix = "",
+    secret = true,
+    make = random_token,
+    check = is_token
+);
+token!(
+    HandshakeId,
+    bytes = 32,
+    prefix = "",
+    secret = true,
+    make = random_token,
+    check = is_token
+);
+token!(
+    Nonce,
+    bytes = 32,
+    prefix = "",
+    secret = true,
+    make = random_token,
+    check = is_token
+);
 
 /// The app's own key for a user: any non-blank text up to 255 characters,
 /// without control characters.
@@ -156,7 +190,11 @@ mod tests {
         assert_eq!(nonce.as_str().len(), 43); // 256 bits
         assert_eq!(Nonce::parse(nonce.as_str()), Some(nonce.clone()));
         assert_ne!(Nonce::generate(), nonce);
-        assert_eq!(AppId::generate().as_str().len(), 22); // 128 bits
+        let app = AppId::generate();
+        assert_eq!(app.as_str().len(), 32); // 128 bits, hex
+        assert!(!app.as_str().starts_with('-'));
+        assert_eq!(AppId::parse(app.as_str()), Some(app));
+        assert_eq!(AppId::parse(&"A".repeat(32)), None);
         let key = ApiKey::generate();
         assert!(key.as_str().starts_with("lk_"));
         assert!(ApiKey::parse(key.as_str()).is_some());
