@@ -45,8 +45,13 @@ async function signOut(page: Page) {
  */
 async function openSignInWithoutAutofill(page: Page, cdp: CDPSession, authenticatorId: string) {
   await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
+  const autofillStarted = page.waitForResponse((r) => r.url().endsWith('/authenticate/transactions/webauthn/start'));
   await page.goto('/signin');
   await hydrated(page);
+  await autofillStarted;
+  // The page calls navigator.credentials.get() as soon as that answer arrives;
+  // CDP has no event for a pending request, so give it a moment.
+  await page.waitForTimeout(300);
   await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
 }
 
