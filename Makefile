@@ -15,7 +15,11 @@ DATABASE_URL ?= sqlite://latchkey.db
 E2E_PORT ?= 3100
 RUST_PACKAGES := --workspace --exclude frontend
 
-.PHONY: help run dev test tools test-tools lint test-rust test-sqlite test-postgres test-e2e
+BENCH ?= quick
+BENCH_ARGS_quick := --duration 10 --register-duration 5
+BENCH_ARGS_full := --duration 60 --register-duration 20
+
+.PHONY: help run dev test tools test-tools lint test-rust test-sqlite test-postgres test-e2e bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -56,3 +60,10 @@ test-e2e: ## Build the site and run the Playwright suite in Chromium
 	cd end2end && LATCHKEY_BIN="$(CARGO_TARGET_DIR)/debug/latchkey" \
 		LATCHKEY_SITE_ROOT="$(CURDIR)/target/site" LATCHKEY_E2E_PORT=$(E2E_PORT) \
 		npx playwright test
+
+bench: tools ## Benchmarks over HTTP vs in process, at 200k passkeys, page weight -> BENCHMARKS.md (BENCH=full: longer runs)
+	cargo leptos build --release
+	cargo build --release -p bench
+	scripts/with-postgres.sh "$(CARGO_TARGET_DIR)/release/latchkey-bench" \
+		--latchkey "$(CARGO_TARGET_DIR)/release/latchkey" --site target/site \
+		--command "make bench BENCH=$(BENCH)" $(BENCH_ARGS_$(BENCH))

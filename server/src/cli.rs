@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::{
     config::{find_site_root, Config, PublicUrl},
     flex::{apps, clock::Clock},
+    routes::limits::RateLimitConfig,
     startup::{shutdown_signal, Application},
     store::Store,
     telemetry::{self, LogFormat},
@@ -138,6 +139,18 @@ struct ServeArgs {
     /// or where cargo-leptos put it, or `target/site`.
     #[arg(long, env = "LATCHKEY_SITE_ROOT")]
     site_root: Option<PathBuf>,
+
+    /// Client API requests per second per client IP (0: no limit).
+    #[arg(long, env = "LATCHKEY_RATE_LIMIT_IP", default_value_t = RateLimitConfig::default().per_ip)]
+    rate_limit_ip: u32,
+
+    /// Client API requests per second per app (0: no limit).
+    #[arg(long, env = "LATCHKEY_RATE_LIMIT_APP", default_value_t = RateLimitConfig::default().per_app)]
+    rate_limit_app: u32,
+
+    /// Management API requests per second per API key (0: no limit).
+    #[arg(long, env = "LATCHKEY_RATE_LIMIT_KEY", default_value_t = RateLimitConfig::default().per_key)]
+    rate_limit_key: u32,
 }
 
 /// Parses the command line, runs the command, and reports a failure on
@@ -283,6 +296,11 @@ async fn serve(args: ServeArgs, global: GlobalArgs) -> anyhow::Result<()> {
         public_url: PublicUrl::parse(&args.public_url)?,
         site_root: find_site_root(args.site_root),
         clock: Clock::system(),
+        rate_limits: RateLimitConfig {
+            per_ip: args.rate_limit_ip,
+            per_app: args.rate_limit_app,
+            per_key: args.rate_limit_key,
+        },
     };
     let app = Application::build(config).await?;
     app.run_until_stopped(shutdown_signal()).await

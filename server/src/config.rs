@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use url::Url;
 
-use crate::flex::clock::Clock;
+use crate::{flex::clock::Clock, routes::limits::RateLimitConfig};
 
 /// The configuration of `latchkey serve`.
 #[derive(Clone, Debug)]
@@ -20,6 +20,7 @@ pub struct Config {
     pub site_root: PathBuf,
     /// The system clock, or a hand-moved one in tests.
     pub clock: Clock,
+    pub rate_limits: RateLimitConfig,
 }
 
 /// An origin (`scheme://host[:port]`) with no path, query or fragment.

@@ -13,5 +13,5 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 
-mod routes;
+pub mod routes;
 mod state;

@@ -18,7 +18,8 @@ use crate::{
         ceremonies,
         clock::Clock,
     },
-    routes, site,
+    routes::{self, limits::Limits},
+    site,
     state::AppState,
     store::Store,
 };
@@ -51,6 +52,7 @@ impl Application {
             clock: config.clock.clone(),
             public_url: config.public_url.clone(),
             site: site::site(&store, &config.clock, builtin, &config.public_url),
+            limits: Arc::new(Limits::new(config.rate_limits)),
         };
         Ok(Self {
             listener,
@@ -87,10 +89,14 @@ impl Application {
             self.local_addr()
         );
         let sweeper = tokio::spawn(sweep_expired(self.store.clone(), self.clock.clone()));
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the server failed")?;
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the server failed")?;
         sweeper.abort();
         self.store.close().await;
         tracing::info!("latchkey stopped cleanly");
@@ -113,6 +119,11 @@ fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::security::same_site_server_fns,
+        ))
+        .layer(axum::middleware::from_fn(routes::security::headers))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

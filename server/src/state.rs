@@ -14,6 +14,7 @@ pub struct AppState {
     pub public_url: PublicUrl,
     /// The reference site's backends, handed to its server functions as context.
     pub site: app::backend::Site,
+    pub limits: std::sync::Arc<crate::routes::limits::Limits>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

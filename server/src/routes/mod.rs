@@ -2,6 +2,8 @@
 
 mod api;
 mod health;
+pub mod limits;
+pub mod security;
 
 use axum::{routing::get, Router};
 

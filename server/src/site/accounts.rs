@@ -15,15 +15,54 @@ use crate::{
 };
 
 const SESSION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Failed password sign-ins for an email before each next one is slowed.
+const FREE_FAILURES: u32 = 3;
 
 pub struct SqlAccounts {
     store: Store,
     clock: Clock,
+    slow_down: SlowDown,
 }
 
 impl SqlAccounts {
     pub fn new(store: Store, clock: Clock) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            slow_down: SlowDown::default(),
+        }
+    }
+}
+
+/// Recent failed password sign-ins per email (this instance's memory).
+#[derive(Default)]
+struct SlowDown {
+    failures: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+}
+
+impl SlowDown {
+    /// After a few failures, each password attempt for the email waits longer:
+    /// 250 ms, doubling, up to 8 s.
+    fn delay_for(&self, email: &str) -> std::time::Duration {
+        let failures = self
+            .failures
+            .lock()
+            .map(|f| f.get(email).copied().unwrap_or(0))
+            .unwrap_or(0);
+        match failures.checked_sub(FREE_FAILURES) {
+            Some(over) => std::time::Duration::from_millis(250 << over.min(5)),
+            None => std::time::Duration::ZERO,
+        }
+    }
+
+    fn record(&self, email: &str, failed: bool) {
+        if let Ok(mut failures) = self.failures.lock() {
+            if failed {
+                *failures.entry(email.to_owned()).or_default() += 1;
+            } else {
+                failures.remove(email);
+            }
+        }
     }
 }
 
@@ -149,6 +188,8 @@ impl Accounts for SqlAccounts {
     }
 
     async fn check_password(&self, email: &str, password: &str) -> Result<Account, AccountError> {
+        let normalised = email.trim().to_lowercase();
+        tokio::time::sleep(self.slow_down.delay_for(&normalised)).await;
         let found = match parse_email(email) {
             Ok(email) => self.find("email", &email).await?,
             Err(_) => None,
@@ -158,10 +199,12 @@ impl Accounts for SqlAccounts {
             Some((account, hash)) => (Some(account), hash),
             None => (None, hash_password("not the password".into()).await?),
         };
-        match (account, password_matches(password.to_owned(), hash).await?) {
+        let result = match (account, password_matches(password.to_owned(), hash).await?) {
             (Some(account), true) => Ok(account),
             _ => Err(AccountError::WrongCredentials),
-        }
+        };
+        self.slow_down.record(&normalised, result.is_err());
+        result
     }
 
     async fn find_by_email(&self, email: &str) -> Result<Option<Account>, AccountError> {
@@ -260,6 +303,22 @@ mod tests {
         ] {
             assert!(parse_email(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn password_failures_beyond_three_wait_longer_each_time() {
+        let accounts = SlowDown::default();
+        let waits: Vec<u128> = (0..9)
+            .map(|_| {
+                let wait = accounts.delay_for("ada@example.com").as_millis();
+                accounts.record("ada@example.com", true);
+                wait
+            })
+            .collect();
+        assert_eq!(waits, [0, 0, 0, 250, 500, 1000, 2000, 4000, 8000]);
+        accounts.record("ada@example.com", false);
+        assert_eq!(accounts.delay_for("ada@example.com").as_millis(), 0);
+        assert_eq!(accounts.delay_for("bob@example.com").as_millis(), 0);
     }
 
     #[test]

@@ -21,10 +21,19 @@ fn latchkey() -> Command {
 /// Returns the child, its base URL, and the log lines read so far (the rest
 /// keep arriving on the receiver).
 fn serve(database_url: &str, extra: &[&str]) -> (Child, String, mpsc::Receiver<String>) {
+    serve_with_log(database_url, extra, "info")
+}
+
+fn serve_with_log(
+    database_url: &str,
+    extra: &[&str],
+    rust_log: &str,
+) -> (Child, String, mpsc::Receiver<String>) {
     let mut child = latchkey()
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)
         .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", rust_log)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -349,4 +358,114 @@ async fn the_cli_refuses_bad_apps_and_unknown_keys_with_a_clear_message() {
     }
     let listed = run(&["apps", "list", "--json"]);
     assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "[]");
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs_even_at_trace_level() {
+    let database = TestDatabase::fresh().await;
+    let created = latchkey()
+        .args([
+            "apps",
+            "create",
+            "--name",
+            "Logs",
+            "--origin",
+            "http://localhost:3000",
+            "--json",
+        ])
+        .env("DATABASE_URL", &database.url)
+        .output()
+        .unwrap();
+    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let (app_id, api_key) = (
+        created["app_id"].as_str().unwrap(),
+        created["api_key"].as_str().unwrap(),
+    );
+    let (mut child, address, lines) = serve_with_log(&database.url, &[], "trace");
+    let flex = latchkey::client::LatchkeyFlex::new(&address, app_id, api_key);
+    let http = reqwest::Client::new();
+    let client = |path: &str, body: serde_json::Value| {
+        let request = http
+            .post(format!("{address}/v1/apps/{app_id}{path}"))
+            .json(&body)
+            .send();
+        async move {
+            request
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let mut authenticator = softkey::Authenticator::new();
+    let mut secrets = vec![api_key.to_owned()];
+
+    // Every flow: add a passkey, sign in identifier-first and discoverably, verify, refuse.
+    let transaction = flex
+        .auth
+        .create_register_transaction("user-1", "Ada")
+        .await
+        .unwrap();
+    let start = client(
+        "/register/transactions/webauthn/start",
+        serde_json::json!({ "transaction_id": transaction }),
+    )
+    .await;
+    let options = &start["handshake"]["challenge"]["publicKey"];
+    let response = authenticator.register("http://localhost:3000", options);
+    let finish = serde_json::json!({ "transaction_id": transaction, "handshake_id": start["handshake"]["id"], "handshake_response": response });
+    let nonce = client("/register/transactions/webauthn/finish", finish).await["nonce"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    flex.auth.verify_nonce(&nonce).await.unwrap();
+    secrets.extend([
+        transaction,
+        nonce.clone(),
+        start["handshake"]["id"].as_str().unwrap().into(),
+        options["challenge"].as_str().unwrap().into(),
+    ]);
+    for identifier in [Some("user-1"), None] {
+        let transaction = match identifier {
+            Some(id) => Some(flex.auth.create_authenticate_transaction(id).await.unwrap()),
+            None => None,
+        };
+        let start = client(
+            "/authenticate/transactions/webauthn/start",
+            serde_json::json!({ "transaction_id": transaction }),
+        )
+        .await;
+        let options = &start["handshake"]["challenge"]["publicKey"];
+        let response = authenticator.authenticate("http://localhost:3000", options);
+        let finish = serde_json::json!({ "transaction_id": transaction, "handshake_id": start["handshake"]["id"], "handshake_response": response });
+        let nonce = client("/authenticate/transactions/webauthn/finish", finish).await["nonce"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        flex.auth.verify_nonce(&nonce).await.unwrap();
+        assert!(flex.auth.verify_nonce(&nonce).await.is_err());
+        secrets.extend([
+            nonce,
+            start["handshake"]["id"].as_str().unwrap().into(),
+            options["challenge"].as_str().unwrap().into(),
+        ]);
+        secrets.extend(transaction);
+        secrets.push(response["response"]["signature"].as_str().unwrap().into());
+    }
+    child.kill().ok();
+    child.wait().ok();
+
+    let logged: Vec<String> = lines.try_iter().collect();
+    assert!(
+        logged.len() > 20,
+        "trace logging produced too little to mean anything: {logged:#?}"
+    );
+    for secret in &secrets {
+        let leaks: Vec<_> = logged
+            .iter()
+            .filter(|line| line.contains(secret.as_str()))
+            .collect();
+        assert!(leaks.is_empty(), "a secret reached the logs: {leaks:#?}");
+    }
 }

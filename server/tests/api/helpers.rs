@@ -8,6 +8,7 @@ use latchkey::{
         apps::{create_app, NewApp},
         clock::Clock,
     },
+    routes::limits::RateLimitConfig,
     startup::Application,
     store::Store,
 };
@@ -53,13 +54,18 @@ impl TestDatabase {
     }
 }
 
-pub fn test_config(database_url: &str, clock: Clock) -> Config {
+pub fn test_config_with_limits(
+    database_url: &str,
+    clock: Clock,
+    rate_limits: RateLimitConfig,
+) -> Config {
     Config {
         listen: "127.0.0.1:0".into(),
         database_url: database_url.into(),
         public_url: PublicUrl::parse("http://localhost:3000").unwrap(),
         site_root: "target/site".into(),
         clock,
+        rate_limits,
     }
 }
 
@@ -86,11 +92,25 @@ pub struct TestApp {
 /// Starts the real server on a random port over a fresh database, with a
 /// hand-moved clock and an app for `http://localhost:PORT`.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with_limits(RateLimitConfig {
+        per_ip: 0,
+        per_app: 0,
+        per_key: 0,
+    })
+    .await
+}
+
+/// `spawn_app`, with rate limits (all off in `spawn_app`).
+pub async fn spawn_app_with_limits(rate_limits: RateLimitConfig) -> TestApp {
     let database = TestDatabase::fresh().await;
     let clock = Clock::manual();
-    let app = Application::build(test_config(&database.url, clock.clone()))
-        .await
-        .expect("the application builds");
+    let app = Application::build(test_config_with_limits(
+        &database.url,
+        clock.clone(),
+        rate_limits,
+    ))
+    .await
+    .expect("the application builds");
     let address = format!("http://localhost:{}", app.port());
     let store = app.store();
     tokio::spawn(app.run_until_stopped(std::future::pending()));

@@ -6,6 +6,7 @@ mod compat;
 mod flows;
 mod health;
 mod helpers;
+mod limits;
 mod negative;
 mod races;
 mod site;

@@ -255,3 +255,61 @@ async fn sign_up_refuses_bad_input_and_a_taken_email() {
     );
     assert!(again.cookie.is_none());
 }
+
+#[tokio::test]
+async fn server_functions_refuse_cross_site_requests() {
+    let app = spawn_app().await;
+    let call = |headers: &[(&str, &str)]| {
+        let mut request = app.http.post(app.url("/site/account")).form(&[("x", "y")]);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+
+    for evil in [
+        &[("origin", "https://evil-example.com")][..],
+        &[("sec-fetch-site", "cross-site")],
+    ] {
+        let response = call(evil).await.unwrap();
+        assert_eq!(response.status(), 403);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "cross_site_request");
+    }
+    assert_eq!(
+        call(&[("origin", SITE_ORIGIN)]).await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        call(&[("sec-fetch-site", "same-origin")])
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn pages_carry_a_csp_with_the_hydration_nonce_and_refuse_framing() {
+    let app = spawn_app().await;
+
+    let response = app.get("/signin").await;
+
+    let headers = response.headers().clone();
+    let html = response.text().await.unwrap();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    let nonce = html
+        .split("nonce=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    assert!(csp.contains(&format!("'nonce-{nonce}'")), "{csp}");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "same-origin");
+    assert_eq!(headers["x-frame-options"], "DENY");
+}

@@ -2,10 +2,10 @@
 //! A middleware finds the app (404 `app_not_found` otherwise) and answers CORS
 //! for that app's own origins only.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, net::SocketAddr};
 
 use axum::{
-    extract::{Path, Request, State},
+    extract::{ConnectInfo, Path, Request, State},
     http::{header, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -32,11 +32,15 @@ use crate::{
 /// Finds the app of a client request and applies its CORS policy.
 pub async fn app_and_cors(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(params): Path<HashMap<String, String>>,
     mut request: Request,
     next: Next,
 ) -> Response {
     let app_id = params.get("app_id").map(String::as_str).unwrap_or_default();
+    if let Err(wait) = state.limits.client(peer.ip(), app_id) {
+        return ApiError::RateLimited(wait).into_response();
+    }
     let app = match apps::find_app(&state.store, app_id).await {
         Ok(app) => app,
         Err(error) => return ApiError::from(error).into_response(),

@@ -25,6 +25,8 @@ pub struct ErrorBody {
 pub enum ApiError {
     Flex(FlexError),
     PayloadTooLarge,
+    /// Too many requests: wait this long.
+    RateLimited(std::time::Duration),
 }
 
 impl From<FlexError> for ApiError {
@@ -45,8 +47,10 @@ impl From<JsonRejection> for ApiError {
 impl ApiError {
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         use FlexError as E;
-        let Self::Flex(error) = self else {
-            return (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+        let error = match self {
+            Self::Flex(error) => error,
+            Self::PayloadTooLarge => return (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::RateLimited(_) => return (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
         };
         let status = match error {
             E::InvalidRequest(_) | E::RegistrationFailed(_) => StatusCode::BAD_REQUEST,
@@ -76,8 +80,17 @@ impl IntoResponse for ApiError {
             }
             Self::Flex(other) => other.to_string(),
             Self::PayloadTooLarge => "The request body is too large.".to_owned(),
+            Self::RateLimited(wait) => {
+                format!("Too many requests: try again in {} s.", wait.as_secs() + 1)
+            }
         };
         tracing::debug!(status = status.as_u16(), code, "request refused");
-        (status, Json(ErrorBody { code, error })).into_response()
+        let mut response = (status, Json(ErrorBody { code, error })).into_response();
+        if let Self::RateLimited(wait) = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, (wait.as_secs() + 1).into());
+        }
+        response
     }
 }

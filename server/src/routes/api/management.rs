@@ -43,6 +43,10 @@ impl FromRequestParts<AppState> for ManagedApp {
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "));
+        state
+            .limits
+            .key(crate::flex::ids::hash(bearer.unwrap_or_default()))
+            .map_err(ApiError::RateLimited)?;
         Ok(Self(apps::authorize(&state.store, app_id, bearer).await?))
     }
 }

@@ -1,0 +1,94 @@
+//! `latchkey-bench`: what `make bench` runs.
+//!
+//! - Over HTTP, against a real `latchkey` process: N virtual users, each with a
+//!   software passkey, loop full sign-in ceremonies (authenticate transaction →
+//!   start → sign → finish → verify nonce); then registration ceremonies.
+//! - In process, on one core: the same sign-in through the core without HTTP,
+//!   and the bare webauthn-rs `finish_passkey_authentication`.
+//! - At scale: the same sign-in with 200,000 stored passkeys (100,000 users),
+//!   on SQLite and on PostgreSQL.
+//! - The release site's page weight: JS, WASM, CSS; raw, gzip, brotli.
+//!
+//! It writes `BENCHMARKS.md` with the numbers, the machine and the command.
+#![forbid(unsafe_code)]
+
+mod inprocess;
+mod load;
+mod process;
+mod report;
+mod seed;
+mod weight;
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::Parser;
+
+#[derive(Debug, Parser, Clone)]
+#[command(name = "latchkey-bench")]
+pub struct Options {
+    /// The release `latchkey` binary.
+    #[arg(long)]
+    pub latchkey: PathBuf,
+    /// The release site (`target/site`), for the page weight.
+    #[arg(long, default_value = "target/site")]
+    pub site: PathBuf,
+    /// Seconds each sign-in run lasts.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Seconds the registration run lasts.
+    #[arg(long, default_value_t = 5)]
+    pub register_duration: u64,
+    /// Concurrent virtual users.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Passkeys stored for the scale runs (two per user).
+    #[arg(long, default_value_t = 200_000)]
+    pub scale_passkeys: usize,
+    /// `sqlite`, `postgres` or `both` (PostgreSQL needs LATCHKEY_TEST_POSTGRES_URL).
+    #[arg(long, default_value = "both")]
+    pub engine: String,
+    /// Where the report goes.
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    pub out: PathBuf,
+    /// The command line to print in the report.
+    #[arg(long, default_value = "make bench")]
+    pub command: String,
+}
+
+impl Options {
+    fn run_for(&self) -> Duration {
+        Duration::from_secs(self.duration)
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = Options::parse();
+    sqlx::any::install_default_drivers();
+    let mut report = report::Report::new(&options);
+
+    eprintln!("==> in-process bounds (one core)");
+    report.bounds = Some(inprocess::measure(Duration::from_secs(options.duration.min(5))).await?);
+
+    let engines: Vec<&str> = match options.engine.as_str() {
+        "both" => vec!["sqlite", "postgres"],
+        one => vec![one],
+    };
+    for engine in engines {
+        for stored in [0, options.scale_passkeys] {
+            eprintln!("==> sign-in over HTTP: {engine}, {stored} stored passkeys");
+            let database = seed::Database::fresh(engine).await?;
+            if stored > 0 {
+                seed::passkeys(&database.url, stored).await?;
+            }
+            let run = load::run(&options, &database.url, engine, stored).await?;
+            report.runs.push(run);
+        }
+    }
+    eprintln!("==> page weight");
+    report.weight = weight::measure(&options.site).ok();
+    report.write(&options.out)?;
+    eprintln!("==> wrote {}", options.out.display());
+    print!("{}", std::fs::read_to_string(&options.out)?);
+    Ok(())
+}

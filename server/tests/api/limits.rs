@@ -1,0 +1,154 @@
+//! Abuse limits: 429 `rate_limited` with Retry-After, per client IP, per app and
+//! per API key; slower password sign-ins after repeated failures.
+
+use std::time::{Duration, Instant};
+
+use latchkey::routes::limits::RateLimitConfig;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{assert_error, spawn_app_with_limits};
+
+#[tokio::test]
+async fn the_client_api_is_limited_per_client_ip() {
+    let app = spawn_app_with_limits(RateLimitConfig {
+        per_ip: 3,
+        per_app: 0,
+        per_key: 0,
+    })
+    .await;
+    let path = "/authenticate/transactions/webauthn/start";
+
+    for _ in 0..3 {
+        assert_eq!(app.client_post(path, &json!({})).await.0, 200);
+    }
+    let (other_app, _) = app.other_app().await;
+    let limited = app.client_post_raw(&other_app, path, "{}".into()).await;
+
+    assert_error(&limited, 429, "rate_limited");
+}
+
+#[tokio::test]
+async fn the_client_api_is_limited_per_app_and_says_when_to_retry() {
+    let app = spawn_app_with_limits(RateLimitConfig {
+        per_ip: 0,
+        per_app: 2,
+        per_key: 0,
+    })
+    .await;
+    let path = "/authenticate/transactions/webauthn/start";
+    let url = app.url(&format!("/v1/apps/{}{path}", app.app_id));
+
+    for _ in 0..2 {
+        assert_eq!(app.client_post(path, &json!({})).await.0, 200);
+    }
+    let limited = app.http.post(&url).json(&json!({})).send().await.unwrap();
+    assert_eq!(limited.status(), 429);
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    // Another app is not limited by this one's traffic.
+    let (other_app, _) = app.other_app().await;
+    assert_eq!(
+        app.client_post_raw(&other_app, path, "{}".into()).await.0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn the_management_api_is_limited_per_api_key() {
+    let app = spawn_app_with_limits(RateLimitConfig {
+        per_ip: 0,
+        per_app: 0,
+        per_key: 2,
+    })
+    .await;
+    let body = json!({ "external_id": "user-1", "passkey_display_name": "Ada" });
+    let second = latchkey::flex::apps::create_api_key(&app.store, &app.app_id, app.clock.now())
+        .await
+        .unwrap();
+
+    for _ in 0..2 {
+        assert_eq!(
+            app.manage(Method::POST, "/transactions/register", Some(&body))
+                .await
+                .0,
+            200
+        );
+    }
+    let limited = app
+        .manage(Method::POST, "/transactions/register", Some(&body))
+        .await;
+    assert_error(&limited, 429, "rate_limited");
+    let other_key = app
+        .manage_as(
+            &app.app_id,
+            Some(second.key.as_str()),
+            Method::POST,
+            "/transactions/register",
+            Some(&body),
+        )
+        .await;
+    assert_eq!(other_key.0, 200, "{}", other_key.1);
+}
+
+#[tokio::test]
+async fn repeated_password_failures_slow_the_next_attempts() {
+    let app = spawn_app_with_limits(RateLimitConfig {
+        per_ip: 0,
+        per_app: 0,
+        per_key: 0,
+    })
+    .await;
+    let sign_in = |email: &'static str, password: &'static str| {
+        let request = app
+            .http
+            .post(app.url("/site/sign-in"))
+            .form(&[("email", email), ("password", password)]);
+        async move {
+            let started = Instant::now();
+            let status = request.send().await.unwrap().status();
+            (status, started.elapsed())
+        }
+    };
+    let signed_up = app
+        .http
+        .post(app.url("/site/sign-up"))
+        .form(&[
+            ("email", "ada@example.com"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_up.status(), 200);
+
+    // Three free failures (0 s extra), then 250 ms, 500 ms, and 1 s before the sixth answer.
+    let mut free = Duration::MAX;
+    for attempt in 0..5 {
+        let (status, took) = sign_in("ada@example.com", "wrong password").await;
+        assert_eq!(status, 400);
+        if attempt < 3 {
+            free = free.min(took);
+        }
+    }
+    let (status, slowed) = sign_in("ada@example.com", "correct horse battery").await;
+    assert_eq!(
+        status, 200,
+        "the right password still works, after the wait"
+    );
+    assert!(
+        slowed >= free + Duration::from_millis(800),
+        "{slowed:?} vs {free:?}"
+    );
+    // Another email is not slowed by these failures.
+    let (status, other) = sign_in("bob@example.com", "wrong password").await;
+    assert_eq!(status, 400);
+    assert!(
+        other < slowed - Duration::from_millis(500),
+        "{other:?} vs {slowed:?}"
+    );
+}
