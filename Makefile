@@ -19,7 +19,7 @@ BENCH ?= quick
 BENCH_ARGS_quick := --duration 10 --register-duration 5
 BENCH_ARGS_full := --duration 60 --register-duration 20
 
-.PHONY: help run dev test tools test-tools lint test-rust test-sqlite test-postgres test-e2e bench
+.PHONY: help run dev test tools test-tools lint test-rust test-sqlite test-postgres test-e2e bench fuzz soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -67,3 +67,11 @@ bench: tools ## Benchmarks over HTTP vs in process, at 200k passkeys, page weigh
 	scripts/with-postgres.sh "$(CARGO_TARGET_DIR)/release/latchkey-bench" \
 		--latchkey "$(CARGO_TARGET_DIR)/release/latchkey" --site target/site \
 		--command "make bench BENCH=$(BENCH)" $(BENCH_ARGS_$(BENCH))
+
+fuzz: test-tools ## The fuzz tests at length (5,000 mutated ceremonies and bodies) on SQLite and PostgreSQL
+	LATCHKEY_FUZZ_CASES=5000 LATCHKEY_TEST_DATABASE=sqlite cargo nextest run -p server --test api fuzz::
+	LATCHKEY_FUZZ_CASES=5000 LATCHKEY_TEST_DATABASE=postgres scripts/with-postgres.sh cargo nextest run -p server --test api fuzz::
+
+soak: test-tools ## The race tests at length (1,000 rounds), the crash and two-instance tests, on both engines
+	LATCHKEY_RACE_ROUNDS=1000 LATCHKEY_TEST_DATABASE=sqlite cargo nextest run -p server --test api races:: instances:: killed
+	LATCHKEY_RACE_ROUNDS=1000 LATCHKEY_TEST_DATABASE=postgres scripts/with-postgres.sh cargo nextest run -p server --test api races:: instances:: killed

@@ -469,3 +469,99 @@ async fn no_secret_reaches_the_logs_even_at_trace_level() {
         assert!(leaks.is_empty(), "a secret reached the logs: {leaks:#?}");
     }
 }
+
+#[tokio::test]
+async fn a_server_killed_mid_load_keeps_every_confirmed_passkey_and_reuses_nothing() {
+    use std::sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    };
+    let database = TestDatabase::fresh().await;
+    let created = latchkey()
+        .args([
+            "apps",
+            "create",
+            "--name",
+            "Crash",
+            "--origin",
+            "http://localhost:3000",
+            "--json",
+        ])
+        .env("DATABASE_URL", &database.url)
+        .output()
+        .unwrap();
+    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let app_id = created["app_id"].as_str().unwrap().to_owned();
+    let api_key = created["api_key"].as_str().unwrap().to_owned();
+    let (mut child, address, _) = serve(&database.url, &[]);
+
+    // Eight virtual users register passkeys for new external ids as fast as they can.
+    let confirmed = Arc::new(Mutex::new(Vec::<(String, String, serde_json::Value)>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..8)
+        .map(|worker| {
+            let (address, app_id, api_key) = (address.clone(), app_id.clone(), api_key.clone());
+            let (confirmed, stop) = (confirmed.clone(), stop.clone());
+            tokio::spawn(async move {
+                let flex = latchkey::client::LatchkeyFlex::new(&address, &app_id, &api_key);
+                let http = reqwest::Client::new();
+                let mut n = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    n += 1;
+                    let external_id = format!("w{worker}-{n}");
+                    let Ok(transaction) = flex.auth.create_register_transaction(&external_id, "Ada").await else { continue };
+                    let url = |step: &str| format!("{address}/v1/apps/{app_id}/register/transactions/webauthn/{step}");
+                    let Ok(start) = http.post(url("start")).json(&serde_json::json!({ "transaction_id": transaction })).send().await else { continue };
+                    let Ok(start) = start.json::<serde_json::Value>().await else { continue };
+                    let response = softkey::Authenticator::new().register("http://localhost:3000", &start["handshake"]["challenge"]["publicKey"]);
+                    let finish = serde_json::json!({ "transaction_id": transaction, "handshake_id": start["handshake"]["id"], "handshake_response": response });
+                    let Ok(answer) = http.post(url("finish")).json(&finish).send().await else { continue };
+                    if answer.status() == 200 {
+                        if let Ok(body) = answer.json::<serde_json::Value>().await {
+                            let nonce = body["nonce"].as_str().unwrap_or_default().to_owned();
+                            confirmed.lock().unwrap().push((external_id, nonce, finish));
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    child.kill().unwrap(); // SIGKILL, mid-run
+    child.wait().unwrap();
+    stop.store(true, Ordering::SeqCst);
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let confirmed = confirmed.lock().unwrap().clone();
+    assert!(
+        confirmed.len() >= 8,
+        "too few registrations before the kill to mean anything: {}",
+        confirmed.len()
+    );
+
+    let (mut restarted, address, _) = serve(&database.url, &[]);
+    let flex = latchkey::client::LatchkeyFlex::new(&address, &app_id, &api_key);
+    let http = reqwest::Client::new();
+    for (external_id, nonce, finish) in &confirmed {
+        let devices = flex.user.list_devices(external_id).await.unwrap();
+        assert_eq!(devices.len(), 1, "{external_id} lost its passkey");
+        assert_eq!(&flex.auth.verify_nonce(nonce).await.unwrap(), external_id);
+        assert!(
+            flex.auth.verify_nonce(nonce).await.is_err(),
+            "a nonce verified twice"
+        );
+        let again = http
+            .post(format!(
+                "{address}/v1/apps/{app_id}/register/transactions/webauthn/finish"
+            ))
+            .json(finish)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 404, "a handshake finished twice");
+    }
+    restarted.kill().ok();
+    restarted.wait().ok();
+}

@@ -4,8 +4,10 @@
 mod cli;
 mod compat;
 mod flows;
+mod fuzz;
 mod health;
 mod helpers;
+mod instances;
 mod limits;
 mod negative;
 mod races;

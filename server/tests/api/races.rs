@@ -64,3 +64,49 @@ async fn many_concurrent_verifies_of_one_nonce_succeed_once() {
         assert_eq!(loser.code(), Some("invalid_nonce"), "{loser}");
     }
 }
+
+/// Rounds of the race tests below; `make soak` runs 1,000.
+fn rounds() -> usize {
+    std::env::var("LATCHKEY_RACE_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(50)
+}
+
+#[tokio::test]
+async fn round_after_round_a_double_finish_and_a_double_verify_succeed_once() {
+    let app = spawn_app().await;
+    let mut authenticator = Authenticator::new();
+    app.add_passkey(&mut authenticator, "user-1").await;
+
+    for round in 0..rounds() {
+        let (transaction, handshake, options) = app
+            .begin_sign_in(if round % 2 == 0 { Some("user-1") } else { None })
+            .await;
+        let response = authenticator.authenticate(&app.address, &options);
+        let (a, b) = tokio::join!(
+            app.authenticate_finish(transaction.as_deref(), &handshake, &response),
+            app.authenticate_finish(transaction.as_deref(), &handshake, &response),
+        );
+        let nonces: Vec<_> = [&a, &b]
+            .iter()
+            .filter(|(s, _)| *s == 200)
+            .map(|(_, body)| body["nonce"].clone())
+            .collect();
+        assert_eq!(nonces.len(), 1, "round {round}: {a:?} {b:?}");
+        let nonce = nonces[0].as_str().unwrap();
+        let (x, y) = tokio::join!(
+            app.flex.auth.verify_nonce(nonce),
+            app.flex.auth.verify_nonce(nonce)
+        );
+        assert_eq!(
+            x.is_ok() as u8 + y.is_ok() as u8,
+            1,
+            "round {round}: {x:?} {y:?}"
+        );
+    }
+    assert_eq!(
+        app.flex.user.get("user-1").await.unwrap().login_count,
+        rounds() as i64
+    );
+}

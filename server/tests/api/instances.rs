@@ -1,0 +1,111 @@
+//! Two instances on one database: a ceremony started on one finishes on the
+//! other, and a nonce issued by one verifies on the other, once.
+
+use latchkey::{
+    flex::{
+        apps::{create_app, NewApp},
+        clock::Clock,
+    },
+    startup::Application,
+};
+use serde_json::json;
+use softkey::Authenticator;
+
+use crate::helpers::{test_config_with_limits, TestDatabase};
+
+const ORIGIN: &str = "http://localhost:3000";
+
+async fn instance(url: &str) -> (String, latchkey::store::Store) {
+    let off = latchkey::routes::limits::RateLimitConfig {
+        per_ip: 0,
+        per_app: 0,
+        per_key: 0,
+    };
+    let app = Application::build(test_config_with_limits(url, Clock::system(), off))
+        .await
+        .unwrap();
+    let address = format!("http://localhost:{}", app.port());
+    let store = app.store();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    (address, store)
+}
+
+#[tokio::test]
+async fn a_ceremony_and_its_nonce_cross_instances_and_still_complete_once() {
+    let database = TestDatabase::fresh().await;
+    let (one, store) = instance(&database.url).await;
+    let (two, _) = instance(&database.url).await;
+    let (app, key) = create_app(
+        &store,
+        &NewApp::parse("Shared", &[ORIGIN.to_owned()], None).unwrap(),
+        Clock::system().now(),
+    )
+    .await
+    .unwrap();
+    let flex_one = latchkey::client::LatchkeyFlex::new(&one, app.id.as_str(), key.key.as_str());
+    let flex_two = latchkey::client::LatchkeyFlex::new(&two, app.id.as_str(), key.key.as_str());
+    let http = reqwest::Client::new();
+    let post = |base: &str, path: &str, body: serde_json::Value| {
+        let request = http
+            .post(format!("{base}/v1/apps/{}{path}", app.id))
+            .json(&body)
+            .send();
+        async move {
+            let response = request.await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let mut authenticator = Authenticator::new();
+
+    // Registration: transaction on one, start on two, finish on one, verify on two.
+    let transaction = flex_one
+        .auth
+        .create_register_transaction("user-1", "Ada")
+        .await
+        .unwrap();
+    let (_, start) = post(
+        &two,
+        "/register/transactions/webauthn/start",
+        json!({ "transaction_id": transaction }),
+    )
+    .await;
+    let response = authenticator.register(ORIGIN, &start["handshake"]["challenge"]["publicKey"]);
+    let finish = json!({ "transaction_id": transaction, "handshake_id": start["handshake"]["id"], "handshake_response": response });
+    let (status, body) = post(
+        &one,
+        "/register/transactions/webauthn/finish",
+        finish.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (again, _) = post(&two, "/register/transactions/webauthn/finish", finish).await;
+    assert_eq!(
+        again, 404,
+        "a handshake finished on one instance is gone on the other"
+    );
+    let nonce = body["nonce"].as_str().unwrap();
+    assert_eq!(flex_two.auth.verify_nonce(nonce).await.unwrap(), "user-1");
+    assert!(
+        flex_one.auth.verify_nonce(nonce).await.is_err(),
+        "a nonce verified on two is used up on one"
+    );
+
+    // Sign-in: start on one, finish on two at the same time as on one: exactly one wins.
+    let (_, start) = post(&one, "/authenticate/transactions/webauthn/start", json!({})).await;
+    let response =
+        authenticator.authenticate(ORIGIN, &start["handshake"]["challenge"]["publicKey"]);
+    let finish =
+        json!({ "handshake_id": start["handshake"]["id"], "handshake_response": response });
+    let ((a, _), (b, _)) = tokio::join!(
+        post(
+            &one,
+            "/authenticate/transactions/webauthn/finish",
+            finish.clone()
+        ),
+        post(&two, "/authenticate/transactions/webauthn/finish", finish),
+    );
+    assert_eq!([a, b].iter().filter(|s| **s == 200).count(), 1, "{a} {b}");
+}
