@@ -493,7 +493,9 @@ async fn a_server_killed_mid_load_keeps_every_confirmed_passkey_and_reuses_nothi
     let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
     let app_id = created["app_id"].as_str().unwrap().to_owned();
     let api_key = created["api_key"].as_str().unwrap().to_owned();
-    let (mut child, address, _) = serve(&database.url, &[]);
+    // A load test from one address: lift the per-IP limit.
+    let unlimited = ["--rate-limit-ip", "0"];
+    let (mut child, address, _) = serve(&database.url, &unlimited);
 
     // Eight virtual users register passkeys for new external ids as fast as they can.
     let confirmed = Arc::new(Mutex::new(Vec::<(String, String, serde_json::Value)>::new()));
@@ -512,6 +514,9 @@ async fn a_server_killed_mid_load_keeps_every_confirmed_passkey_and_reuses_nothi
                     let Ok(transaction) = flex.auth.create_register_transaction(&external_id, "Ada").await else { continue };
                     let url = |step: &str| format!("{address}/v1/apps/{app_id}/register/transactions/webauthn/{step}");
                     let Ok(start) = http.post(url("start")).json(&serde_json::json!({ "transaction_id": transaction })).send().await else { continue };
+                    if start.status() != 200 {
+                        continue;
+                    }
                     let Ok(start) = start.json::<serde_json::Value>().await else { continue };
                     let response = softkey::Authenticator::new().register("http://localhost:3000", &start["handshake"]["challenge"]["publicKey"]);
                     let finish = serde_json::json!({ "transaction_id": transaction, "handshake_id": start["handshake"]["id"], "handshake_response": response });
@@ -541,7 +546,7 @@ async fn a_server_killed_mid_load_keeps_every_confirmed_passkey_and_reuses_nothi
         confirmed.len()
     );
 
-    let (mut restarted, address, _) = serve(&database.url, &[]);
+    let (mut restarted, address, _) = serve(&database.url, &unlimited);
     let flex = latchkey::client::LatchkeyFlex::new(&address, &app_id, &api_key);
     let http = reqwest::Client::new();
     for (external_id, nonce, finish) in &confirmed {
@@ -564,4 +569,5 @@ async fn a_server_killed_mid_load_keeps_every_confirmed_passkey_and_reuses_nothi
     }
     restarted.kill().ok();
     restarted.wait().ok();
+    eprintln!("{} registrations confirmed before SIGKILL: every passkey present, nothing reusable", confirmed.len());
 }
