@@ -569,5 +569,8 @@ async fn a_server_killed_mid_load_keeps_every_confirmed_passkey_and_reuses_nothi
     }
     restarted.kill().ok();
     restarted.wait().ok();
-    eprintln!("{} registrations confirmed before SIGKILL: every passkey present, nothing reusable", confirmed.len());
+    eprintln!(
+        "{} registrations confirmed before SIGKILL: every passkey present, nothing reusable",
+        confirmed.len()
+    );
 }
