@@ -114,28 +114,41 @@ async fn insert_transaction(
     Ok(id)
 }
 
-/// Uses up a live transaction of this app and kind; returns its user id and display name.
+/// A transaction, used up: whose it was, and its hash (which the handshake keeps).
+struct UsedTransaction {
+    hash: Vec<u8>,
+    user_id: String,
+    display_name: String,
+}
+
+/// Uses up a live transaction of this app and kind.
 async fn consume_transaction(
     tx: &mut sqlx::Transaction<'_, Any>,
     app: &App,
     transaction_id: &str,
     kind: &str,
     now: Millis,
-) -> Result<(String, String), FlexError> {
-    let id = TransactionId::parse(transaction_id).ok_or(FlexError::TransactionNotFound)?;
+) -> Result<UsedTransaction, FlexError> {
+    let hash = TransactionId::parse(transaction_id)
+        .ok_or(FlexError::TransactionNotFound)?
+        .hash();
     let row = sqlx::query(
         "UPDATE transactions SET used_at = $1 \
          WHERE id_hash = $2 AND app_id = $3 AND kind = $4 AND used_at IS NULL AND expires_at > $1 \
          RETURNING user_id, display_name",
     )
     .bind(now)
-    .bind(id.hash())
+    .bind(&hash)
     .bind(app.id.as_str())
     .bind(kind)
     .fetch_optional(&mut **tx)
     .await?
     .ok_or(FlexError::TransactionNotFound)?;
-    Ok((row.try_get("user_id")?, row.try_get("display_name")?))
+    Ok(UsedTransaction {
+        hash,
+        user_id: row.try_get("user_id")?,
+        display_name: row.try_get("display_name")?,
+    })
 }
 
 async fn insert_handshake(
@@ -260,19 +273,19 @@ pub async fn start_registration(
 ) -> Result<Handshake, FlexError> {
     let webauthn = app.webauthn()?;
     let mut tx = store.pool().begin().await?;
-    let (user_id, display_name) =
-        consume_transaction(&mut tx, app, transaction_id, REGISTER, now).await?;
+    let used = consume_transaction(&mut tx, app, transaction_id, REGISTER, now).await?;
+    let (user_id, display_name) = (&used.user_id, &used.display_name);
     let exclude = sqlx::query("SELECT cred_id FROM passkeys WHERE user_id = $1")
-        .bind(&user_id)
+        .bind(user_id)
         .fetch_all(&mut *tx)
         .await?
         .iter()
         .map(|row| row.try_get::<Vec<u8>, _>("cred_id"))
         .collect::<Result<Vec<_>, _>>()?;
     let user_handle =
-        Uuid::parse_str(&user_id).map_err(|e| anyhow::anyhow!("user id is not a UUID: {e}"))?;
+        Uuid::parse_str(user_id).map_err(|e| anyhow::anyhow!("user id is not a UUID: {e}"))?;
     let (options, state) = webauthn
-        .start_passkey_registration(user_handle, &display_name, &display_name, Some(exclude))
+        .start_passkey_registration(user_handle, display_name, display_name, Some(exclude))
         .map_err(|e| anyhow::anyhow!("could not start a registration: {e}"))?;
     let mut challenge = serde_json::to_value(options)?;
     // Passkeys are discoverable, so that one-click and autofill sign-in find them.
@@ -284,15 +297,12 @@ pub async fn start_registration(
         Attachment::CrossPlatform => selection["authenticatorAttachment"] = "cross-platform".into(),
         Attachment::Any => {}
     }
-    let transaction_hash = TransactionId::parse(transaction_id)
-        .map(|t| t.hash())
-        .unwrap_or_default();
     let id = insert_handshake(
         &mut tx,
         app,
         REGISTER,
-        transaction_hash,
-        Some(&user_id),
+        used.hash.clone(),
+        Some(user_id),
         serde_json::to_string(&state)?,
         now,
     )
@@ -403,12 +413,11 @@ pub async fn start_authentication(
     let mut tx = store.pool().begin().await?;
     let (id, options) = match transaction_id {
         Some(transaction_id) => {
-            let (user_id, _) =
-                consume_transaction(&mut tx, app, transaction_id, AUTHENTICATE, now).await?;
+            let used = consume_transaction(&mut tx, app, transaction_id, AUTHENTICATE, now).await?;
             let passkeys = sqlx::query(&format!(
                 "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE user_id = $1 AND app_id = $2"
             ))
-            .bind(&user_id)
+            .bind(&used.user_id)
             .bind(app.id.as_str())
             .fetch_all(&mut *tx)
             .await?
@@ -421,15 +430,12 @@ pub async fn start_authentication(
             let (options, state) = webauthn
                 .start_passkey_authentication(&passkeys)
                 .map_err(|e| anyhow::anyhow!("could not start a sign-in: {e}"))?;
-            let transaction_hash = TransactionId::parse(transaction_id)
-                .map(|t| t.hash())
-                .unwrap_or_default();
             let id = insert_handshake(
                 &mut tx,
                 app,
                 AUTHENTICATE,
-                transaction_hash,
-                Some(&user_id),
+                used.hash,
+                Some(&used.user_id),
                 serde_json::to_string(&state)?,
                 now,
             )
