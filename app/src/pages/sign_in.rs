@@ -6,14 +6,33 @@ use crate::{
     passkey::{self, AuthenticateOptions, PasskeyError, PasskeyFlex},
 };
 
+/// Why a passkey sign-in did not happen: stopped on purpose (another ceremony
+/// took over), or a sentence for the person.
+enum Failure {
+    Aborted,
+    Message(String),
+}
+
+impl From<PasskeyError> for Failure {
+    fn from(error: PasskeyError) -> Self {
+        match error {
+            PasskeyError::Aborted => Self::Aborted,
+            other => Self::Message(other.to_string()),
+        }
+    }
+}
+
+impl From<ServerFnError> for Failure {
+    fn from(error: ServerFnError) -> Self {
+        Self::Message(message(&error))
+    }
+}
+
 /// Runs a passkey sign-in to the end: the ceremony, then the nonce for a session.
-async fn passkey_sign_in(options: AuthenticateOptions) -> Result<(), String> {
-    let app_id = passkey_app_id().await.map_err(|e| message(&e))?;
-    let nonce = PasskeyFlex::new(&app_id)
-        .authenticate(options)
-        .await
-        .map_err(|e| e.to_string())?;
-    passkey_sign_in_finish(nonce).await.map_err(|e| message(&e))
+async fn passkey_sign_in(options: AuthenticateOptions) -> Result<(), Failure> {
+    let app_id = passkey_app_id().await?;
+    let nonce = PasskeyFlex::new(&app_id).authenticate(options).await?;
+    Ok(passkey_sign_in_finish(nonce).await?)
 }
 
 #[component]
@@ -55,8 +74,8 @@ pub fn SignInPage() -> impl IntoView {
             };
             match passkey_sign_in(options).await {
                 Ok(()) => go_to("/account"),
-                Err(error) if error == PasskeyError::Aborted.to_string() => {}
-                Err(error) => status.set(Some(Status::Failed(error))),
+                Err(Failure::Aborted) => {}
+                Err(Failure::Message(error)) => status.set(Some(Status::Failed(error))),
             }
         });
     });
@@ -68,11 +87,7 @@ pub fn SignInPage() -> impl IntoView {
         spawn_local(async move {
             let result = async {
                 let transaction_id = if with_email {
-                    Some(
-                        passkey_sign_in_start(email.get_untracked())
-                            .await
-                            .map_err(|e| message(&e))?,
-                    )
+                    Some(passkey_sign_in_start(email.get_untracked()).await?)
                 } else {
                     None
                 };
@@ -89,7 +104,8 @@ pub fn SignInPage() -> impl IntoView {
                     status.set(Some(Status::Done("Signed in.".into())));
                     go_to("/account");
                 }
-                Err(error) => status.set(Some(Status::Failed(error))),
+                Err(Failure::Aborted) => status.set(None),
+                Err(Failure::Message(error)) => status.set(Some(Status::Failed(error))),
             }
         });
     };
