@@ -61,11 +61,13 @@ test-e2e: ## Build the site and run the Playwright suite in Chromium
 		LATCHKEY_SITE_ROOT="$(CURDIR)/target/site" LATCHKEY_E2E_PORT=$(E2E_PORT) \
 		npx playwright test
 
-bench: tools ## Benchmarks over HTTP vs in process, at 200k passkeys, page weight -> BENCHMARKS.md (BENCH=full: longer runs)
+bench: ## Benchmarks over HTTP vs in process, at 200k passkeys, page weight -> BENCHMARKS.md (BENCH=full: longer runs)
+	scripts/install-tools.sh bench
 	cargo leptos build --release
 	cargo build --release -p bench
 	scripts/with-postgres.sh "$(CARGO_TARGET_DIR)/release/latchkey-bench" \
 		--latchkey "$(CARGO_TARGET_DIR)/release/latchkey" --site target/site \
+		--wasm-symbols "$(CARGO_TARGET_DIR)/front/wasm32-unknown-unknown/wasm-release/frontend.wasm" \
 		--command "make bench BENCH=$(BENCH)" $(BENCH_ARGS_$(BENCH))
 
 fuzz: test-tools ## The fuzz tests at length (5,000 mutated ceremonies and bodies) on SQLite and PostgreSQL

@@ -2,7 +2,8 @@
 # Installs what building and testing Latchkey needs, skipping whatever is already
 # there at the right version. Safe to re-run; a warm machine pays nothing.
 #   scripts/install-tools.sh build   wasm target, cargo-leptos, wasm-bindgen CLI, wasm-opt
-#   scripts/install-tools.sh test    the above, plus Chromium and the end2end npm packages
+#   scripts/install-tools.sh test    the above, plus nextest, Chromium and the end2end npm packages
+#   scripts/install-tools.sh bench   the build tools, plus twiggy
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,6 +66,12 @@ install_nextest() {
   timed cargo install -q --locked cargo-nextest
 }
 
+install_twiggy() {
+  if twiggy --version 2>/dev/null | grep -q "0.8.0"; then return; fi
+  step "installing twiggy 0.8.0 (the WASM size profile of make bench)"
+  timed cargo install -q --locked twiggy --version 0.8.0
+}
+
 install_chromium() {
   if [ -x /usr/bin/chromium ]; then return; fi
   step "installing Chromium from apt"
@@ -82,8 +89,11 @@ install_wasm_target
 install_wasm_bindgen
 install_wasm_opt
 install_cargo_leptos
-if [ "${1:-build}" = test ]; then
-  install_nextest
-  install_chromium
-  install_npm_packages
-fi
+case "${1:-build}" in
+  test)
+    install_nextest
+    install_chromium
+    install_npm_packages
+    ;;
+  bench) install_twiggy ;;
+esac

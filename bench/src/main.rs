@@ -32,6 +32,9 @@ pub struct Options {
     /// The release site (`target/site`), for the page weight.
     #[arg(long, default_value = "target/site")]
     pub site: PathBuf,
+    /// The WASM as rustc left it (with symbol names), for the size profile.
+    #[arg(long)]
+    pub wasm_symbols: Option<PathBuf>,
     /// Seconds each sign-in run lasts.
     #[arg(long, default_value_t = 10)]
     pub duration: u64,
@@ -87,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
     }
     eprintln!("==> page weight");
     report.weight = weight::measure(&options.site).ok();
+    report.wasm_profile = options.wasm_symbols.as_deref().and_then(weight::profile);
     report.write(&options.out)?;
     eprintln!("==> wrote {}", options.out.display());
     print!("{}", std::fs::read_to_string(&options.out)?);

@@ -14,6 +14,8 @@ pub struct Report {
     pub bounds: Option<Bounds>,
     pub runs: Vec<Run>,
     pub weight: Option<Weight>,
+    /// Bytes by crate in the WASM before wasm-bindgen and wasm-opt.
+    pub wasm_profile: Option<Vec<(String, u64)>>,
 }
 
 fn machine() -> String {
@@ -59,6 +61,7 @@ impl Report {
             bounds: None,
             runs: Vec::new(),
             weight: None,
+            wasm_profile: None,
         }
     }
 
@@ -231,6 +234,20 @@ impl Report {
                 kb(gzip),
                 kb(brotli)
             )?;
+        }
+        if let Some(crates) = &self.wasm_profile {
+            let total: u64 = crates.iter().map(|c| c.1).sum();
+            writeln!(
+                md,
+                "\nWhere the WASM bytes go, by crate (`twiggy top` on the WASM before wasm-bindgen and \
+                 wasm-opt, code and data, {}; the shipped file is smaller, the shares hold):\n",
+                kb(total as usize)
+            )?;
+            writeln!(md, "| crate | bytes | share |\n|---|---|---|")?;
+            for (name, bytes) in crates.iter().take(15) {
+                let share = *bytes as f64 * 100.0 / total as f64;
+                writeln!(md, "| {name} | {} | {share:.1} % |", kb(*bytes as usize))?;
+            }
         }
         std::fs::write(path, md)?;
         Ok(())
