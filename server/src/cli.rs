@@ -148,6 +148,11 @@ struct ServeArgs {
     #[arg(long, env = "LATCHKEY_RATE_LIMIT_APP", default_value_t = RateLimitConfig::default().per_app)]
     rate_limit_app: u32,
 
+    /// Count rate limits in the database, shared by every instance on it
+    /// (costs one write per request); otherwise each instance counts its own.
+    #[arg(long, env = "LATCHKEY_RATE_LIMIT_SHARED")]
+    rate_limit_shared: bool,
+
     /// Management API requests per second per API key (0: no limit).
     #[arg(long, env = "LATCHKEY_RATE_LIMIT_KEY", default_value_t = RateLimitConfig::default().per_key)]
     rate_limit_key: u32,
@@ -300,6 +305,7 @@ async fn serve(args: ServeArgs, global: GlobalArgs) -> anyhow::Result<()> {
             per_ip: args.rate_limit_ip,
             per_app: args.rate_limit_app,
             per_key: args.rate_limit_key,
+            shared: args.rate_limit_shared,
         },
     };
     let app = Application::build(config).await?;

@@ -52,7 +52,7 @@ impl Application {
             clock: config.clock.clone(),
             public_url: config.public_url.clone(),
             site: site::site(&store, &config.clock, builtin, &config.public_url),
-            limits: Arc::new(Limits::new(config.rate_limits)),
+            limits: Arc::new(Limits::new(config.rate_limits, &store, &config.clock)),
         };
         Ok(Self {
             listener,
@@ -181,6 +181,9 @@ async fn sweep_expired(store: Store, clock: Clock) {
     let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         every_minute.tick().await;
+        if let Err(error) = store.forget_hits_before(clock.now() / 1000 - 60).await {
+            tracing::warn!(error = %error, "could not forget old rate-limit windows");
+        }
         match ceremonies::sweep_expired(&store, clock.now()).await {
             Ok(swept) => tracing::debug!(swept, "expired ceremony rows deleted"),
             Err(error) => tracing::warn!(error = %error, "could not delete expired ceremony rows"),

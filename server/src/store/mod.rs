@@ -115,6 +115,31 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
     }
 
+    /// Counts one hit of `key` in the one-second window starting at `window`
+    /// (Unix seconds); returns the hits in that window so far. One statement, so
+    /// concurrent instances count together.
+    pub async fn count_hit(&self, key: &str, window: i64) -> Result<i64, sqlx::Error> {
+        use sqlx::Row;
+        sqlx::query(
+            "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
+             ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
+        )
+        .bind(key)
+        .bind(window)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("hits")
+    }
+
+    /// Forgets rate-limit windows that ended before `window`.
+    pub async fn forget_hits_before(&self, window: i64) -> Result<u64, sqlx::Error> {
+        sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+            .bind(window)
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected())
+    }
+
     /// Closes every connection (at shutdown).
     pub async fn close(&self) {
         self.pool.close().await;

@@ -96,6 +96,7 @@ pub async fn spawn_app() -> TestApp {
         per_ip: 0,
         per_app: 0,
         per_key: 0,
+        shared: false,
     })
     .await
 }

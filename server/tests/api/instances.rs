@@ -16,12 +16,24 @@ use crate::helpers::{test_config_with_limits, TestDatabase};
 const ORIGIN: &str = "http://localhost:3000";
 
 async fn instance(url: &str) -> (String, latchkey::store::Store) {
-    let off = latchkey::routes::limits::RateLimitConfig {
+    instance_with(url, Clock::system(), off()).await
+}
+
+fn off() -> latchkey::routes::limits::RateLimitConfig {
+    latchkey::routes::limits::RateLimitConfig {
         per_ip: 0,
         per_app: 0,
         per_key: 0,
-    };
-    let app = Application::build(test_config_with_limits(url, Clock::system(), off))
+        shared: false,
+    }
+}
+
+async fn instance_with(
+    url: &str,
+    clock: Clock,
+    limits: latchkey::routes::limits::RateLimitConfig,
+) -> (String, latchkey::store::Store) {
+    let app = Application::build(test_config_with_limits(url, clock, limits))
         .await
         .unwrap();
     let address = format!("http://localhost:{}", app.port());
@@ -108,4 +120,66 @@ async fn a_ceremony_and_its_nonce_cross_instances_and_still_complete_once() {
         post(&two, "/authenticate/transactions/webauthn/finish", finish),
     );
     assert_eq!([a, b].iter().filter(|s| **s == 200).count(), 1, "{a} {b}");
+}
+
+#[tokio::test]
+async fn shared_rate_limits_are_not_bypassed_by_alternating_instances() {
+    let database = TestDatabase::fresh().await;
+    let clock = Clock::manual();
+    let shared = latchkey::routes::limits::RateLimitConfig {
+        per_ip: 3,
+        per_app: 0,
+        per_key: 2,
+        shared: true,
+    };
+    let (one, store) = instance_with(&database.url, clock.clone(), shared).await;
+    let (two, _) = instance_with(&database.url, clock.clone(), shared).await;
+    let (app, key) = create_app(
+        &store,
+        &NewApp::parse("Shared", &[ORIGIN.to_owned()], None).unwrap(),
+        clock.now(),
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let start = |base: &str| {
+        let request = http
+            .post(format!(
+                "{base}/v1/apps/{}/authenticate/transactions/webauthn/start",
+                app.id
+            ))
+            .json(&json!({}))
+            .send();
+        async move { request.await.unwrap().status().as_u16() }
+    };
+
+    // Client API, per IP: three in this second, alternating instances, then 429 on either.
+    assert_eq!(
+        [start(&one).await, start(&two).await, start(&one).await],
+        [200; 3]
+    );
+    assert_eq!([start(&two).await, start(&one).await], [429; 2]);
+    // The next second has a new budget.
+    clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(start(&two).await, 200);
+
+    // Management API, per key: two in this second across both instances.
+    let flex_one = latchkey::client::LatchkeyFlex::new(&one, app.id.as_str(), key.key.as_str());
+    let flex_two = latchkey::client::LatchkeyFlex::new(&two, app.id.as_str(), key.key.as_str());
+    flex_one
+        .auth
+        .create_register_transaction("user-1", "Ada")
+        .await
+        .unwrap();
+    flex_two
+        .auth
+        .create_register_transaction("user-1", "Ada")
+        .await
+        .unwrap();
+    let limited = flex_one
+        .auth
+        .create_register_transaction("user-1", "Ada")
+        .await
+        .unwrap_err();
+    assert_eq!(limited.code(), Some("rate_limited"));
 }

@@ -15,6 +15,7 @@ async fn the_client_api_is_limited_per_client_ip() {
         per_ip: 3,
         per_app: 0,
         per_key: 0,
+        shared: false,
     })
     .await;
     let path = "/authenticate/transactions/webauthn/start";
@@ -34,6 +35,7 @@ async fn the_client_api_is_limited_per_app_and_says_when_to_retry() {
         per_ip: 0,
         per_app: 2,
         per_key: 0,
+        shared: false,
     })
     .await;
     let path = "/authenticate/transactions/webauthn/start";
@@ -64,6 +66,7 @@ async fn the_management_api_is_limited_per_api_key() {
         per_ip: 0,
         per_app: 0,
         per_key: 2,
+        shared: false,
     })
     .await;
     let body = json!({ "external_id": "user-1", "passkey_display_name": "Ada" });
@@ -101,6 +104,7 @@ async fn repeated_password_failures_slow_the_next_attempts() {
         per_ip: 0,
         per_app: 0,
         per_key: 0,
+        shared: false,
     })
     .await;
     let sign_in = |email: &'static str, password: &'static str| {

@@ -38,7 +38,7 @@ pub async fn app_and_cors(
     next: Next,
 ) -> Response {
     let app_id = params.get("app_id").map(String::as_str).unwrap_or_default();
-    if let Err(wait) = state.limits.client(peer.ip(), app_id) {
+    if let Err(wait) = state.limits.client(peer.ip(), app_id).await {
         return ApiError::RateLimited(wait).into_response();
     }
     let app = match apps::find_app(&state.store, app_id).await {

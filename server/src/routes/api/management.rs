@@ -46,6 +46,7 @@ impl FromRequestParts<AppState> for ManagedApp {
         state
             .limits
             .key(crate::flex::ids::hash(bearer.unwrap_or_default()))
+            .await
             .map_err(ApiError::RateLimited)?;
         Ok(Self(apps::authorize(&state.store, app_id, bearer).await?))
     }
