@@ -148,6 +148,15 @@ struct ServeArgs {
     #[arg(long, env = "LATCHKEY_RATE_LIMIT_APP", default_value_t = RateLimitConfig::default().per_app)]
     rate_limit_app: u32,
 
+    /// Seconds a request may take, reading its body included, before 408.
+    #[arg(
+        long,
+        env = "LATCHKEY_REQUEST_TIMEOUT",
+        default_value_t = 30,
+        value_name = "SECS"
+    )]
+    request_timeout: u64,
+
     /// Count rate limits in the database, shared by every instance on it
     /// (costs one write per request); otherwise each instance counts its own.
     #[arg(long, env = "LATCHKEY_RATE_LIMIT_SHARED")]
@@ -307,6 +316,7 @@ async fn serve(args: ServeArgs, global: GlobalArgs) -> anyhow::Result<()> {
             per_key: args.rate_limit_key,
             shared: args.rate_limit_shared,
         },
+        request_timeout: std::time::Duration::from_secs(args.request_timeout),
     };
     let app = Application::build(config).await?;
     app.run_until_stopped(shutdown_signal()).await

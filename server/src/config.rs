@@ -21,6 +21,8 @@ pub struct Config {
     /// The system clock, or a hand-moved one in tests.
     pub clock: Clock,
     pub rate_limits: RateLimitConfig,
+    /// How long a request may take, body included, before a 408.
+    pub request_timeout: std::time::Duration,
 }
 
 /// An origin (`scheme://host[:port]`) with no path, query or fragment.

@@ -9,7 +9,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
-use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+use tower_http::{catch_panic::CatchPanicLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 use crate::{
     config::Config,
@@ -56,7 +56,7 @@ impl Application {
         };
         Ok(Self {
             listener,
-            router: router(state),
+            router: router(state, config.request_timeout),
             store,
             clock: config.clock,
         })
@@ -104,7 +104,7 @@ impl Application {
     }
 }
 
-fn router(state: AppState) -> Router {
+fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
     let routes = generate_route_list(app::App);
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
@@ -124,6 +124,11 @@ fn router(state: AppState) -> Router {
             routes::security::same_site_server_fns,
         ))
         .layer(axum::middleware::from_fn(routes::security::headers))
+        // Every request, its body included, must arrive and be answered in time.
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

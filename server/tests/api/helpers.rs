@@ -66,6 +66,7 @@ pub fn test_config_with_limits(
         site_root: "target/site".into(),
         clock,
         rate_limits,
+        request_timeout: std::time::Duration::from_secs(5),
     }
 }
 

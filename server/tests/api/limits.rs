@@ -156,3 +156,41 @@ async fn repeated_password_failures_slow_the_next_attempts() {
         "{other:?} vs {slowed:?}"
     );
 }
+
+#[tokio::test]
+async fn a_request_whose_body_never_arrives_times_out_with_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with_limits(RateLimitConfig {
+        per_ip: 0,
+        per_app: 0,
+        per_key: 0,
+        shared: false,
+    })
+    .await;
+    let port = app.address.rsplit(':').next().unwrap();
+    let mut stream = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    let path = format!(
+        "/v1/apps/{}/authenticate/transactions/webauthn/start",
+        app.app_id
+    );
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"trans"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+
+    // The test server's timeout is 5 s; the rest of the body never comes.
+    let started = Instant::now();
+    let mut answer = vec![0; 64];
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer)).await;
+    let answer =
+        String::from_utf8_lossy(&answer[..read.expect("the server answers").unwrap()]).into_owned();
+
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
