@@ -313,3 +313,35 @@ async fn pages_carry_a_csp_with_the_hydration_nonce_and_refuse_framing() {
     assert_eq!(headers["referrer-policy"], "same-origin");
     assert_eq!(headers["x-frame-options"], "DENY");
 }
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_same_site_lax_and_not_secure_on_localhost() {
+    let app = spawn_app().await;
+
+    let response = app
+        .http
+        .post(app.url("/site/sign-up"))
+        .form(&[
+            ("email", "ada@example.com"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap();
+
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("latchkey_site_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "http://localhost cannot carry a Secure cookie: {cookie}"
+    );
+    let token = cookie.split(';').next().unwrap().split('=').nth(1).unwrap();
+    assert_eq!(token.len(), 43, "256 random bits");
+}
