@@ -102,6 +102,14 @@ mod server {
         }
     }
 
+    /// The signed-in account's external id; an account that never added a passkey has none.
+    pub async fn signed_in_external_id(site: &Site) -> Result<String, ServerFnError> {
+        signed_in(site)
+            .await?
+            .external_id
+            .ok_or_else(|| refused("This account has no passkeys."))
+    }
+
     pub async fn signed_in(site: &Site) -> Result<Account, ServerFnError> {
         current(site)
             .await?
@@ -278,10 +286,7 @@ pub async fn list_passkeys() -> Result<Vec<PasskeyView>, ServerFnError> {
 #[server(prefix = "/site", endpoint = "passkey/rename")]
 pub async fn rename_passkey(id: String, name: String) -> Result<(), ServerFnError> {
     let site = server::site()?;
-    let account = server::signed_in(&site).await?;
-    let external_id = account
-        .external_id
-        .ok_or_else(|| server::refused("This account has no passkeys."))?;
+    let external_id = server::signed_in_external_id(&site).await?;
     site.passkeys
         .rename_device(&external_id, &id, &name)
         .await
@@ -291,10 +296,7 @@ pub async fn rename_passkey(id: String, name: String) -> Result<(), ServerFnErro
 #[server(prefix = "/site", endpoint = "passkey/remove")]
 pub async fn remove_passkey(id: String) -> Result<(), ServerFnError> {
     let site = server::site()?;
-    let account = server::signed_in(&site).await?;
-    let external_id = account
-        .external_id
-        .ok_or_else(|| server::refused("This account has no passkeys."))?;
+    let external_id = server::signed_in_external_id(&site).await?;
     site.passkeys
         .revoke_device(&external_id, &id)
         .await

@@ -102,40 +102,11 @@ impl Target {
         external_id: &str,
         t: &mut Timings,
     ) -> anyhow::Result<()> {
-        let ceremony = Instant::now();
-        let now = Instant::now();
-        let tx = self
-            .manage(
-                "/transactions/register",
-                json!({ "external_id": external_id, "passkey_display_name": external_id }),
-            )
-            .await?;
-        t.steps[0].push(now);
-        let transaction = tx["transaction_id"].clone();
-        let now = Instant::now();
-        let start = self
-            .client(
-                "/register/transactions/webauthn/start",
-                json!({ "transaction_id": transaction }),
-            )
-            .await?;
-        t.steps[1].push(now);
-        let response =
-            authenticator.register(ORIGIN, &start["handshake"]["challenge"]["publicKey"]);
-        let now = Instant::now();
-        let finish = self
-            .client(
-                "/register/transactions/webauthn/finish",
-                json!({ "transaction_id": transaction, "handshake_id": start["handshake"]["id"], "handshake_response": response }),
-            )
-            .await?;
-        t.steps[2].push(now);
-        let now = Instant::now();
-        self.manage("/authenticate/verify", json!({ "nonce": finish["nonce"] }))
-            .await?;
-        t.steps[3].push(now);
-        t.steps[4].push(ceremony);
-        Ok(())
+        let body = json!({ "external_id": external_id, "passkey_display_name": external_id });
+        self.ceremony("register", body, external_id, t, |options| {
+            authenticator.register(ORIGIN, options)
+        })
+        .await
     }
 
     async fn sign_in(
@@ -144,30 +115,43 @@ impl Target {
         external_id: &str,
         t: &mut Timings,
     ) -> anyhow::Result<()> {
+        let body = json!({ "external_id": external_id });
+        self.ceremony("authenticate", body, external_id, t, |options| {
+            authenticator.authenticate(ORIGIN, options)
+        })
+        .await
+    }
+
+    /// One full ceremony of `kind` (`register` or `authenticate`), timed step by
+    /// step: transaction → start → the authenticator → finish → verify nonce.
+    async fn ceremony(
+        &self,
+        kind: &str,
+        transaction_body: Value,
+        external_id: &str,
+        t: &mut Timings,
+        sign: impl FnOnce(&Value) -> Value,
+    ) -> anyhow::Result<()> {
         let ceremony = Instant::now();
         let now = Instant::now();
         let tx = self
-            .manage(
-                "/transactions/authenticate",
-                json!({ "external_id": external_id }),
-            )
+            .manage(&format!("/transactions/{kind}"), transaction_body)
             .await?;
         t.steps[0].push(now);
         let transaction = tx["transaction_id"].clone();
         let now = Instant::now();
         let start = self
             .client(
-                "/authenticate/transactions/webauthn/start",
+                &format!("/{kind}/transactions/webauthn/start"),
                 json!({ "transaction_id": transaction }),
             )
             .await?;
         t.steps[1].push(now);
-        let response =
-            authenticator.authenticate(ORIGIN, &start["handshake"]["challenge"]["publicKey"]);
+        let response = sign(&start["handshake"]["challenge"]["publicKey"]);
         let now = Instant::now();
         let finish = self
             .client(
-                "/authenticate/transactions/webauthn/finish",
+                &format!("/{kind}/transactions/webauthn/finish"),
                 json!({ "transaction_id": transaction, "handshake_id": start["handshake"]["id"], "handshake_response": response }),
             )
             .await?;

@@ -83,22 +83,41 @@ fn timeout_of(options: &Value) -> f64 {
     options["timeout"].as_f64().unwrap_or(300_000.0)
 }
 
-/// `navigator.credentials.create()`; the answer as `RegistrationResponseJSON`.
-pub async fn create(options: &Value, signal: Option<&AbortSignal>) -> Result<Value, PasskeyError> {
+/// Asks the browser for a credential: `create()` (registration) or `get()`
+/// (sign-in, optionally with a mediation and an abort signal).
+async fn ask_browser(
+    options: &Value,
+    mediation: Option<&str>,
+    signal: Option<&AbortSignal>,
+    create: bool,
+) -> Result<PublicKeyCredential, PasskeyError> {
     let request = Object::new();
     set(&request, "publicKey", &to_js(options));
+    if let Some(mediation) = mediation {
+        set(&request, "mediation", &JsValue::from_str(mediation));
+    }
     if let Some(signal) = signal {
         set(&request, "signal", signal);
     }
     let started = js_sys::Date::now();
-    let promise = credentials()?
-        .create_with_options(request.unchecked_ref())
-        .map_err(|e| refused(e, started, timeout_of(options)))?;
-    let credential: PublicKeyCredential = JsFuture::from(promise)
+    let failed = |e| refused(e, started, timeout_of(options));
+    let container = credentials()?;
+    let promise = if create {
+        container.create_with_options(request.unchecked_ref())
+    } else {
+        container.get_with_options(request.unchecked_ref())
+    }
+    .map_err(failed)?;
+    JsFuture::from(promise)
         .await
-        .map_err(|e| refused(e, started, timeout_of(options)))?
+        .map_err(failed)?
         .dyn_into()
-        .map_err(|_| PasskeyError::NotAllowed)?;
+        .map_err(|_| PasskeyError::NotAllowed)
+}
+
+/// `navigator.credentials.create()`; the answer as `RegistrationResponseJSON`.
+pub async fn create(options: &Value) -> Result<Value, PasskeyError> {
+    let credential = ask_browser(options, None, None, true).await?;
     let response: AuthenticatorAttestationResponse = credential.response().unchecked_into();
     let transports: Vec<String> = Reflect::get(&response, &"getTransports".into())
         .ok()
@@ -130,23 +149,7 @@ pub async fn get(
     mediation: Option<&str>,
     signal: Option<&AbortSignal>,
 ) -> Result<Value, PasskeyError> {
-    let request = Object::new();
-    set(&request, "publicKey", &to_js(options));
-    if let Some(mediation) = mediation {
-        set(&request, "mediation", &JsValue::from_str(mediation));
-    }
-    if let Some(signal) = signal {
-        set(&request, "signal", signal);
-    }
-    let started = js_sys::Date::now();
-    let promise = credentials()?
-        .get_with_options(request.unchecked_ref())
-        .map_err(|e| refused(e, started, timeout_of(options)))?;
-    let credential: PublicKeyCredential = JsFuture::from(promise)
-        .await
-        .map_err(|e| refused(e, started, timeout_of(options)))?
-        .dyn_into()
-        .map_err(|_| PasskeyError::NotAllowed)?;
+    let credential = ask_browser(options, mediation, signal, false).await?;
     let response: AuthenticatorAssertionResponse = credential.response().unchecked_into();
     Ok(json!({
         "id": credential.id(),

@@ -177,7 +177,7 @@ impl PasskeyFlex {
             )
             .await?;
         let public_key = &start["handshake"]["challenge"]["publicKey"];
-        let credential = json::create(public_key, None).await?;
+        let credential = json::create(public_key).await?;
         let finish = self
             .post(
                 "/register/transactions/webauthn/finish",

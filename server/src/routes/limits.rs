@@ -20,6 +20,18 @@ pub struct RateLimitConfig {
     pub shared: bool,
 }
 
+impl RateLimitConfig {
+    /// No limits at all (load tests, or a proxy that limits in front).
+    pub const fn off() -> Self {
+        Self {
+            per_ip: 0,
+            per_app: 0,
+            per_key: 0,
+            shared: false,
+        }
+    }
+}
+
 impl Default for RateLimitConfig {
     fn default() -> Self {
         Self {

@@ -93,13 +93,7 @@ pub struct TestApp {
 /// Starts the real server on a random port over a fresh database, with a
 /// hand-moved clock and an app for `http://localhost:PORT`.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with_limits(RateLimitConfig {
-        per_ip: 0,
-        per_app: 0,
-        per_key: 0,
-        shared: false,
-    })
-    .await
+    spawn_app_with_limits(RateLimitConfig::off()).await
 }
 
 /// `spawn_app`, with rate limits (all off in `spawn_app`).

@@ -6,6 +6,7 @@ use latchkey::{
         apps::{create_app, NewApp},
         clock::Clock,
     },
+    routes::limits::RateLimitConfig,
     startup::Application,
 };
 use serde_json::json;
@@ -16,22 +17,13 @@ use crate::helpers::{test_config_with_limits, TestDatabase};
 const ORIGIN: &str = "http://localhost:3000";
 
 async fn instance(url: &str) -> (String, latchkey::store::Store) {
-    instance_with(url, Clock::system(), off()).await
-}
-
-fn off() -> latchkey::routes::limits::RateLimitConfig {
-    latchkey::routes::limits::RateLimitConfig {
-        per_ip: 0,
-        per_app: 0,
-        per_key: 0,
-        shared: false,
-    }
+    instance_with(url, Clock::system(), RateLimitConfig::off()).await
 }
 
 async fn instance_with(
     url: &str,
     clock: Clock,
-    limits: latchkey::routes::limits::RateLimitConfig,
+    limits: RateLimitConfig,
 ) -> (String, latchkey::store::Store) {
     let app = Application::build(test_config_with_limits(url, clock, limits))
         .await
@@ -126,7 +118,7 @@ async fn a_ceremony_and_its_nonce_cross_instances_and_still_complete_once() {
 async fn shared_rate_limits_are_not_bypassed_by_alternating_instances() {
     let database = TestDatabase::fresh().await;
     let clock = Clock::manual();
-    let shared = latchkey::routes::limits::RateLimitConfig {
+    let shared = RateLimitConfig {
         per_ip: 3,
         per_app: 0,
         per_key: 2,

@@ -7,15 +7,13 @@ use latchkey::routes::limits::RateLimitConfig;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{assert_error, spawn_app_with_limits};
+use crate::helpers::{assert_error, spawn_app, spawn_app_with_limits};
 
 #[tokio::test]
 async fn the_client_api_is_limited_per_client_ip() {
     let app = spawn_app_with_limits(RateLimitConfig {
         per_ip: 3,
-        per_app: 0,
-        per_key: 0,
-        shared: false,
+        ..RateLimitConfig::off()
     })
     .await;
     let path = "/authenticate/transactions/webauthn/start";
@@ -32,10 +30,8 @@ async fn the_client_api_is_limited_per_client_ip() {
 #[tokio::test]
 async fn the_client_api_is_limited_per_app_and_says_when_to_retry() {
     let app = spawn_app_with_limits(RateLimitConfig {
-        per_ip: 0,
         per_app: 2,
-        per_key: 0,
-        shared: false,
+        ..RateLimitConfig::off()
     })
     .await;
     let path = "/authenticate/transactions/webauthn/start";
@@ -63,10 +59,8 @@ async fn the_client_api_is_limited_per_app_and_says_when_to_retry() {
 #[tokio::test]
 async fn the_management_api_is_limited_per_api_key() {
     let app = spawn_app_with_limits(RateLimitConfig {
-        per_ip: 0,
-        per_app: 0,
         per_key: 2,
-        shared: false,
+        ..RateLimitConfig::off()
     })
     .await;
     let body = json!({ "external_id": "user-1", "passkey_display_name": "Ada" });
@@ -100,13 +94,7 @@ async fn the_management_api_is_limited_per_api_key() {
 
 #[tokio::test]
 async fn repeated_password_failures_slow_the_next_attempts() {
-    let app = spawn_app_with_limits(RateLimitConfig {
-        per_ip: 0,
-        per_app: 0,
-        per_key: 0,
-        shared: false,
-    })
-    .await;
+    let app = spawn_app().await;
     let sign_in = |email: &'static str, password: &'static str| {
         let request = app
             .http
@@ -160,13 +148,7 @@ async fn repeated_password_failures_slow_the_next_attempts() {
 #[tokio::test]
 async fn a_request_whose_body_never_arrives_times_out_with_408() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let app = spawn_app_with_limits(RateLimitConfig {
-        per_ip: 0,
-        per_app: 0,
-        per_key: 0,
-        shared: false,
-    })
-    .await;
+    let app = spawn_app().await;
     let port = app.address.rsplit(':').next().unwrap();
     let mut stream = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
         .await
