@@ -3,6 +3,7 @@
 
 mod cli;
 mod compat;
+mod finishes;
 mod flows;
 mod fuzz;
 mod health;

@@ -66,7 +66,7 @@ async fn many_concurrent_verifies_of_one_nonce_succeed_once() {
 }
 
 /// Rounds of the race tests below; `make soak` runs 1,000.
-fn rounds() -> usize {
+pub fn rounds() -> usize {
     std::env::var("LATCHKEY_RACE_ROUNDS")
         .ok()
         .and_then(|n| n.parse().ok())

@@ -150,27 +150,53 @@ pub async fn finish_authentication(
         _ => return Err(FlexError::HandshakeNotFound),
     };
 
+    // What was verified must still hold at commit: the passkey is still this
+    // user's (not revoked meanwhile), and its counter only moves forward (both
+    // zero is webauthn-rs's "no counter"), whatever other sign-ins committed
+    // since it was read. Otherwise nothing is written and no nonce is issued.
+    let refused = |why: &str| match handshake.kind.as_str() {
+        DISCOVERABLE => FlexError::DiscoverableLoginFailed(why.into()),
+        _ => FlexError::LoginFailed(why.into()),
+    };
     let mut passkey = stored_passkey(&record)?;
     passkey.update_credential(&result);
+    let counter = i64::from(result.counter());
     let mut tx = store.pool().begin().await?;
     consume_handshake(&mut tx, app, &handshake, now).await?;
-    sqlx::query(
+    let updated = sqlx::query(
         "UPDATE passkeys SET credential = $1, counter = $2, backup_eligible = $3, backup_state = $4, \
-         usage_count = usage_count + 1, last_used_at = $5, updated_at = $5 WHERE id = $6",
+         usage_count = usage_count + 1, last_used_at = $5, updated_at = $5 \
+         WHERE id = $6 AND app_id = $7 AND user_id = $8 AND (counter < $2 OR (counter = 0 AND $2 = 0))",
     )
     .bind(serde_json::to_string(&passkey)?)
-    .bind(i64::from(result.counter()))
+    .bind(counter)
     .bind(i64::from(result.backup_eligible()))
     .bind(i64::from(result.backup_state()))
     .bind(now)
     .bind(record.id.as_str())
+    .bind(app.id.as_str())
+    .bind(&record.user_id)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE users SET login_count = login_count + 1, last_login_at = $1, updated_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(&record.user_id)
-        .execute(&mut *tx)
-        .await?;
+    if updated.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Err(refused(
+            "the passkey was removed, or a newer sign-in with it came first",
+        ));
+    }
+    let updated = sqlx::query(
+        "UPDATE users SET login_count = login_count + 1, last_login_at = $1, updated_at = $1 \
+         WHERE id = $2 AND app_id = $3",
+    )
+    .bind(now)
+    .bind(&record.user_id)
+    .bind(app.id.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Err(refused("the user was removed"));
+    }
     let nonce = insert_nonce(&mut tx, app, &record.user_id, now).await?;
     tx.commit().await?;
     Ok(nonce)

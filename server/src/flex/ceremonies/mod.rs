@@ -7,7 +7,11 @@
 //! statement inside the database transaction that writes its outcome, so two
 //! concurrent finishes (or verifies) cannot both succeed, on either engine and
 //! across instances. Verification happens before the consume, so a rejected
-//! response changes nothing.
+//! response changes nothing. What verification read (the passkey, its counter,
+//! the user's passkey count) is checked again by the conditional writes of that
+//! same database transaction: if it no longer holds at commit, the transaction
+//! rolls back, the handshake stays unconsumed (until it expires) and no nonce is
+//! issued.
 
 use serde_json::Value;
 use sqlx::{Any, Row};
