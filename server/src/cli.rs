@@ -66,6 +66,10 @@ enum AppsCommand {
         /// Seconds a nonce lives (5 to 600, default 60).
         #[arg(long, value_name = "SECS")]
         nonce_ttl: Option<u64>,
+        /// Passkeys one user may hold; adding more answers 409 too_many_passkeys
+        /// (1 to 100, default 20).
+        #[arg(long, value_name = "N")]
+        max_passkeys: Option<u64>,
         /// Print JSON: {"app_id", "api_key", "key_id", "rp_id", "origins"}.
         #[arg(long)]
         json: bool,
@@ -214,11 +218,13 @@ async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Resu
             webauthn_timeout,
             transaction_ttl,
             nonce_ttl,
+            max_passkeys,
             json,
         } => {
             let lifetimes = apps::Lifetimes::parse(webauthn_timeout, transaction_ttl, nonce_ttl)?;
-            let new =
-                apps::NewApp::parse(&name, &origins, rp_id.as_deref())?.with_lifetimes(lifetimes);
+            let new = apps::NewApp::parse(&name, &origins, rp_id.as_deref())?
+                .with_lifetimes(lifetimes)
+                .with_max_passkeys(max_passkeys)?;
             let (app, key) = apps::create_app(&store, &new, now).await?;
             if json {
                 println!(
@@ -247,6 +253,7 @@ async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Resu
                         serde_json::json!({
                             "app_id": app.id.as_str(), "name": app.name, "rp_id": app.rp_id,
                             "origins": app.origins, "builtin": app.is_builtin,
+                            "max_passkeys_per_user": app.max_passkeys_per_user,
                         })
                     })
                     .collect();

@@ -24,6 +24,10 @@ pub enum FlexError {
     RegistrationFailed(String),
     #[error("This passkey is already registered.")]
     CredentialAlreadyRegistered,
+    #[error(
+        "The user already has {0} passkeys, the most this app allows: remove one before adding another."
+    )]
+    TooManyPasskeys(i64),
     #[error("The sign-in with a passkey failed: {0}.")]
     LoginFailed(String),
     #[error("The sign-in with a discoverable passkey failed: {0}.")]
@@ -53,6 +57,7 @@ impl FlexError {
             Self::HandshakeNotFound => "handshake_not_found",
             Self::UserHasNoPasskeys => "user_has_no_passkeys",
             Self::CredentialAlreadyRegistered => "credential_already_registered",
+            Self::TooManyPasskeys(_) => "too_many_passkeys",
             Self::Internal(_) => "internal_server_error",
         }
     }

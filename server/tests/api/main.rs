@@ -11,6 +11,8 @@ mod helpers;
 mod instances;
 mod limits;
 mod negative;
+mod passkey_cap;
 mod races;
 mod site;
 mod site_fns;
+mod sweep;

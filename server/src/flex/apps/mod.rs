@@ -27,6 +27,8 @@ pub struct App {
     pub webauthn_timeout_ms: i64,
     pub transaction_ttl_ms: i64,
     pub nonce_ttl_ms: i64,
+    /// How many passkeys one user may hold.
+    pub max_passkeys_per_user: i64,
     pub is_builtin: bool,
     pub created_at: Millis,
 }
@@ -69,7 +71,7 @@ pub struct NewApiKey {
 }
 
 const APP_COLUMNS: &str = "id, name, rp_id, origins, webauthn_timeout_ms, transaction_ttl_ms, \
-                           nonce_ttl_ms, is_builtin, created_at";
+                           nonce_ttl_ms, max_passkeys_per_user, is_builtin, created_at";
 
 fn app_from_row(row: &sqlx::any::AnyRow) -> Result<App, FlexError> {
     let id: String = row.try_get("id")?;
@@ -82,6 +84,7 @@ fn app_from_row(row: &sqlx::any::AnyRow) -> Result<App, FlexError> {
         webauthn_timeout_ms: row.try_get("webauthn_timeout_ms")?,
         transaction_ttl_ms: row.try_get("transaction_ttl_ms")?,
         nonce_ttl_ms: row.try_get("nonce_ttl_ms")?,
+        max_passkeys_per_user: row.try_get("max_passkeys_per_user")?,
         is_builtin: row.try_get::<i64, _>("is_builtin")? == 1,
         created_at: row.try_get("created_at")?,
     })
@@ -114,13 +117,14 @@ async fn insert_app(
         webauthn_timeout_ms: new.lifetimes.webauthn_timeout_ms,
         transaction_ttl_ms: new.lifetimes.transaction_ttl_ms,
         nonce_ttl_ms: new.lifetimes.nonce_ttl_ms,
+        max_passkeys_per_user: new.max_passkeys_per_user,
         is_builtin,
         created_at: now,
     };
     sqlx::query(
         "INSERT INTO apps (id, name, rp_id, origins, user_verification, webauthn_timeout_ms, \
-         transaction_ttl_ms, nonce_ttl_ms, is_builtin, created_at) \
-         VALUES ($1, $2, $3, $4, 'required', $5, $6, $7, $8, $9)",
+         transaction_ttl_ms, nonce_ttl_ms, max_passkeys_per_user, is_builtin, created_at) \
+         VALUES ($1, $2, $3, $4, 'required', $5, $6, $7, $8, $9, $10)",
     )
     .bind(app.id.as_str())
     .bind(&app.name)
@@ -129,6 +133,7 @@ async fn insert_app(
     .bind(app.webauthn_timeout_ms)
     .bind(app.transaction_ttl_ms)
     .bind(app.nonce_ttl_ms)
+    .bind(app.max_passkeys_per_user)
     .bind(i64::from(is_builtin))
     .bind(now)
     .execute(&mut **tx)

@@ -10,6 +10,10 @@ use crate::flex::{ids::DisplayName, FlexError};
 pub const DEFAULT_WEBAUTHN_TIMEOUT_MS: i64 = 5 * 60 * 1000;
 pub const DEFAULT_TRANSACTION_TTL_MS: i64 = 5 * 60 * 1000;
 pub const DEFAULT_NONCE_TTL_MS: i64 = 60 * 1000;
+/// How many passkeys one user may hold in an app, unless the app says otherwise.
+pub const DEFAULT_MAX_PASSKEYS_PER_USER: i64 = 20;
+/// The bounds `apps create --max-passkeys` accepts.
+pub const MAX_PASSKEYS_PER_USER_BOUNDS: (u64, u64) = (1, 100);
 
 /// An origin a passkey ceremony may come from: `https://host[:port]`,
 /// `http://localhost[:port]`, or a native app's origin (`android:apk-key-hash:…`)
@@ -147,6 +151,7 @@ pub struct NewApp {
     pub origins: Vec<Origin>,
     pub rp_id: String,
     pub lifetimes: Lifetimes,
+    pub max_passkeys_per_user: i64,
 }
 
 impl NewApp {
@@ -183,11 +188,30 @@ impl NewApp {
             origins,
             rp_id,
             lifetimes: Lifetimes::default(),
+            max_passkeys_per_user: DEFAULT_MAX_PASSKEYS_PER_USER,
         })
     }
 
     pub fn with_lifetimes(self, lifetimes: Lifetimes) -> Self {
         Self { lifetimes, ..self }
+    }
+
+    /// At most this many passkeys per user (the default where absent), within bounds.
+    pub fn with_max_passkeys(self, max: Option<u64>) -> Result<Self, FlexError> {
+        let (min, most) = MAX_PASSKEYS_PER_USER_BOUNDS;
+        let max_passkeys_per_user = match max {
+            None => DEFAULT_MAX_PASSKEYS_PER_USER,
+            Some(max) if (min..=most).contains(&max) => max as i64,
+            Some(max) => {
+                return Err(FlexError::invalid(format!(
+                    "the passkeys per user must be from {min} to {most}, not {max}"
+                )))
+            }
+        };
+        Ok(Self {
+            max_passkeys_per_user,
+            ..self
+        })
     }
 }
 
@@ -241,6 +265,25 @@ mod tests {
         assert!(Lifetimes::parse(Some(5), None, None).is_err());
         assert!(Lifetimes::parse(None, Some(86_400), None).is_err());
         assert!(Lifetimes::parse(None, None, Some(0)).is_err());
+    }
+
+    #[test]
+    fn the_passkey_cap_defaults_to_20_and_stays_within_bounds() {
+        let app = || NewApp::parse("Shop", &origins(&["https://example.com"]), None).unwrap();
+        assert_eq!(app().max_passkeys_per_user, 20);
+        assert_eq!(
+            app().with_max_passkeys(None).unwrap().max_passkeys_per_user,
+            20
+        );
+        assert_eq!(
+            app()
+                .with_max_passkeys(Some(2))
+                .unwrap()
+                .max_passkeys_per_user,
+            2
+        );
+        assert!(app().with_max_passkeys(Some(0)).is_err());
+        assert!(app().with_max_passkeys(Some(101)).is_err());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Adding a passkey: a register transaction, a handshake, an attestation.
 
-use sqlx::Row;
+use sqlx::{Any, Executor, Row};
 use webauthn_rs::prelude::{Credential, PasskeyRegistration, RegisterPublicKeyCredential, Uuid};
 
 use super::{
@@ -19,7 +19,8 @@ use crate::{
     store::Store,
 };
 
-/// Creates a register transaction for a user, creating the user if new.
+/// Creates a register transaction for a user, creating the user if new; a user
+/// who already holds as many passkeys as the app allows is refused (and unchanged).
 pub async fn create_register_transaction(
     store: &Store,
     app: &App,
@@ -27,8 +28,30 @@ pub async fn create_register_transaction(
     display_name: &DisplayName,
     now: Millis,
 ) -> Result<TransactionId, FlexError> {
+    if let Some(user) = users::find_user_by_external_id(store, app, external_id).await? {
+        check_passkey_cap(store.pool(), app, &user.id).await?;
+    }
     let user = users::upsert_user(store, app, external_id, display_name, now).await?;
     insert_transaction(store, app, &user.id, REGISTER, display_name.as_str(), now).await
+}
+
+/// `TooManyPasskeys` when the user already holds the most passkeys the app allows.
+async fn check_passkey_cap<'c>(
+    executor: impl Executor<'c, Database = Any>,
+    app: &App,
+    user_id: &str,
+) -> Result<(), FlexError> {
+    let held: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM passkeys WHERE user_id = $1 AND app_id = $2")
+            .bind(user_id)
+            .bind(app.id.as_str())
+            .fetch_one(executor)
+            .await?
+            .try_get("n")?;
+    if held >= app.max_passkeys_per_user {
+        return Err(FlexError::TooManyPasskeys(app.max_passkeys_per_user));
+    }
+    Ok(())
 }
 
 /// Starts adding a passkey: uses up the register transaction, excludes the
@@ -51,6 +74,9 @@ pub async fn start_registration(
         .iter()
         .map(|row| row.try_get::<Vec<u8>, _>("cred_id"))
         .collect::<Result<Vec<_>, _>>()?;
+    if exclude.len() as i64 >= app.max_passkeys_per_user {
+        return Err(FlexError::TooManyPasskeys(app.max_passkeys_per_user));
+    }
     let user_handle =
         Uuid::parse_str(user_id).map_err(|e| anyhow::anyhow!("user id is not a UUID: {e}"))?;
     let (options, state) = webauthn
@@ -121,6 +147,18 @@ pub async fn finish_registration(
 
     let mut tx = store.pool().begin().await?;
     consume_handshake(&mut tx, app, &handshake, now).await?;
+    // The cap holds under concurrency: the user's row is locked (a no-op update)
+    // before counting, so concurrent finishes for one user count one after another.
+    let locked =
+        sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1 AND app_id = $2")
+            .bind(&user_id)
+            .bind(app.id.as_str())
+            .execute(&mut *tx)
+            .await?;
+    if locked.rows_affected() != 1 {
+        return Err(FlexError::UserNotFound);
+    }
+    check_passkey_cap(&mut *tx, app, &user_id).await?;
     let inserted = sqlx::query(
         "INSERT INTO passkeys (id, app_id, user_id, cred_id, credential, friendly_name, aaguid, transports, \
          backup_eligible, backup_state, counter, kind, created_at, updated_at) \

@@ -112,7 +112,8 @@ fn parse_response<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
 #[utoipa::path(post, path = "/v1/apps/{app_id}/register/transactions/webauthn/start", tag = "client",
     params(("app_id" = String, Path)), request_body = RegisterStartRequest,
     responses((status = 200, body = HandshakeResponse), (status = 400, body = ErrorBody),
-        (status = 404, description = "app_not_found or transaction_not_found", body = ErrorBody)))]
+        (status = 404, description = "app_not_found or transaction_not_found", body = ErrorBody),
+        (status = 409, description = "too_many_passkeys", body = ErrorBody)))]
 pub async fn register_start(
     State(state): State<AppState>,
     Extension(app): Extension<App>,
@@ -136,7 +137,7 @@ pub async fn register_start(
     responses((status = 200, body = NonceResponse),
         (status = 400, description = "invalid_request or webauthn_registration_failed", body = ErrorBody),
         (status = 404, description = "handshake_not_found", body = ErrorBody),
-        (status = 409, description = "credential_already_registered", body = ErrorBody)))]
+        (status = 409, description = "credential_already_registered or too_many_passkeys", body = ErrorBody)))]
 pub async fn register_finish(
     State(state): State<AppState>,
     Extension(app): Extension<App>,

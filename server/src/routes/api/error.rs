@@ -63,7 +63,9 @@ impl ApiError {
             | E::DeviceNotFound
             | E::TransactionNotFound
             | E::HandshakeNotFound => StatusCode::NOT_FOUND,
-            E::UserHasNoPasskeys | E::CredentialAlreadyRegistered => StatusCode::CONFLICT,
+            E::UserHasNoPasskeys | E::CredentialAlreadyRegistered | E::TooManyPasskeys(_) => {
+                StatusCode::CONFLICT
+            }
             E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, error.code())

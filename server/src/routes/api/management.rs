@@ -74,7 +74,8 @@ const ERRORS: &str = "`{code, error}`";
     params(("app_id" = String, Path)), request_body = CreateRegisterTransactionRequest,
     security(("api_key" = [])),
     responses((status = 200, body = TransactionResponse),
-        (status = 400, description = ERRORS, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        (status = 400, description = ERRORS, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "too_many_passkeys", body = ErrorBody)))]
 pub async fn create_register_transaction(
     State(state): State<AppState>,
     ManagedApp(app): ManagedApp,
