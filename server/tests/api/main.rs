@@ -11,5 +11,6 @@ mod instances;
 mod limits;
 mod negative;
 mod races;
+mod responses;
 mod site;
 mod site_fns;
