@@ -20,7 +20,8 @@ pub enum FlexError {
     HandshakeNotFound,
     #[error("The user has no passkeys.")]
     UserHasNoPasskeys,
-    #[error("The passkey could not be registered: {0}.")]
+    /// The cause is for the log only: callers get the fixed sentence.
+    #[error("The passkey could not be registered.")]
     RegistrationFailed(String),
     #[error("This passkey is already registered.")]
     CredentialAlreadyRegistered,
@@ -28,9 +29,9 @@ pub enum FlexError {
         "The user already has {0} passkeys, the most this app allows: remove one before adding another."
     )]
     TooManyPasskeys(i64),
-    #[error("The sign-in with a passkey failed: {0}.")]
+    #[error("The sign-in with a passkey failed.")]
     LoginFailed(String),
-    #[error("The sign-in with a discoverable passkey failed: {0}.")]
+    #[error("The sign-in with a discoverable passkey failed.")]
     DiscoverableLoginFailed(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -39,6 +40,17 @@ pub enum FlexError {
 impl FlexError {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::InvalidRequest(message.into())
+    }
+
+    /// Why a ceremony was refused, for the log: webauthn-rs's words, which
+    /// callers do not see (they get the code and a fixed sentence).
+    pub fn cause(&self) -> Option<&str> {
+        match self {
+            Self::RegistrationFailed(cause)
+            | Self::LoginFailed(cause)
+            | Self::DiscoverableLoginFailed(cause) => Some(cause),
+            _ => None,
+        }
     }
 
     /// The stable code callers branch on (Passage's, where Passage had one).

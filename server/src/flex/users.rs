@@ -162,17 +162,38 @@ pub async fn find_user_by_external_id(
     .transpose()
 }
 
-/// A user of this app; another app's user is not found.
+/// A user of this app; another app's user, and an id that is no user id (a
+/// UUID, as `upsert_user` makes them), are not found.
 pub async fn find_user(store: &Store, app: &App, user_id: &str) -> Result<User, FlexError> {
+    let user_id = uuid::Uuid::try_parse(user_id).map_err(|_| FlexError::UserNotFound)?;
     let row = sqlx::query(&format!(
         "SELECT {USER_COLUMNS} FROM users WHERE app_id = $1 AND id = $2"
     ))
     .bind(app.id.as_str())
-    .bind(user_id)
+    .bind(user_id.to_string())
     .fetch_optional(store.pool())
     .await?
     .ok_or(FlexError::UserNotFound)?;
     user_from_row(&row)
+}
+
+/// The most users a page of `list_users` holds.
+pub const MAX_LIMIT: i64 = 100;
+/// The last page `list_users` serves: beyond it (offsets past 10^8 users) a
+/// page is refused, so no page number can overflow the offset.
+pub const MAX_PAGE: i64 = 1_000_000;
+
+/// The offset of a 1-based page of `limit` users, for pages and limits in range.
+fn page_offset(page: i64, limit: i64) -> Result<i64, FlexError> {
+    let refused = || {
+        FlexError::invalid(format!(
+            "page must be from 1 to {MAX_PAGE} and limit from 1 to {MAX_LIMIT}"
+        ))
+    };
+    if !(1..=MAX_PAGE).contains(&page) || !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(refused());
+    }
+    (page - 1).checked_mul(limit).ok_or_else(refused)
 }
 
 /// One page of an app's users, newest first, optionally only the one with an
@@ -184,7 +205,12 @@ pub async fn list_users(
     page: i64,
     limit: i64,
 ) -> Result<(Vec<User>, i64), FlexError> {
-    let filter = identifier.unwrap_or_default();
+    let offset = page_offset(page, limit)?;
+    let identifier = identifier.map(ExternalId::parse).transpose()?;
+    let filter = identifier
+        .as_ref()
+        .map(ExternalId::as_str)
+        .unwrap_or_default();
     let condition = "app_id = $1 AND ($2 = '' OR external_id = $2)";
     let total: i64 = sqlx::query(&format!(
         "SELECT COUNT(*) AS n FROM users WHERE {condition}"
@@ -201,7 +227,7 @@ pub async fn list_users(
     .bind(app.id.as_str())
     .bind(filter)
     .bind(limit)
-    .bind((page - 1) * limit)
+    .bind(offset)
     .fetch_all(store.pool())
     .await?
     .iter()
@@ -234,12 +260,12 @@ pub async fn revoke_passkey(
     user_id: &str,
     device_id: &str,
 ) -> Result<(), FlexError> {
-    find_user(store, app, user_id).await?;
+    let user = find_user(store, app, user_id).await?;
     let device_id = DeviceId::parse(device_id).ok_or(FlexError::DeviceNotFound)?;
     let deleted =
         sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2 AND app_id = $3")
             .bind(device_id.as_str())
-            .bind(user_id)
+            .bind(&user.id)
             .bind(app.id.as_str())
             .execute(store.pool())
             .await?;
@@ -258,7 +284,7 @@ pub async fn rename_passkey(
     name: &DisplayName,
     now: Millis,
 ) -> Result<PasskeyRecord, FlexError> {
-    find_user(store, app, user_id).await?;
+    let user = find_user(store, app, user_id).await?;
     let device_id = DeviceId::parse(device_id).ok_or(FlexError::DeviceNotFound)?;
     let row = sqlx::query(&format!(
         "UPDATE passkeys SET friendly_name = $1, updated_at = $2 \
@@ -267,10 +293,40 @@ pub async fn rename_passkey(
     .bind(name.as_str())
     .bind(now)
     .bind(device_id.as_str())
-    .bind(user_id)
+    .bind(&user.id)
     .bind(app.id.as_str())
     .fetch_optional(store.pool())
     .await?
     .ok_or(FlexError::DeviceNotFound)?;
     passkey_from_row(&row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_offsets_stay_in_range_or_are_refused() {
+        assert_eq!(page_offset(1, 20).unwrap(), 0);
+        assert_eq!(page_offset(3, 20).unwrap(), 40);
+        assert_eq!(
+            page_offset(MAX_PAGE, MAX_LIMIT).unwrap(),
+            (MAX_PAGE - 1) * MAX_LIMIT
+        );
+        for (page, limit) in [
+            (0, 20),
+            (-1, 20),
+            (MAX_PAGE + 1, 20),
+            (i64::MAX, 20),
+            (i64::MIN, 20),
+            (1, 0),
+            (1, MAX_LIMIT + 1),
+            (1, i64::MAX),
+        ] {
+            assert!(
+                matches!(page_offset(page, limit), Err(FlexError::InvalidRequest(_))),
+                "{page} {limit}"
+            );
+        }
+    }
 }

@@ -11,10 +11,17 @@ use axum::{
 use crate::state::AppState;
 
 /// Headers every answer carries (the site's pages add their CSP, with the nonce
-/// of their hydration script, in `app`).
+/// of their hydration script, in `app`). API answers, errors included, are not
+/// kept by any cache unless the route says otherwise (the provider icons do).
 pub async fn headers(request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/v1/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if api {
+        headers
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+    }
     for (name, value) in [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "same-origin"),

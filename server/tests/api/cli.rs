@@ -361,6 +361,80 @@ async fn the_cli_refuses_bad_apps_and_unknown_keys_with_a_clear_message() {
 }
 
 #[tokio::test]
+async fn a_refused_ceremony_is_logged_with_the_request_id_it_was_answered_with() {
+    let database = TestDatabase::fresh().await;
+    let created = latchkey()
+        .args([
+            "apps",
+            "create",
+            "--name",
+            "Logs",
+            "--origin",
+            "http://localhost:3000",
+            "--json",
+        ])
+        .env("DATABASE_URL", &database.url)
+        .output()
+        .unwrap();
+    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let (app_id, api_key) = (
+        created["app_id"].as_str().unwrap(),
+        created["api_key"].as_str().unwrap(),
+    );
+    let (mut child, address, lines) = serve(&database.url, &[]);
+    let flex = latchkey::client::LatchkeyFlex::new(&address, app_id, api_key);
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{address}/v1/apps/{app_id}{path}");
+    let transaction = flex
+        .auth
+        .create_register_transaction("user-1", "Ada")
+        .await
+        .unwrap();
+    let start: serde_json::Value = http
+        .post(url("/register/transactions/webauthn/start"))
+        .json(&serde_json::json!({ "transaction_id": transaction }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let options = &start["handshake"]["challenge"]["publicKey"];
+    let response = softkey::Authenticator::new().register("https://evil-example.com", options);
+    let refused = http
+        .post(url("/register/transactions/webauthn/finish"))
+        .json(&serde_json::json!({ "transaction_id": transaction, "handshake_id": start["handshake"]["id"], "handshake_response": response }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let id = refused.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut seen = Vec::new();
+    let line = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(&id) && line.contains("webauthn_registration_failed") => {
+                break line
+            }
+            Ok(line) => seen.push(line),
+            Err(_) => {
+                child.kill().ok();
+                child.wait().ok();
+                panic!("no log line names request {id}: {seen:#?}");
+            }
+        }
+    };
+    child.kill().ok();
+    child.wait().ok();
+    assert!(line.contains("cause"), "{line}");
+}
+
+#[tokio::test]
 async fn no_secret_reaches_the_logs_even_at_trace_level() {
     let database = TestDatabase::fresh().await;
     let created = latchkey()

@@ -199,6 +199,32 @@ async fn a_known_provider_gets_its_name_and_icons() {
 }
 
 #[tokio::test]
+async fn transports_sent_beside_the_response_as_passage_flex_js_does_are_kept() {
+    let app = spawn_app().await;
+    let (transaction, handshake, options) = app.begin_registration("user-1").await;
+    let mut response = Authenticator::new().register(&app.address, &options);
+    let transports = response["response"]
+        .as_object_mut()
+        .unwrap()
+        .remove("transports")
+        .unwrap();
+    response["transports"] = transports;
+    let (status, body) = app
+        .register_finish(&transaction, &handshake, &response)
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let user_id = app.flex.user.get("user-1").await.unwrap().id;
+    let (_, devices) = app
+        .manage(Method::GET, &format!("/users/{user_id}/devices"), None)
+        .await;
+    assert_eq!(
+        devices["devices"][0]["transports"],
+        json!(["internal", "hybrid"])
+    );
+}
+
+#[tokio::test]
 async fn an_unknown_provider_has_no_icons_and_a_plain_name() {
     let app = spawn_app().await;
     app.add_passkey(&mut Authenticator::new(), "user-1").await;

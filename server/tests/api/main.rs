@@ -13,6 +13,7 @@ mod limits;
 mod negative;
 mod passkey_cap;
 mod races;
+mod responses;
 mod site;
 mod site_fns;
 mod sweep;

@@ -360,6 +360,111 @@ async fn malformed_registration_responses_get_a_clear_400() {
 }
 
 #[tokio::test]
+async fn transports_beside_a_response_that_is_no_object_is_a_400_not_a_500() {
+    let app = spawn_app().await;
+    let (transaction, handshake, _) = app.begin_registration("user-1").await;
+    for response in [json!(1), json!([]), json!(null), json!("x")] {
+        refused_without_change!(
+            app,
+            400,
+            "invalid_request",
+            app.register_finish(
+                &transaction,
+                &handshake,
+                &json!({"transports": [], "response": response})
+            )
+            .await
+        );
+    }
+    refused_without_change!(
+        app,
+        400,
+        "invalid_request",
+        app.client_post_raw(
+            &app.app_id,
+            "/register/transactions/webauthn/finish",
+            format!(
+                r#"{{"transaction_id":"{transaction}","handshake_id":"{handshake}","handshake_response":{{"transports":[],"response":1}}}}"#
+            )
+        )
+        .await
+    );
+}
+
+#[tokio::test]
+async fn a_page_past_the_last_allowed_is_a_400_not_an_overflow() {
+    let (app, _) = app_with_passkey().await;
+    for (page, limit) in [
+        (i64::MAX, 20),
+        (i64::MAX, 1),
+        (i64::MAX / 10, 20),
+        (i64::MAX / 100, 100),
+        (1_000_001, 100),
+    ] {
+        refused_without_change!(
+            app,
+            400,
+            "invalid_request",
+            app.manage(
+                Method::GET,
+                &format!("/users?page={page}&limit={limit}"),
+                None
+            )
+            .await
+        );
+    }
+    // The last page allowed is served (empty: there is one user).
+    let (status, body) = app
+        .manage(Method::GET, "/users?page=1000000&limit=100", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["users"], json!([]));
+    assert_eq!(body["total_users"], 1);
+}
+
+#[tokio::test]
+async fn ids_that_are_no_ids_are_not_found_nor_a_500() {
+    let (app, _) = app_with_passkey().await;
+    let user_id = app.flex.user.get("user-1").await.unwrap().id;
+    // A NUL is text SQLite keeps and PostgreSQL refuses: neither gets to see it.
+    refused_without_change!(
+        app,
+        404,
+        "user_not_found",
+        app.manage(Method::GET, "/users/a%00b", None).await
+    );
+    refused_without_change!(
+        app,
+        400,
+        "invalid_request",
+        app.manage(Method::GET, "/users?identifier=a%00b", None)
+            .await
+    );
+    refused_without_change!(
+        app,
+        400,
+        "invalid_request",
+        app.manage(
+            Method::DELETE,
+            &format!("/users/{user_id}/devices/%FF"),
+            None
+        )
+        .await
+    );
+    refused_without_change!(
+        app,
+        400,
+        "invalid_request",
+        app.client_post_raw(
+            "%FF",
+            "/authenticate/transactions/webauthn/start",
+            "{}".into()
+        )
+        .await
+    );
+}
+
+#[tokio::test]
 async fn malformed_json_wrong_types_and_huge_bodies_get_a_clear_4xx() {
     let app = spawn_app().await;
     let path = "/register/transactions/webauthn/start";

@@ -5,19 +5,19 @@
 use std::{collections::HashMap, net::SocketAddr};
 
 use axum::{
-    extract::{ConnectInfo, Path, Request, State},
+    extract::{ConnectInfo, Request, State},
     http::{header, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
     Extension,
 };
-use serde::de::DeserializeOwned;
+use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::Value;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::{
     error::{ApiError, ErrorBody},
-    json::ApiJson,
+    json::{ApiJson, ApiPath},
     wire::*,
 };
 use crate::{
@@ -33,7 +33,7 @@ use crate::{
 pub async fn app_and_cors(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(params): Path<HashMap<String, String>>,
+    ApiPath(params): ApiPath<HashMap<String, String>>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -99,13 +99,32 @@ fn handshake_response(handshake: Handshake) -> ApiJson<HandshakeResponse> {
     })
 }
 
+/// Reads a `handshake_response`. What is wrong with it goes to the log (with
+/// the request id), not to the caller: serde's words name webauthn-rs's types.
 fn parse_response<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     serde_json::from_value(value).map_err(|e| {
-        FlexError::invalid(format!(
-            "handshake_response is not a WebAuthn response: {e}"
-        ))
-        .into()
+        tracing::debug!(cause = %e, "handshake_response is not a WebAuthn response");
+        FlexError::invalid("handshake_response is not a WebAuthn response.").into()
     })
+}
+
+/// A `RegistrationResponseJSON` as passage-flex-js sends it: `transports`
+/// beside `response`, where WebAuthn has them inside.
+#[derive(Deserialize)]
+struct FlexRegistration {
+    #[serde(flatten)]
+    credential: RegisterPublicKeyCredential,
+    transports: Option<Value>,
+}
+
+impl FlexRegistration {
+    fn into_credential(self) -> Result<RegisterPublicKeyCredential, ApiError> {
+        let mut credential = self.credential;
+        if let (None, Some(transports)) = (&credential.response.transports, self.transports) {
+            credential.response.transports = Some(parse_response(transports)?);
+        }
+        Ok(credential)
+    }
 }
 
 /// Start adding a passkey with a register transaction.
@@ -143,17 +162,8 @@ pub async fn register_finish(
     Extension(app): Extension<App>,
     ApiJson(body): ApiJson<RegisterFinishRequest>,
 ) -> Result<ApiJson<NonceResponse>, ApiError> {
-    let mut response = body.handshake_response;
-    // passage-flex-js sends `transports` beside `response`, not inside it.
-    if let (Some(transports), Some(inner)) = (
-        response.get("transports").cloned(),
-        response.get_mut("response"),
-    ) {
-        if inner.get("transports").is_none() {
-            inner["transports"] = transports;
-        }
-    }
-    let response: RegisterPublicKeyCredential = parse_response(response)?;
+    let response =
+        parse_response::<FlexRegistration>(body.handshake_response)?.into_credential()?;
     let nonce = ceremonies::finish_registration(
         &state.store,
         &app,

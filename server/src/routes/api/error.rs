@@ -86,7 +86,18 @@ impl IntoResponse for ApiError {
                 format!("Too many requests: try again in {} s.", wait.as_secs() + 1)
             }
         };
-        tracing::debug!(status = status.as_u16(), code, "request refused");
+        // The request span carries the request id the answer's `x-request-id` names.
+        match &self {
+            Self::Flex(error) if error.cause().is_some() => {
+                tracing::info!(
+                    status = status.as_u16(),
+                    code,
+                    cause = error.cause(),
+                    "ceremony refused"
+                );
+            }
+            _ => tracing::debug!(status = status.as_u16(), code, "request refused"),
+        }
         let mut response = (status, Json(ErrorBody { code, error })).into_response();
         if let Self::RateLimited(wait) = self {
             response

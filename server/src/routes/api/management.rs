@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::{
-    extract::{FromRequestParts, Path, Query, State},
+    extract::{FromRequestParts, Query, State},
     http::{header::AUTHORIZATION, request::Parts},
 };
 
@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{
     error::{ApiError, ErrorBody},
-    json::ApiJson,
+    json::{ApiJson, ApiPath},
     wire::*,
 };
 use crate::{
@@ -34,9 +34,8 @@ impl FromRequestParts<AppState> for ManagedApp {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| FlexError::AppNotFound)?;
+        let ApiPath(params) =
+            ApiPath::<HashMap<String, String>>::from_request_parts(parts, state).await?;
         let app_id = params.get("app_id").ok_or(FlexError::AppNotFound)?;
         let bearer = parts
             .headers
@@ -146,9 +145,6 @@ pub async fn list_users(
     let Query(query) = query.map_err(|e| FlexError::invalid(e.body_text()))?;
     let page = query.page.unwrap_or(1);
     let limit = query.limit.unwrap_or(20);
-    if page < 1 || !(1..=100).contains(&limit) {
-        return Err(FlexError::invalid("page must be at least 1 and limit from 1 to 100").into());
-    }
     let identifier = query.identifier.filter(|i| !i.is_empty());
     let (found, total) =
         users::list_users(&state.store, &app, identifier.as_deref(), page, limit).await?;
@@ -186,7 +182,7 @@ pub async fn list_users(
 pub async fn get_user(
     State(state): State<AppState>,
     ManagedApp(app): ManagedApp,
-    Path(path): Path<UserPath>,
+    ApiPath(path): ApiPath<UserPath>,
 ) -> Result<ApiJson<UserResponse>, ApiError> {
     let user = users::find_user(&state.store, &app, &path.user_id).await?;
     let devices: Vec<Device> = users::list_passkeys(&state.store, &app, &user.id)
@@ -216,7 +212,7 @@ pub async fn get_user(
 pub async fn list_devices(
     State(state): State<AppState>,
     ManagedApp(app): ManagedApp,
-    Path(path): Path<UserPath>,
+    ApiPath(path): ApiPath<UserPath>,
 ) -> Result<ApiJson<DevicesResponse>, ApiError> {
     let user = users::find_user(&state.store, &app, &path.user_id).await?;
     let devices = users::list_passkeys(&state.store, &app, &user.id)
@@ -235,7 +231,7 @@ pub async fn list_devices(
 pub async fn revoke_device(
     State(state): State<AppState>,
     ManagedApp(app): ManagedApp,
-    Path(path): Path<DevicePath>,
+    ApiPath(path): ApiPath<DevicePath>,
 ) -> Result<(), ApiError> {
     users::revoke_passkey(&state.store, &app, &path.user_id, &path.device_id).await?;
     Ok(())
@@ -249,7 +245,7 @@ pub async fn revoke_device(
 pub async fn rename_device(
     State(state): State<AppState>,
     ManagedApp(app): ManagedApp,
-    Path(path): Path<DevicePath>,
+    ApiPath(path): ApiPath<DevicePath>,
     ApiJson(body): ApiJson<RenameDeviceRequest>,
 ) -> Result<ApiJson<DeviceResponse>, ApiError> {
     let name = DisplayName::parse("friendly_name", &body.friendly_name)?;

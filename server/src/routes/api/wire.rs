@@ -40,7 +40,7 @@ pub struct VerifyNonceResponse {
 pub struct UserListQuery {
     /// Only the user with this external id.
     pub identifier: Option<String>,
-    /// 1-based page number (default 1).
+    /// 1-based page number, at most 1,000,000 (default 1).
     pub page: Option<i64>,
     /// Users per page, 1 to 100 (default 20).
     pub limit: Option<i64>,
