@@ -13,3 +13,4 @@ mod negative;
 mod races;
 mod site;
 mod site_fns;
+mod site_limits;
