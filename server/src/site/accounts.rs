@@ -34,7 +34,7 @@ impl SqlAccounts {
         Self {
             store,
             clock,
-            argon2: Argon2Jobs(Arc::new(Semaphore::new(ARGON2_AT_ONCE))),
+            argon2: Argon2Jobs::new(),
         }
     }
 
@@ -46,25 +46,69 @@ impl SqlAccounts {
     }
 }
 
-/// Argon2 jobs on the blocking threads, at most `ARGON2_AT_ONCE` at a time.
-struct Argon2Jobs(Arc<Semaphore>);
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Argon2 jobs on `ARGON2_AT_ONCE` threads of their own (started on first
+/// use), at most one job each. Own threads, not tokio's blocking pool: each
+/// thread's allocator arena keeps the 19 MiB it last used, so the fewer
+/// threads ever run Argon2, the less memory stays resident.
+struct Argon2Jobs {
+    permits: Arc<Semaphore>,
+    threads: OnceLock<std::sync::mpsc::Sender<Job>>,
+}
 
 impl Argon2Jobs {
+    fn new() -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(ARGON2_AT_ONCE)),
+            threads: OnceLock::new(),
+        }
+    }
+
+    fn threads(&self) -> &std::sync::mpsc::Sender<Job> {
+        self.threads.get_or_init(|| {
+            let (sender, jobs) = std::sync::mpsc::channel::<Job>();
+            let jobs = Arc::new(std::sync::Mutex::new(jobs));
+            for _ in 0..ARGON2_AT_ONCE {
+                let jobs = jobs.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("argon2".into())
+                    .spawn(move || loop {
+                        let next = jobs
+                            .lock()
+                            .map_err(drop)
+                            .and_then(|j| j.recv().map_err(drop));
+                        let Ok(job) = next else { return };
+                        job();
+                    });
+                if let Err(error) = spawned {
+                    tracing::error!(%error, "could not start an Argon2 thread");
+                }
+            }
+            sender
+        })
+    }
+
     /// Starts the job if a permit is free (held until the job ends, even if
     /// the request is gone); otherwise `Busy` at once.
     fn start<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> Result<T, AccountError> + Send + 'static,
-    ) -> Result<tokio::task::JoinHandle<Result<T, AccountError>>, AccountError> {
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<T, AccountError>>, AccountError> {
         let permit = self
-            .0
+            .permits
             .clone()
             .try_acquire_owned()
             .map_err(|_| AccountError::Busy)?;
-        Ok(tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            job()
-        }))
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+                .unwrap_or_else(|_| Err(internal("an Argon2 job panicked")));
+            drop(permit);
+            let _ = answer.send(result);
+        });
+        self.threads().send(job).map_err(internal)?;
+        Ok(answered)
     }
 }
 
@@ -323,7 +367,7 @@ mod tests {
 
     #[tokio::test]
     async fn argon2_jobs_beyond_the_permits_are_refused_as_busy_not_queued() {
-        let jobs = Argon2Jobs(Arc::new(Semaphore::new(ARGON2_AT_ONCE)));
+        let jobs = Argon2Jobs::new();
         let (release, wait) = std::sync::mpsc::channel::<()>();
         let wait = Arc::new(std::sync::Mutex::new(wait));
         let running: Vec<_> = (0..ARGON2_AT_ONCE)
