@@ -32,7 +32,15 @@ mod server {
 
     use crate::backend::{Account, AccountError, BackendError, Site};
 
-    pub const SESSION_COOKIE: &str = "latchkey_site_session";
+    /// The session cookie's name: `__Host-` prefixed where the cookie can be
+    /// `Secure` (bound to this host, `Path=/`, no `Domain`).
+    pub fn session_cookie(site: &Site) -> &'static str {
+        if site.secure_cookies {
+            "__Host-latchkey_site_session"
+        } else {
+            "latchkey_site_session"
+        }
+    }
 
     pub fn site() -> Result<Site, ServerFnError> {
         use_context::<Site>().ok_or_else(|| ServerFnError::new("the site is not configured"))
@@ -40,8 +48,12 @@ mod server {
 
     /// A refusal people can act on: 400, and the sentence to show them.
     pub fn refused(message: impl Into<String>) -> ServerFnError {
+        failed(http::StatusCode::BAD_REQUEST, message)
+    }
+
+    fn failed(status: http::StatusCode, message: impl Into<String>) -> ServerFnError {
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(http::StatusCode::BAD_REQUEST);
+            response.set_status(status);
         }
         ServerFnError::ServerError(message.into())
     }
@@ -53,9 +65,24 @@ mod server {
                 refused("An account with this email exists already. Sign in instead.")
             }
             AccountError::WrongCredentials => refused("The email or the password is wrong."),
+            AccountError::Busy => {
+                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                    response.insert_header(
+                        http::header::RETRY_AFTER,
+                        http::HeaderValue::from_static("1"),
+                    );
+                }
+                failed(
+                    http::StatusCode::SERVICE_UNAVAILABLE,
+                    "The server is busy. Try again in a moment.",
+                )
+            }
             AccountError::Internal(cause) => {
                 leptos::logging::error!("site account error: {cause}");
-                refused("Something went wrong on our side. Try again in a moment.")
+                failed(
+                    http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong on our side. Try again in a moment.",
+                )
             }
         }
     }
@@ -75,7 +102,8 @@ mod server {
         }
     }
 
-    async fn session_token() -> Option<String> {
+    async fn session_token(site: &Site) -> Option<String> {
+        let name = session_cookie(site);
         let headers: http::HeaderMap = leptos_axum::extract().await.ok()?;
         headers
             .get_all(http::header::COOKIE)
@@ -84,7 +112,7 @@ mod server {
             .flat_map(|value| value.split(';'))
             .find_map(|pair| {
                 pair.trim()
-                    .strip_prefix(SESSION_COOKIE)?
+                    .strip_prefix(name)?
                     .strip_prefix('=')
                     .map(str::to_owned)
             })
@@ -92,7 +120,7 @@ mod server {
 
     /// The signed-in account, if the session cookie names a live session.
     pub async fn current(site: &Site) -> Result<Option<Account>, ServerFnError> {
-        match session_token().await {
+        match session_token(site).await {
             Some(token) => site
                 .accounts
                 .session_account(&token)
@@ -119,7 +147,8 @@ mod server {
     fn set_cookie(site: &Site, value: &str, max_age: i64) {
         let secure = if site.secure_cookies { "; Secure" } else { "" };
         let cookie = format!(
-            "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+            "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+            session_cookie(site)
         );
         if let (Some(response), Ok(cookie)) = (
             use_context::<leptos_axum::ResponseOptions>(),
@@ -132,7 +161,7 @@ mod server {
     /// Starts a new session for the account (a new token, so a session id never
     /// survives a sign-in) and ends the one the browser had, if any.
     pub async fn begin_session(site: &Site, account: &Account) -> Result<(), ServerFnError> {
-        if let Some(old) = session_token().await {
+        if let Some(old) = session_token(site).await {
             site.accounts
                 .end_session(&old)
                 .await
@@ -148,7 +177,7 @@ mod server {
     }
 
     pub async fn end_session(site: &Site) -> Result<(), ServerFnError> {
-        if let Some(token) = session_token().await {
+        if let Some(token) = session_token(site).await {
             site.accounts
                 .end_session(&token)
                 .await

@@ -55,6 +55,8 @@ pub enum AccountError {
     Invalid(String),
     EmailTaken,
     WrongCredentials,
+    /// Too many password checks are running; try again in a moment.
+    Busy,
     Internal(String),
 }
 

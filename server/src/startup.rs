@@ -24,7 +24,7 @@ use crate::{
         clock::Clock,
     },
     routes::{self, limits::Limits},
-    site,
+    site::{self, limits::SiteLimits},
     state::AppState,
     store::Store,
 };
@@ -34,6 +34,7 @@ pub struct Application {
     router: Router,
     store: Store,
     clock: Clock,
+    site_limits: Arc<SiteLimits>,
 }
 
 impl Application {
@@ -51,6 +52,7 @@ impl Application {
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
         let leptos_options = leptos_options(&config, listener.local_addr()?);
+        let site_limits = Arc::new(SiteLimits::new(&config.clock));
         let state = AppState {
             leptos_options,
             store: store.clone(),
@@ -58,12 +60,14 @@ impl Application {
             public_url: config.public_url.clone(),
             site: site::site(&store, &config.clock, builtin, &config.public_url),
             limits: Arc::new(Limits::new(config.rate_limits, &store, &config.clock)),
+            site_limits: site_limits.clone(),
         };
         Ok(Self {
             listener,
             router: router(state, config.request_timeout),
             store,
             clock: config.clock,
+            site_limits,
         })
     }
 
@@ -93,7 +97,11 @@ impl Application {
             "latchkey is listening on http://{}",
             self.local_addr()
         );
-        let sweeper = tokio::spawn(sweep_expired(self.store.clone(), self.clock.clone()));
+        let sweeper = tokio::spawn(sweep_expired(
+            self.store.clone(),
+            self.clock.clone(),
+            self.site_limits.clone(),
+        ));
         axum::serve(
             self.listener,
             self.router
@@ -123,6 +131,10 @@ fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::site_fns::limit_server_fns,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -203,9 +215,10 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// Deletes expired transactions, handshakes and nonces once a minute. Expiry is
-/// checked on every use anyway; this only keeps the tables small.
-async fn sweep_expired(store: Store, clock: Clock) {
+/// Deletes expired transactions, handshakes, nonces and site sessions once a
+/// minute, and forgets the site's full rate-limit buckets. Expiry is checked on
+/// every use anyway; this only keeps the tables and maps small.
+async fn sweep_expired(store: Store, clock: Clock, site_limits: Arc<SiteLimits>) {
     let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         every_minute.tick().await;
@@ -216,6 +229,11 @@ async fn sweep_expired(store: Store, clock: Clock) {
             Ok(swept) => tracing::debug!(swept, "expired ceremony rows deleted"),
             Err(error) => tracing::warn!(error = %error, "could not delete expired ceremony rows"),
         }
+        match site::accounts::sweep_expired_sessions(&store, clock.now()).await {
+            Ok(swept) => tracing::debug!(swept, "expired site sessions deleted"),
+            Err(error) => tracing::warn!(error = %error, "could not delete expired site sessions"),
+        }
+        site_limits.prune();
     }
 }
 

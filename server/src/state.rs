@@ -15,6 +15,8 @@ pub struct AppState {
     /// The reference site's backends, handed to its server functions as context.
     pub site: app::backend::Site,
     pub limits: std::sync::Arc<crate::routes::limits::Limits>,
+    /// The limits on the site's server functions.
+    pub site_limits: std::sync::Arc<crate::site::limits::SiteLimits>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

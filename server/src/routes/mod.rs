@@ -4,6 +4,7 @@ mod api;
 mod health;
 pub mod limits;
 pub mod security;
+pub mod site_fns;
 
 use axum::{routing::get, Router};
 

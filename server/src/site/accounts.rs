@@ -8,20 +8,25 @@ use argon2::{
 };
 use async_trait::async_trait;
 use sqlx::{any::AnyRow, Row};
+use std::sync::{Arc, OnceLock};
+use tokio::sync::Semaphore;
 
 use crate::{
-    flex::{clock::Clock, ids},
+    flex::{
+        clock::{Clock, Millis},
+        ids,
+    },
     store::Store,
 };
 
 const SESSION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
-/// Failed password sign-ins for an email before each next one is slowed.
-const FREE_FAILURES: u32 = 3;
+/// Argon2 runs at once (19 MiB each); more are refused as busy, not queued.
+pub const ARGON2_AT_ONCE: usize = 4;
 
 pub struct SqlAccounts {
     store: Store,
     clock: Clock,
-    slow_down: SlowDown,
+    argon2: Argon2Jobs,
 }
 
 impl SqlAccounts {
@@ -29,41 +34,91 @@ impl SqlAccounts {
         Self {
             store,
             clock,
-            slow_down: SlowDown::default(),
-        }
-    }
-}
-
-/// Recent failed password sign-ins per email (this instance's memory).
-#[derive(Default)]
-struct SlowDown {
-    failures: std::sync::Mutex<std::collections::HashMap<String, u32>>,
-}
-
-impl SlowDown {
-    /// After a few failures, each password attempt for the email waits longer:
-    /// 250 ms, doubling, up to 8 s.
-    fn delay_for(&self, email: &str) -> std::time::Duration {
-        let failures = self
-            .failures
-            .lock()
-            .map(|f| f.get(email).copied().unwrap_or(0))
-            .unwrap_or(0);
-        match failures.checked_sub(FREE_FAILURES) {
-            Some(over) => std::time::Duration::from_millis(250 << over.min(5)),
-            None => std::time::Duration::ZERO,
+            argon2: Argon2Jobs::new(),
         }
     }
 
-    fn record(&self, email: &str, failed: bool) {
-        if let Ok(mut failures) = self.failures.lock() {
-            if failed {
-                *failures.entry(email.to_owned()).or_default() += 1;
-            } else {
-                failures.remove(email);
+    async fn argon2<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> Result<T, AccountError> + Send + 'static,
+    ) -> Result<T, AccountError> {
+        self.argon2.start(job)?.await.map_err(internal)?
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Argon2 jobs on `ARGON2_AT_ONCE` threads of their own (started on first
+/// use), at most one job each. Own threads, not tokio's blocking pool: each
+/// thread's allocator arena keeps the 19 MiB it last used, so the fewer
+/// threads ever run Argon2, the less memory stays resident.
+struct Argon2Jobs {
+    permits: Arc<Semaphore>,
+    threads: OnceLock<std::sync::mpsc::Sender<Job>>,
+}
+
+impl Argon2Jobs {
+    fn new() -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(ARGON2_AT_ONCE)),
+            threads: OnceLock::new(),
+        }
+    }
+
+    fn threads(&self) -> &std::sync::mpsc::Sender<Job> {
+        self.threads.get_or_init(|| {
+            let (sender, jobs) = std::sync::mpsc::channel::<Job>();
+            let jobs = Arc::new(std::sync::Mutex::new(jobs));
+            for _ in 0..ARGON2_AT_ONCE {
+                let jobs = jobs.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("argon2".into())
+                    .spawn(move || loop {
+                        let next = jobs
+                            .lock()
+                            .map_err(drop)
+                            .and_then(|j| j.recv().map_err(drop));
+                        let Ok(job) = next else { return };
+                        job();
+                    });
+                if let Err(error) = spawned {
+                    tracing::error!(%error, "could not start an Argon2 thread");
+                }
             }
-        }
+            sender
+        })
     }
+
+    /// Starts the job if a permit is free (held until the job ends, even if
+    /// the request is gone); otherwise `Busy` at once.
+    fn start<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> Result<T, AccountError> + Send + 'static,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<T, AccountError>>, AccountError> {
+        let permit = self
+            .permits
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| AccountError::Busy)?;
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+                .unwrap_or_else(|_| Err(internal("an Argon2 job panicked")));
+            drop(permit);
+            let _ = answer.send(result);
+        });
+        self.threads().send(job).map_err(internal)?;
+        Ok(answered)
+    }
+}
+
+/// Deletes the site sessions that expired before `now`; returns how many.
+pub async fn sweep_expired_sessions(store: &Store, now: Millis) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM site_sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(store.pool())
+        .await?;
+    Ok(done.rows_affected())
 }
 
 fn internal(error: impl std::fmt::Display) -> AccountError {
@@ -103,28 +158,27 @@ fn check_new_password(password: &str) -> Result<(), AccountError> {
     }
 }
 
-/// Argon2id with the crate's defaults (19 MiB, 2 passes), off the async threads.
-async fn hash_password(password: String) -> Result<String, AccountError> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(internal)
-    })
-    .await
-    .map_err(internal)?
+/// Argon2id with the crate's defaults (19 MiB, 2 passes).
+fn hash_password(password: &str) -> Result<String, AccountError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(internal)
 }
 
-async fn password_matches(password: String, hash: String) -> Result<bool, AccountError> {
-    tokio::task::spawn_blocking(move || {
-        let hash = PasswordHash::new(&hash).map_err(internal)?;
-        Ok(Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok())
-    })
-    .await
-    .map_err(internal)?
+/// Checks a password against a stored hash, or, for an unknown account,
+/// against a fixed hash made once: one Argon2 run either way, the same cost.
+fn password_matches(password: &str, hash: Option<&str>) -> Result<bool, AccountError> {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let hash = match hash {
+        Some(hash) => hash,
+        None => DUMMY.get_or_init(|| hash_password(&ids::random_token(32)).unwrap_or_default()),
+    };
+    let hash = PasswordHash::new(hash).map_err(internal)?;
+    Ok(Argon2::default()
+        .verify_password(password.as_bytes(), &hash)
+        .is_ok())
 }
 
 fn account_from_row(row: &AnyRow) -> Result<Account, AccountError> {
@@ -163,7 +217,8 @@ impl Accounts for SqlAccounts {
     async fn sign_up(&self, email: &str, password: &str) -> Result<Account, AccountError> {
         let email = parse_email(email)?;
         check_new_password(password)?;
-        let hash = hash_password(password.to_owned()).await?;
+        let password = password.to_owned();
+        let hash = self.argon2(move || hash_password(&password)).await?;
         let account = Account {
             id: uuid::Uuid::new_v4().to_string(),
             email,
@@ -188,23 +243,20 @@ impl Accounts for SqlAccounts {
     }
 
     async fn check_password(&self, email: &str, password: &str) -> Result<Account, AccountError> {
-        let normalised = email.trim().to_lowercase();
-        tokio::time::sleep(self.slow_down.delay_for(&normalised)).await;
         let found = match parse_email(email) {
             Ok(email) => self.find("email", &email).await?,
             Err(_) => None,
         };
-        // An unknown email costs the same hashing as a known one.
-        let (account, hash) = match found {
-            Some((account, hash)) => (Some(account), hash),
-            None => (None, hash_password("not the password".into()).await?),
-        };
-        let result = match (account, password_matches(password.to_owned(), hash).await?) {
+        let (account, hash) = found.unzip();
+        let password = password.to_owned();
+        match (
+            account,
+            self.argon2(move || password_matches(&password, hash.as_deref()))
+                .await?,
+        ) {
             (Some(account), true) => Ok(account),
             _ => Err(AccountError::WrongCredentials),
-        };
-        self.slow_down.record(&normalised, result.is_err());
-        result
+        }
     }
 
     async fn find_by_email(&self, email: &str) -> Result<Option<Account>, AccountError> {
@@ -306,19 +358,36 @@ mod tests {
     }
 
     #[test]
-    fn password_failures_beyond_three_wait_longer_each_time() {
-        let accounts = SlowDown::default();
-        let waits: Vec<u128> = (0..9)
+    fn an_unknown_email_is_checked_against_the_dummy_hash() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(password_matches("correct horse", Some(&hash)).unwrap());
+        assert!(!password_matches("wrong", Some(&hash)).unwrap());
+        assert!(!password_matches("correct horse", None).unwrap());
+    }
+
+    #[tokio::test]
+    async fn argon2_jobs_beyond_the_permits_are_refused_as_busy_not_queued() {
+        let jobs = Argon2Jobs::new();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let wait = Arc::new(std::sync::Mutex::new(wait));
+        let running: Vec<_> = (0..ARGON2_AT_ONCE)
             .map(|_| {
-                let wait = accounts.delay_for("ada@example.com").as_millis();
-                accounts.record("ada@example.com", true);
-                wait
+                let wait = wait.clone();
+                jobs.start(move || {
+                    let _ = wait.lock().unwrap().recv();
+                    Ok(())
+                })
+                .unwrap()
             })
             .collect();
-        assert_eq!(waits, [0, 0, 0, 250, 500, 1000, 2000, 4000, 8000]);
-        accounts.record("ada@example.com", false);
-        assert_eq!(accounts.delay_for("ada@example.com").as_millis(), 0);
-        assert_eq!(accounts.delay_for("bob@example.com").as_millis(), 0);
+        assert!(matches!(jobs.start(|| Ok(())), Err(AccountError::Busy)));
+        for _ in 0..ARGON2_AT_ONCE {
+            release.send(()).unwrap();
+        }
+        for job in running {
+            job.await.unwrap().unwrap();
+        }
+        assert!(jobs.start(|| Ok(())).unwrap().await.unwrap().is_ok());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! functions use, in process (`passkeys`) or over HTTP (`client::LatchkeyFlex`).
 
 pub mod accounts;
+pub mod limits;
 pub mod passkeys;
 
 use std::sync::Arc;

@@ -20,7 +20,7 @@ fn latchkey() -> Command {
 /// Starts `latchkey serve` on a random port and waits until it listens.
 /// Returns the child, its base URL, and the log lines read so far (the rest
 /// keep arriving on the receiver).
-fn serve(database_url: &str, extra: &[&str]) -> (Child, String, mpsc::Receiver<String>) {
+pub fn serve(database_url: &str, extra: &[&str]) -> (Child, String, mpsc::Receiver<String>) {
     serve_with_log(database_url, extra, "info")
 }
 

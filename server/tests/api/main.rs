@@ -16,4 +16,5 @@ mod races;
 mod responses;
 mod site;
 mod site_fns;
+mod site_limits;
 mod sweep;

@@ -1,0 +1,91 @@
+//! The site's server functions (`/site/*`) pass here first: the body limit of
+//! the API, then the site's limits (`site::limits`), counted before the work.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, Request, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use leptos::{prelude::ServerFnError, server_fn::error::FromServerFnError};
+
+use crate::{routes::api::BODY_LIMIT, site::limits::Call, state::AppState};
+
+/// The address limits are counted for: the socket peer.
+pub fn client_ip(request: &Request) -> IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// A refusal in the server functions' own error encoding, so the page shows
+/// the sentence.
+fn refused(status: StatusCode, path: &str, message: &str) -> Response {
+    let error: ServerFnError = ServerFnError::ServerError(message.to_owned());
+    let body = error.ser();
+    let mut response = (status, body).into_response();
+    if let Ok(path) = HeaderValue::from_str(path) {
+        response.headers_mut().insert("serverfnerror", path);
+    }
+    response
+}
+
+pub async fn limit_server_fns(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    if !path.starts_with("/site/") {
+        return next.run(request).await;
+    }
+    let ip = client_ip(&request);
+    let (parts, body) = request.into_parts();
+    // A declared length beyond the limit is refused before reading.
+    let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return refused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &path,
+            "That request is too large.",
+        );
+    };
+    // The server functions take their arguments as a URL-encoded form; a
+    // password among them means an Argon2 run (sign-in, sign-up).
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let mut emails = form.iter().filter(|(name, _)| name == "email");
+    let email = emails.next().map(|(_, value)| value.as_str());
+    if emails.next().is_some() {
+        return refused(StatusCode::BAD_REQUEST, &path, "Give one email address.");
+    }
+    let call = Call {
+        ip,
+        email,
+        password: form.iter().any(|(name, _)| name == "password"),
+    };
+    if let Err(wait) = state.site_limits.admit(&call) {
+        tracing::debug!(%ip, path, "site call refused: rate limit");
+        let mut response = refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            &path,
+            "Too many attempts. Wait a moment, then try again.",
+        );
+        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        return response;
+    }
+    let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+    if let (true, Some(email)) = (
+        path == "/site/sign-in" && response.status().is_success(),
+        email,
+    ) {
+        state.site_limits.signed_in(ip, email);
+    }
+    response
+}
