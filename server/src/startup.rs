@@ -18,7 +18,7 @@ use crate::{
         ceremonies,
         clock::Clock,
     },
-    routes::{self, limits::Limits},
+    routes::{self, client_ip::TrustedProxies, limits::Limits},
     site,
     state::AppState,
     store::Store,
@@ -29,6 +29,7 @@ pub struct Application {
     router: Router,
     store: Store,
     clock: Clock,
+    limits: Arc<Limits>,
 }
 
 impl Application {
@@ -46,19 +47,21 @@ impl Application {
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
         let leptos_options = leptos_options(&config, listener.local_addr()?);
+        let limits = Arc::new(Limits::new(config.rate_limits, &store, &config.clock));
         let state = AppState {
             leptos_options,
             store: store.clone(),
             clock: config.clock.clone(),
             public_url: config.public_url.clone(),
             site: site::site(&store, &config.clock, builtin, &config.public_url),
-            limits: Arc::new(Limits::new(config.rate_limits, &store, &config.clock)),
+            limits: limits.clone(),
         };
         Ok(Self {
             listener,
-            router: router(state, config.request_timeout),
+            router: router(state, config.request_timeout, config.trusted_proxies),
             store,
             clock: config.clock,
+            limits,
         })
     }
 
@@ -71,6 +74,11 @@ impl Application {
     /// The store the application runs on (tests inspect it).
     pub fn store(&self) -> Store {
         self.store.clone()
+    }
+
+    /// The rate limits the application counts with (tests read their key count).
+    pub fn limits(&self) -> Arc<Limits> {
+        self.limits.clone()
     }
 
     pub fn port(&self) -> u16 {
@@ -88,7 +96,11 @@ impl Application {
             "latchkey is listening on http://{}",
             self.local_addr()
         );
-        let sweeper = tokio::spawn(sweep_expired(self.store.clone(), self.clock.clone()));
+        let sweeper = tokio::spawn(sweep_expired(
+            self.store.clone(),
+            self.clock.clone(),
+            self.limits.clone(),
+        ));
         axum::serve(
             self.listener,
             self.router
@@ -104,7 +116,11 @@ impl Application {
     }
 }
 
-fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
+fn router(
+    state: AppState,
+    request_timeout: std::time::Duration,
+    trusted_proxies: TrustedProxies,
+) -> Router {
     let routes = generate_route_list(app::App);
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
@@ -124,6 +140,11 @@ fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
             routes::security::same_site_server_fns,
         ))
         .layer(axum::middleware::from_fn(routes::security::headers))
+        // Before anything that reads the `ClientIp` (limits, server functions).
+        .layer(axum::middleware::from_fn_with_state(
+            trusted_proxies,
+            routes::client_ip::middleware,
+        ))
         // Every request, its body included, must arrive and be answered in time.
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -180,12 +201,14 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// Deletes expired transactions, handshakes and nonces once a minute. Expiry is
-/// checked on every use anyway; this only keeps the tables small.
-async fn sweep_expired(store: Store, clock: Clock) {
+/// Deletes expired transactions, handshakes and nonces once a minute, and
+/// prunes the in-memory rate limits. Expiry is checked on every use anyway;
+/// this only keeps the tables and the limiters small.
+async fn sweep_expired(store: Store, clock: Clock, limits: Arc<Limits>) {
     let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         every_minute.tick().await;
+        limits.prune();
         if let Err(error) = store.forget_hits_before(clock.now() / 1000 - 60).await {
             tracing::warn!(error = %error, "could not forget old rate-limit windows");
         }

@@ -21,6 +21,7 @@ use crate::{
         ids::{DisplayName, ExternalId},
         users, FlexError,
     },
+    routes::client_ip::ClientIp,
     state::AppState,
 };
 
@@ -34,6 +35,14 @@ impl FromRequestParts<AppState> for ManagedApp {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let ClientIp(ip) = *parts.extensions.get::<ClientIp>().ok_or_else(|| {
+            FlexError::Internal(anyhow::anyhow!("the client IP middleware did not run"))
+        })?;
+        let limits = &state.limits;
+        limits
+            .management_ip(ip)
+            .await
+            .map_err(ApiError::RateLimited)?;
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| FlexError::AppNotFound)?;
@@ -43,12 +52,9 @@ impl FromRequestParts<AppState> for ManagedApp {
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "));
-        state
-            .limits
-            .key(crate::flex::ids::hash(bearer.unwrap_or_default()))
-            .await
-            .map_err(ApiError::RateLimited)?;
-        Ok(Self(apps::authorize(&state.store, app_id, bearer).await?))
+        let (app, key_id) = apps::authorize(&state.store, app_id, bearer).await?;
+        limits.key(&key_id).await.map_err(ApiError::RateLimited)?;
+        Ok(Self(app))
     }
 }
 
