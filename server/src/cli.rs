@@ -8,7 +8,10 @@ use clap::{Args, Parser, Subcommand};
 use crate::{
     config::{find_site_root, Config, PublicUrl},
     flex::{apps, clock::Clock},
-    routes::limits::RateLimitConfig,
+    routes::{
+        client_ip::{self, TrustedProxies},
+        limits::RateLimitConfig,
+    },
     startup::{shutdown_signal, Application},
     store::Store,
     telemetry::{self, LogFormat},
@@ -169,6 +172,23 @@ struct ServeArgs {
     /// Management API requests per second per API key (0: no limit).
     #[arg(long, env = "LATCHKEY_RATE_LIMIT_KEY", default_value_t = RateLimitConfig::default().per_key)]
     rate_limit_key: u32,
+
+    /// Management API requests per second per client IP, counted before the
+    /// API key is looked up (0: no limit).
+    #[arg(long, env = "LATCHKEY_RATE_LIMIT_MANAGEMENT_IP", default_value_t = RateLimitConfig::default().per_management_ip)]
+    rate_limit_management_ip: u32,
+
+    /// A reverse proxy (CIDR or address) whose X-Forwarded-For / Forwarded
+    /// header names the client, for per-IP limits; repeat for several, or
+    /// comma-separate them in the variable. Default: none, the peer is the client.
+    #[arg(
+        long = "trusted-proxy",
+        env = "LATCHKEY_TRUSTED_PROXIES",
+        value_name = "CIDR",
+        value_delimiter = ',',
+        value_parser = client_ip::parse_cidr
+    )]
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Parses the command line, runs the command, and reports a failure on
@@ -321,9 +341,11 @@ async fn serve(args: ServeArgs, global: GlobalArgs) -> anyhow::Result<()> {
             per_ip: args.rate_limit_ip,
             per_app: args.rate_limit_app,
             per_key: args.rate_limit_key,
+            per_management_ip: args.rate_limit_management_ip,
             shared: args.rate_limit_shared,
         },
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
+        trusted_proxies: TrustedProxies::new(args.trusted_proxies),
     };
     let app = Application::build(config).await?;
     app.run_until_stopped(shutdown_signal()).await

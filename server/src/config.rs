@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use url::Url;
 
-use crate::{flex::clock::Clock, routes::limits::RateLimitConfig};
+use crate::{
+    flex::clock::Clock,
+    routes::{client_ip::TrustedProxies, limits::RateLimitConfig},
+};
 
 /// The configuration of `latchkey serve`.
 #[derive(Clone, Debug)]
@@ -23,6 +26,8 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     /// How long a request may take, body included, before a 408.
     pub request_timeout: std::time::Duration,
+    /// Reverse proxies whose `X-Forwarded-For`/`Forwarded` name the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// An origin (`scheme://host[:port]`) with no path, query or fragment.

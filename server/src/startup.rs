@@ -23,7 +23,7 @@ use crate::{
         ceremonies,
         clock::Clock,
     },
-    routes::{self, limits::Limits},
+    routes::{self, client_ip::TrustedProxies, limits::Limits},
     site::{self, limits::SiteLimits},
     state::AppState,
     store::Store,
@@ -34,6 +34,7 @@ pub struct Application {
     router: Router,
     store: Store,
     clock: Clock,
+    limits: Arc<Limits>,
     site_limits: Arc<SiteLimits>,
 }
 
@@ -52,6 +53,7 @@ impl Application {
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
         let leptos_options = leptos_options(&config, listener.local_addr()?);
+        let limits = Arc::new(Limits::new(config.rate_limits, &store, &config.clock));
         let site_limits = Arc::new(SiteLimits::new(&config.clock));
         let state = AppState {
             leptos_options,
@@ -59,14 +61,15 @@ impl Application {
             clock: config.clock.clone(),
             public_url: config.public_url.clone(),
             site: site::site(&store, &config.clock, builtin, &config.public_url),
-            limits: Arc::new(Limits::new(config.rate_limits, &store, &config.clock)),
+            limits: limits.clone(),
             site_limits: site_limits.clone(),
         };
         Ok(Self {
             listener,
-            router: router(state, config.request_timeout),
+            router: router(state, config.request_timeout, config.trusted_proxies),
             store,
             clock: config.clock,
+            limits,
             site_limits,
         })
     }
@@ -80,6 +83,11 @@ impl Application {
     /// The store the application runs on (tests inspect it).
     pub fn store(&self) -> Store {
         self.store.clone()
+    }
+
+    /// The rate limits the application counts with (tests read their key count).
+    pub fn limits(&self) -> Arc<Limits> {
+        self.limits.clone()
     }
 
     pub fn port(&self) -> u16 {
@@ -100,6 +108,7 @@ impl Application {
         let sweeper = tokio::spawn(sweep_expired(
             self.store.clone(),
             self.clock.clone(),
+            self.limits.clone(),
             self.site_limits.clone(),
         ));
         axum::serve(
@@ -117,7 +126,11 @@ impl Application {
     }
 }
 
-fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
+fn router(
+    state: AppState,
+    request_timeout: std::time::Duration,
+    trusted_proxies: TrustedProxies,
+) -> Router {
     let routes = generate_route_list(app::App);
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
@@ -139,6 +152,11 @@ fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             routes::security::same_site_server_fns,
+        ))
+        // Before anything that reads the `ClientIp` (limits, server functions).
+        .layer(axum::middleware::from_fn_with_state(
+            trusted_proxies,
+            routes::client_ip::middleware,
         ))
         // Every request, its body included, must arrive and be answered in time.
         .layer(TimeoutLayer::with_status_code(
@@ -216,12 +234,19 @@ fn redact(url: &str) -> String {
 }
 
 /// Deletes expired transactions, handshakes, nonces and site sessions once a
-/// minute, and forgets the site's full rate-limit buckets. Expiry is checked on
-/// every use anyway; this only keeps the tables and maps small.
-async fn sweep_expired(store: Store, clock: Clock, site_limits: Arc<SiteLimits>) {
+/// minute, and prunes the in-memory rate limits (the API's and the site's).
+/// Expiry is checked on every use anyway; this only keeps the tables and the
+/// limiters small.
+async fn sweep_expired(
+    store: Store,
+    clock: Clock,
+    limits: Arc<Limits>,
+    site_limits: Arc<SiteLimits>,
+) {
     let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         every_minute.tick().await;
+        limits.prune();
         if let Err(error) = store.forget_hits_before(clock.now() / 1000 - 60).await {
             tracing::warn!(error = %error, "could not forget old rate-limit windows");
         }

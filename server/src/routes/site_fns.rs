@@ -1,26 +1,30 @@
 //! The site's server functions (`/site/*`) pass here first: the body limit of
 //! the API, then the site's limits (`site::limits`), counted before the work.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 
 use axum::{
     body::Body,
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     http::{header, HeaderValue, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use leptos::{prelude::ServerFnError, server_fn::error::FromServerFnError};
 
-use crate::{routes::api::BODY_LIMIT, site::limits::Call, state::AppState};
+use crate::{
+    routes::{api::BODY_LIMIT, client_ip::ClientIp},
+    site::limits::Call,
+    state::AppState,
+};
 
-/// The address limits are counted for: the socket peer.
-pub fn client_ip(request: &Request) -> IpAddr {
+/// The address limits are counted for: the client's (`routes::client_ip`,
+/// which believes forwarding headers only from `--trusted-proxy` peers).
+fn client_ip(request: &Request) -> IpAddr {
     request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| peer.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        .get::<ClientIp>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ClientIp(ip)| *ip)
 }
 
 /// A refusal in the server functions' own error encoding, so the page shows

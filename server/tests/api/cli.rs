@@ -98,6 +98,10 @@ fn help_documents_every_option_and_its_variable() {
         "LATCHKEY_SITE_ROOT",
         "--log-format",
         "json",
+        "--rate-limit-management-ip",
+        "LATCHKEY_RATE_LIMIT_MANAGEMENT_IP",
+        "--trusted-proxy",
+        "LATCHKEY_TRUSTED_PROXIES",
     ] {
         assert!(
             help.contains(expected),
@@ -122,6 +126,37 @@ fn an_unsupported_database_url_stops_start_up_with_a_clear_message() {
         stderr.contains("DATABASE_URL must start with sqlite:// or postgres://"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_trusted_proxy_that_is_not_a_cidr_stops_start_up_with_a_clear_message() {
+    let from_the_variable = latchkey()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("LATCHKEY_TRUSTED_PROXIES", "10.0.0.0/8,10.0.0.0/33")
+        .output()
+        .unwrap();
+    let from_the_option = latchkey()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "--trusted-proxy",
+            "fd00::/8",
+            "--trusted-proxy",
+            "proxy.local",
+        ])
+        .output()
+        .unwrap();
+
+    for (output, bad) in [
+        (from_the_variable, "10.0.0.0/33"),
+        (from_the_option, "proxy.local"),
+    ] {
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("`{bad}` is not a CIDR")),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ use latchkey::{
         apps::{create_app, NewApp},
         clock::Clock,
     },
-    routes::limits::RateLimitConfig,
+    routes::limits::{Limits, RateLimitConfig},
     startup::Application,
     store::Store,
 };
@@ -67,6 +67,7 @@ pub fn test_config_with_limits(
         clock,
         rate_limits,
         request_timeout: std::time::Duration::from_secs(5),
+        trusted_proxies: Default::default(),
     }
 }
 
@@ -86,6 +87,8 @@ pub struct TestApp {
     pub flex: LatchkeyFlex,
     pub db: AnyPool,
     pub store: Store,
+    /// The server's rate limits (tests read their key count and prune them).
+    pub limits: std::sync::Arc<Limits>,
     // Keeps the database (for SQLite, its file) alive while the server runs.
     _database: TestDatabase,
 }
@@ -98,17 +101,21 @@ pub async fn spawn_app() -> TestApp {
 
 /// `spawn_app`, with rate limits (all off in `spawn_app`).
 pub async fn spawn_app_with_limits(rate_limits: RateLimitConfig) -> TestApp {
+    spawn_app_with(|config| config.rate_limits = rate_limits).await
+}
+
+/// `spawn_app`, with its configuration changed by `configure` first.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let database = TestDatabase::fresh().await;
     let clock = Clock::manual();
-    let app = Application::build(test_config_with_limits(
-        &database.url,
-        clock.clone(),
-        rate_limits,
-    ))
-    .await
-    .expect("the application builds");
+    let mut config = test_config_with_limits(&database.url, clock.clone(), RateLimitConfig::off());
+    configure(&mut config);
+    let app = Application::build(config)
+        .await
+        .expect("the application builds");
     let address = format!("http://localhost:{}", app.port());
     let store = app.store();
+    let limits = app.limits();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
 
     let new_app = NewApp::parse("Test app", std::slice::from_ref(&address), None).unwrap();
@@ -131,6 +138,7 @@ pub async fn spawn_app_with_limits(rate_limits: RateLimitConfig) -> TestApp {
         http,
         clock,
         store,
+        limits,
         _database: database,
     }
 }

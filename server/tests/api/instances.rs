@@ -120,9 +120,9 @@ async fn shared_rate_limits_are_not_bypassed_by_alternating_instances() {
     let clock = Clock::manual();
     let shared = RateLimitConfig {
         per_ip: 3,
-        per_app: 0,
         per_key: 2,
         shared: true,
+        ..RateLimitConfig::off()
     };
     let (one, store) = instance_with(&database.url, clock.clone(), shared).await;
     let (two, _) = instance_with(&database.url, clock.clone(), shared).await;

@@ -1,13 +1,17 @@
 //! Abuse limits: 429 `rate_limited` with Retry-After, per client IP, per app and
-//! per API key; slower password sign-ins after repeated failures.
+//! per API key, bounded and pruned, and per forwarded client behind a trusted
+//! proxy; slower password sign-ins after repeated failures.
 
 use std::time::{Duration, Instant};
 
-use latchkey::routes::limits::RateLimitConfig;
+use futures::StreamExt;
+use latchkey::routes::{client_ip::TrustedProxies, limits::RateLimitConfig};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_with_limits};
+use crate::helpers::{assert_error, spawn_app, spawn_app_with, spawn_app_with_limits, TestApp};
+
+const START: &str = "/authenticate/transactions/webauthn/start";
 
 #[tokio::test]
 async fn the_client_api_is_limited_per_client_ip() {
@@ -122,4 +126,143 @@ async fn a_request_whose_body_never_arrives_times_out_with_408() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn the_management_api_is_limited_per_client_ip_before_the_key_is_looked_up() {
+    let app = spawn_app_with_limits(RateLimitConfig {
+        per_management_ip: 2,
+        ..RateLimitConfig::off()
+    })
+    .await;
+    let body = json!({ "external_id": "user-1", "passkey_display_name": "Ada" });
+    let guess = |key: &'static str| {
+        app.manage_as(
+            &app.app_id,
+            Some(key),
+            Method::POST,
+            "/transactions/register",
+            Some(&body),
+        )
+    };
+
+    assert_error(&guess("lk_wrong").await, 401, "invalid_access_token");
+    assert_error(&guess("lk_wrong_again").await, 401, "invalid_access_token");
+    let limited = app
+        .manage(Method::POST, "/transactions/register", Some(&body))
+        .await;
+
+    assert_error(&limited, 429, "rate_limited");
+    // The client API from the same address has its own budget.
+    assert_eq!(app.client_post(START, &json!({})).await.0, 200);
+}
+
+/// The flood is 100,000 requests; in a debug build that costs about a
+/// minute of CPU, so the default is 10,000 and `LATCHKEY_TEST_FLOOD=100000`
+/// runs the full one (at least 1,000).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_of_random_app_ids_and_bearers_is_refused_and_leaves_the_limiters_small() {
+    let requests: usize = std::env::var("LATCHKEY_TEST_FLOOD")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
+    let app = spawn_app_with_limits(RateLimitConfig {
+        per_ip: 100,
+        per_management_ip: 100,
+        ..RateLimitConfig::default()
+    })
+    .await;
+    let body = json!({ "external_id": "user-1", "passkey_display_name": "Ada" });
+    // One real request each: the app's and the key's buckets hold one key each.
+    assert_eq!(app.client_post(START, &json!({})).await.0, 200);
+    let real = app
+        .manage(Method::POST, "/transactions/register", Some(&body))
+        .await;
+    assert_eq!(real.0, 200, "{}", real.1);
+
+    let random = || uuid::Uuid::new_v4().simple().to_string();
+    let statuses: Vec<u16> = futures::stream::iter(0..requests)
+        .map(|i| {
+            let request = match i % 3 {
+                0 => app
+                    .http
+                    .post(app.url(&format!("/v1/apps/{}{START}", random())))
+                    .json(&json!({})),
+                1 => app
+                    .http
+                    .post(app.url(&format!("/v1/apps/{}/transactions/register", app.app_id)))
+                    .bearer_auth(format!("lk_{}{}", random(), random()))
+                    .json(&body),
+                _ => app
+                    .http
+                    .get(app.url(&format!("/v1/apps/{}/users/{}", random(), random())))
+                    .bearer_auth(random()),
+            };
+            async move { request.send().await.unwrap().status().as_u16() }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+
+    let count = |status: u16| statuses.iter().filter(|s| **s == status).count();
+    let seen = [401, 404, 429].map(|status| (status, count(status)));
+    // Each per-IP budget had 99 requests left; everything beyond is refused.
+    assert_eq!(count(429), requests - 2 * 99, "{seen:?}");
+    assert_eq!(count(401) + count(404), 2 * 99, "{seen:?}");
+    // Two client IPs (client and management API), one app, one key: nothing
+    // a made-up id or bearer could add.
+    assert_eq!(app.limits.key_count(), 4);
+
+    // Once every budget is full again, pruning forgets every key.
+    app.clock.advance(Duration::from_secs(2));
+    app.limits.prune();
+    assert_eq!(app.limits.key_count(), 0);
+    assert_eq!(app.client_post(START, &json!({})).await.0, 200);
+}
+
+async fn start_forwarded_for(app: &TestApp, forwarded_for: &str) -> u16 {
+    app.http
+        .post(app.url(&format!("/v1/apps/{}{START}", app.app_id)))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
+    let app = spawn_app_with(|config| {
+        config.rate_limits = RateLimitConfig {
+            per_ip: 2,
+            ..RateLimitConfig::off()
+        };
+        config.trusted_proxies = TrustedProxies::parse(&["127.0.0.1/32"]).unwrap();
+    })
+    .await;
+
+    for expected in [200, 200, 429] {
+        assert_eq!(start_forwarded_for(&app, "203.0.113.1").await, expected);
+    }
+    assert_eq!(start_forwarded_for(&app, "203.0.113.2").await, 200);
+    // What a client writes left of what the proxy appended is not believed.
+    assert_eq!(
+        start_forwarded_for(&app, "203.0.113.2, 203.0.113.1").await,
+        429
+    );
+}
+
+#[tokio::test]
+async fn without_a_trusted_proxy_forwarded_headers_are_ignored() {
+    let app = spawn_app_with_limits(RateLimitConfig {
+        per_ip: 2,
+        ..RateLimitConfig::off()
+    })
+    .await;
+
+    assert_eq!(start_forwarded_for(&app, "203.0.113.1").await, 200);
+    assert_eq!(start_forwarded_for(&app, "203.0.113.2").await, 200);
+    assert_eq!(start_forwarded_for(&app, "203.0.113.3").await, 429);
 }

@@ -252,25 +252,30 @@ pub async fn revoke_api_key(
     Ok(())
 }
 
-/// The app a management request acts for: the key must be a live key of the
-/// app in the path. Keys are looked up by their SHA-256 hash, so the secret is
-/// never compared byte by byte.
+/// The app a management request acts for, and the id of the key: the key must
+/// be a live key of the app in the path. Keys are looked up by their SHA-256
+/// hash, so the secret is never compared byte by byte.
 pub async fn authorize(
     store: &Store,
     app_id: &str,
     bearer: Option<&str>,
-) -> Result<App, FlexError> {
+) -> Result<(App, ApiKeyId), FlexError> {
     let app = find_app(store, app_id).await?;
     let key = bearer
         .and_then(ApiKey::parse)
         .ok_or(FlexError::InvalidAccessToken)?;
     let live =
-        sqlx::query("SELECT app_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+        sqlx::query("SELECT id, app_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
             .bind(ids::hash(key.as_str()))
             .fetch_optional(store.pool())
             .await?;
     match live {
-        Some(row) if row.try_get::<String, _>("app_id")? == app.id.as_str() => Ok(app),
+        Some(row) if row.try_get::<String, _>("app_id")? == app.id.as_str() => {
+            let id: String = row.try_get("id")?;
+            let id = ApiKeyId::parse(&id)
+                .ok_or_else(|| anyhow::anyhow!("stored API key id {id} is malformed"))?;
+            Ok((app, id))
+        }
         _ => Err(FlexError::InvalidAccessToken),
     }
 }

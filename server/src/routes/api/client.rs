@@ -2,10 +2,10 @@
 //! A middleware finds the app (404 `app_not_found` otherwise) and answers CORS
 //! for that app's own origins only.
 
-use std::{collections::HashMap, net::SocketAddr};
+use std::collections::HashMap;
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     http::{header, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -26,25 +26,29 @@ use crate::{
         ceremonies::{self, Attachment, Handshake},
         FlexError,
     },
+    routes::client_ip::ClientIp,
     state::AppState,
 };
 
 /// Finds the app of a client request and applies its CORS policy.
 pub async fn app_and_cors(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
     ApiPath(params): ApiPath<HashMap<String, String>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let app_id = params.get("app_id").map(String::as_str).unwrap_or_default();
-    if let Err(wait) = state.limits.client(peer.ip(), app_id).await {
+    if let Err(wait) = state.limits.client_ip(ip).await {
         return ApiError::RateLimited(wait).into_response();
     }
+    let app_id = params.get("app_id").map(String::as_str).unwrap_or_default();
     let app = match apps::find_app(&state.store, app_id).await {
         Ok(app) => app,
         Err(error) => return ApiError::from(error).into_response(),
     };
+    if let Err(wait) = state.limits.app(&app.id).await {
+        return ApiError::RateLimited(wait).into_response();
+    }
     let origin = request.headers().get(header::ORIGIN).cloned();
     let allowed = origin
         .as_ref()

@@ -21,6 +21,7 @@ use crate::{
         ids::{DisplayName, ExternalId},
         users, FlexError,
     },
+    routes::client_ip::ClientIp,
     state::AppState,
 };
 
@@ -34,6 +35,14 @@ impl FromRequestParts<AppState> for ManagedApp {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let ClientIp(ip) = *parts.extensions.get::<ClientIp>().ok_or_else(|| {
+            FlexError::Internal(anyhow::anyhow!("the client IP middleware did not run"))
+        })?;
+        let limits = &state.limits;
+        limits
+            .management_ip(ip)
+            .await
+            .map_err(ApiError::RateLimited)?;
         let ApiPath(params) =
             ApiPath::<HashMap<String, String>>::from_request_parts(parts, state).await?;
         let app_id = params.get("app_id").ok_or(FlexError::AppNotFound)?;
@@ -42,12 +51,9 @@ impl FromRequestParts<AppState> for ManagedApp {
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "));
-        state
-            .limits
-            .key(crate::flex::ids::hash(bearer.unwrap_or_default()))
-            .await
-            .map_err(ApiError::RateLimited)?;
-        Ok(Self(apps::authorize(&state.store, app_id, bearer).await?))
+        let (app, key_id) = apps::authorize(&state.store, app_id, bearer).await?;
+        limits.key(&key_id).await.map_err(ApiError::RateLimited)?;
+        Ok(Self(app))
     }
 }
 
