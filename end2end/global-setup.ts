@@ -18,6 +18,7 @@ export default function globalSetup() {
     const args = ['apps', 'create', '--name', name, ...origins.flatMap((o) => ['--origin', o]), '--json'];
     try {
       apps[name] = JSON.parse(execFileSync(bin, args, {
+        cwd: __dirname, // where the webServer runs, so the same e2e.db
         env: { ...process.env, DATABASE_URL: e2eDatabase },
         stdio: ['ignore', 'pipe', 'pipe'],
       }).toString());

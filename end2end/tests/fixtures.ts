@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test as base, expect, type CDPSession, type Page } from '@playwright/test';
 
 /** Options of a CTAP2 virtual authenticator: a platform authenticator that verifies the user. */
@@ -43,11 +44,11 @@ export const e2eApps = {
 
 export type E2EApp = { app_id: string; api_key: string; origins: string[] };
 
-/** The server's database, a fresh SQLite file per run (the webServer command removes it). */
+/** The server's database, a fresh SQLite file per run (the webServer command removes it), in end2end/. */
 export const e2eDatabase = 'sqlite://e2e.db';
 
-/** Written by global-setup.ts, read by the specs. */
-export const appsFile = 'e2e-apps.json';
+/** Written by global-setup.ts, read by the specs: end2end/e2e-apps.json. */
+export const appsFile = join(__dirname, '..', 'e2e-apps.json');
 
 /** One of the apps global-setup.ts created. */
 export function e2eApp(name: keyof typeof e2eApps): E2EApp {
