@@ -1,14 +1,15 @@
 import { defineConfig, devices } from '@playwright/test';
+import { e2eDatabase, latchkey as baseURL, port } from './tests/fixtures';
 
-// The server under test. `make test` builds it and passes LATCHKEY_BIN and
-// LATCHKEY_SITE_ROOT, and picks a port of its own; under `cargo leptos
-// end-to-end` the server cargo-leptos started on :3000 is reused.
-const port = Number(process.env.LATCHKEY_E2E_PORT ?? 3000);
-const baseURL = `http://localhost:${port}`;
+// The server under test. `make test-e2e` builds it and passes LATCHKEY_BIN
+// and LATCHKEY_SITE_ROOT, and picks a port of its own. Without LATCHKEY_BIN
+// the run fails: global-setup.ts needs the binary's CLI to create the apps.
 const bin = process.env.LATCHKEY_BIN;
 
 export default defineConfig({
   testDir: './tests',
+  // After webServer is up: creates the suite's apps with the CLI, or fails the run.
+  globalSetup: './global-setup.ts',
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,
@@ -48,7 +49,7 @@ export default defineConfig({
       ? `rm -f e2e.db && "${bin}" serve --listen localhost:${port} --public-url ${baseURL}`
       : `echo "no server on ${baseURL}: run make test, or cargo leptos end-to-end" && exit 1`,
     env: {
-      DATABASE_URL: 'sqlite://e2e.db',
+      DATABASE_URL: e2eDatabase,
       ...(process.env.LATCHKEY_SITE_ROOT ? { LATCHKEY_SITE_ROOT: process.env.LATCHKEY_SITE_ROOT } : {}),
       RUST_LOG: process.env.RUST_LOG ?? 'warn',
     },

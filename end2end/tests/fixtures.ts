@@ -1,4 +1,6 @@
-import { test as base, type CDPSession, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test as base, expect, type CDPSession, type Page } from '@playwright/test';
 
 /** Options of a CTAP2 virtual authenticator: a platform authenticator that verifies the user. */
 export const platformAuthenticator = {
@@ -24,4 +26,43 @@ export async function addVirtualAuthenticator(
 }
 
 export const test = base;
-export { expect } from '@playwright/test';
+export { expect };
+
+/** Where the server under test listens (`make test-e2e` picks the port). */
+export const port = Number(process.env.LATCHKEY_E2E_PORT ?? 3000);
+export const latchkey = `http://localhost:${port}`;
+/** A second origin, for pages that call Latchkey across origins (cors.spec.ts serves it). */
+export const crossOriginPort = Number(process.env.LATCHKEY_E2E_CROSS_ORIGIN_PORT ?? port + 1);
+export const crossOrigin = `http://localhost:${crossOriginPort}`;
+
+/** The apps the suite uses, by name: their origins. global-setup.ts creates them with the CLI. */
+export const e2eApps = {
+  'passage-flex-js': [latchkey],
+  'cross-origin': [crossOrigin],
+  'other-origin': ['https://elsewhere.example'],
+} as const;
+
+export type E2EApp = { app_id: string; api_key: string; origins: string[] };
+
+/** The server's database, a fresh SQLite file per run (the webServer command removes it), in end2end/. */
+export const e2eDatabase = 'sqlite://e2e.db';
+
+/** Written by global-setup.ts, read by the specs: end2end/e2e-apps.json. */
+export const appsFile = join(__dirname, '..', 'e2e-apps.json');
+
+/** One of the apps global-setup.ts created. */
+export function e2eApp(name: keyof typeof e2eApps): E2EApp {
+  const apps = JSON.parse(readFileSync(appsFile, 'utf8')) as Record<string, E2EApp>;
+  return apps[name];
+}
+
+/** A management API call from the app's backend (here, Node): POST, answered 200. */
+export async function manage(app: E2EApp, path: string, body: object) {
+  const response = await fetch(`${latchkey}/v1/apps/${app.app_id}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${app.api_key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(response.status).toBe(200);
+  return response.json();
+}

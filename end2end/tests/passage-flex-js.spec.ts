@@ -1,14 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { test, expect, addVirtualAuthenticator } from './fixtures';
+import { test, expect, addVirtualAuthenticator, e2eApp, latchkey, manage } from './fixtures';
 import type { Page } from '@playwright/test';
 
 // Passage's own browser SDK, @passageidentity/passage-flex-js 1.0.2, unchanged:
 // its calls to Passage's host are routed to Latchkey, and every method works.
-
-const port = Number(process.env.LATCHKEY_E2E_PORT ?? 3000);
-const latchkey = `http://localhost:${port}`;
-const bin = process.env.LATCHKEY_BIN;
 
 const modules = {
   '/vendor/passage-flex-js.js': 'node_modules/@passageidentity/passage-flex-js/dist/index.js',
@@ -49,21 +44,8 @@ async function openSdkPage(page: Page) {
   await page.locator('body[data-ready]').waitFor();
 }
 
-async function manage(app: { app_id: string; api_key: string }, path: string, body: object) {
-  const response = await fetch(`${latchkey}/v1/apps/${app.app_id}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${app.api_key}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBe(200);
-  return response.json();
-}
-
 test('every passage-flex-js method works against Latchkey', async ({ page }) => {
-  test.skip(!bin, 'needs LATCHKEY_BIN (make test sets it) to create an app');
-  const app = JSON.parse(execFileSync(bin!, [
-    'apps', 'create', '--name', 'passage-flex-js', '--origin', latchkey, '--json',
-  ], { env: { ...process.env, DATABASE_URL: 'sqlite://e2e.db' } }).toString());
+  const app = e2eApp('passage-flex-js');
   await addVirtualAuthenticator(page);
   await openSdkPage(page);
   const sdk = (script: string, arg?: unknown) =>

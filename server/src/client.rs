@@ -24,6 +24,10 @@ pub enum ClientError {
     },
     #[error("no user has this external id")]
     UserNotFound,
+    /// An id that cannot be one path segment (empty, `.` or `..`): refused
+    /// before anything is sent.
+    #[error("not an id: {0:?}")]
+    InvalidId(String),
     #[error("could not reach Latchkey")]
     Transport(#[from] reqwest::Error),
 }
@@ -34,29 +38,68 @@ impl ClientError {
         match self {
             Self::Api { code, .. } => Some(code),
             Self::UserNotFound => Some("user_not_found"),
+            Self::InvalidId(_) => Some("invalid_id"),
             Self::Transport(_) => None,
         }
     }
 }
 
-#[derive(Clone, Debug)]
+/// One path segment: every byte but the unreserved ones percent-encoded, so
+/// an id can never add, leave or climb out of a segment (`/`, `?`, `#`, `%`);
+/// `.` and `..`, which URL parsing would resolve away, are refused.
+fn segment(id: &str) -> Result<String, ClientError> {
+    if matches!(id, "" | "." | "..") {
+        return Err(ClientError::InvalidId(id.to_owned()));
+    }
+    Ok(id
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect())
+}
+
+#[derive(Clone)]
 struct Connection {
     http: reqwest::Client,
-    /// `{base}/v1/apps/{app_id}`
-    base: String,
+    /// Where Latchkey is served, without a trailing `/`.
+    base_url: String,
+    app_id: String,
     api_key: String,
 }
 
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("base_url", &self.base_url)
+            .field("app_id", &self.app_id)
+            .field("api_key", &"(redacted)")
+            .finish_non_exhaustive()
+    }
+}
+
 impl Connection {
+    /// Calls `{base_url}/v1/apps/{app_id}/{segments…}?{query}`: the one place
+    /// a URL is built, every segment (the app id too) through [`segment`].
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
-        path: &str,
+        segments: &[&str],
+        query: &[(&str, &str)],
         body: Option<serde_json::Value>,
     ) -> Result<T, ClientError> {
+        let mut url = format!("{}/v1/apps/{}", self.base_url, segment(&self.app_id)?);
+        for part in segments {
+            url.push('/');
+            url.push_str(&segment(part)?);
+        }
         let mut request = self
             .http
-            .request(method, format!("{}{path}", self.base))
+            .request(method, url)
+            .query(query)
             .bearer_auth(&self.api_key);
         if let Some(body) = body {
             request = request.json(&body);
@@ -113,7 +156,8 @@ impl LatchkeyFlex {
     pub fn with_client(http: reqwest::Client, base_url: &str, app_id: &str, api_key: &str) -> Self {
         let connection = Connection {
             http,
-            base: format!("{}/v1/apps/{app_id}", base_url.trim_end_matches('/')),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            app_id: app_id.to_owned(),
             api_key: api_key.to_owned(),
         };
         Self {
@@ -142,7 +186,7 @@ impl Auth {
             json!({ "external_id": external_id, "passkey_display_name": passkey_display_name });
         let response: TransactionResponse = self
             .0
-            .call(Method::POST, "/transactions/register", Some(body))
+            .call(Method::POST, &["transactions", "register"], &[], Some(body))
             .await?;
         Ok(response.transaction_id)
     }
@@ -156,7 +200,12 @@ impl Auth {
         let body = json!({ "external_id": external_id });
         let response: TransactionResponse = self
             .0
-            .call(Method::POST, "/transactions/authenticate", Some(body))
+            .call(
+                Method::POST,
+                &["transactions", "authenticate"],
+                &[],
+                Some(body),
+            )
             .await?;
         Ok(response.transaction_id)
     }
@@ -171,7 +220,8 @@ impl Auth {
             .0
             .call(
                 Method::POST,
-                "/authenticate/verify",
+                &["authenticate", "verify"],
+                &[],
                 Some(json!({ "nonce": nonce })),
             )
             .await?;
@@ -229,13 +279,12 @@ impl User {
         struct Page {
             users: Vec<Listed>,
         }
-        let identifier: String =
-            url::form_urlencoded::byte_serialize(external_id.as_bytes()).collect();
         let page: Page = self
             .0
             .call(
                 Method::GET,
-                &format!("/users?identifier={identifier}&limit=1"),
+                &["users"],
+                &[("identifier", external_id), ("limit", "1")],
                 None,
             )
             .await?;
@@ -252,10 +301,7 @@ impl User {
             user: UserInfo,
         }
         let id = self.id_of(external_id).await?;
-        let wrapped: Wrapped = self
-            .0
-            .call(Method::GET, &format!("/users/{id}"), None)
-            .await?;
+        let wrapped: Wrapped = self.0.call(Method::GET, &["users", &id], &[], None).await?;
         Ok(wrapped.user)
     }
 
@@ -267,7 +313,7 @@ impl User {
         let id = self.id_of(external_id).await?;
         let devices: Devices = self
             .0
-            .call(Method::GET, &format!("/users/{id}/devices"), None)
+            .call(Method::GET, &["users", &id, "devices"], &[], None)
             .await?;
         Ok(devices.devices)
     }
@@ -281,7 +327,8 @@ impl User {
         self.0
             .call::<serde_json::Value>(
                 Method::DELETE,
-                &format!("/users/{id}/devices/{device_id}"),
+                &["users", &id, "devices", device_id],
+                &[],
                 None,
             )
             .await?;
@@ -304,10 +351,46 @@ impl User {
             .0
             .call(
                 Method::PATCH,
-                &format!("/users/{id}/devices/{device_id}"),
+                &["users", &id, "devices", device_id],
+                &[],
                 Some(json!({ "friendly_name": friendly_name })),
             )
             .await?;
         Ok(wrapped.device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_does_not_print_the_api_key() {
+        let key = "lk_secret_key_that_must_not_leak";
+        let flex = LatchkeyFlex::new("https://auth.example.com", "app-1", key);
+
+        for printed in [
+            format!("{flex:?}"),
+            format!("{flex:#?}"),
+            format!("{:?}", flex.auth),
+            format!("{:?}", flex.user),
+        ] {
+            assert!(!printed.contains("secret"), "{printed}");
+            assert!(printed.contains("(redacted)"), "{printed}");
+            assert!(printed.contains("app-1"), "{printed}");
+        }
+    }
+
+    #[test]
+    fn an_id_is_one_path_segment() {
+        assert_eq!(segment("dev_1-a.b~").unwrap(), "dev_1-a.b~");
+        assert_eq!(
+            segment("../../u/devices/d?x#y%").unwrap(),
+            "..%2F..%2Fu%2Fdevices%2Fd%3Fx%23y%25"
+        );
+        assert_eq!(segment("é ").unwrap(), "%C3%A9%20");
+        for dots in ["", ".", ".."] {
+            assert_eq!(segment(dots).unwrap_err().code(), Some("invalid_id"));
+        }
     }
 }

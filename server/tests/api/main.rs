@@ -2,6 +2,7 @@
 //! `LATCHKEY_TEST_DATABASE=sqlite|postgres` picks the engine (`make test` runs both).
 
 mod cli;
+mod client;
 mod compat;
 mod finishes;
 mod flows;
