@@ -641,7 +641,12 @@ async fn a_server_killed_mid_load_keeps_every_confirmed_passkey_and_reuses_nothi
         })
         .collect();
 
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Kill once the load is well under way (a fixed wait is too short on a busy
+    // machine: a debug build's first ceremonies can take over a second).
+    let under_way = std::time::Instant::now();
+    while confirmed.lock().unwrap().len() < 16 && under_way.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     child.kill().unwrap(); // SIGKILL, mid-run
     child.wait().unwrap();
     stop.store(true, Ordering::SeqCst);
