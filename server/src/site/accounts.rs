@@ -2,15 +2,10 @@
 //! (a random cookie token, stored as its SHA-256 hash).
 
 use app::backend::{Account, AccountError, Accounts};
-use argon2::{
-    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-    Argon2,
-};
 use async_trait::async_trait;
 use sqlx::{any::AnyRow, Row};
-use std::sync::{Arc, OnceLock};
-use tokio::sync::Semaphore;
 
+use super::passwords::{hash_password, password_matches, Argon2Jobs};
 use crate::{
     flex::{
         clock::{Clock, Millis},
@@ -20,8 +15,6 @@ use crate::{
 };
 
 const SESSION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
-/// Argon2 runs at once (19 MiB each); more are refused as busy, not queued.
-pub const ARGON2_AT_ONCE: usize = 4;
 
 pub struct SqlAccounts {
     store: Store,
@@ -46,72 +39,6 @@ impl SqlAccounts {
     }
 }
 
-type Job = Box<dyn FnOnce() + Send>;
-
-/// Argon2 jobs on `ARGON2_AT_ONCE` threads of their own (started on first
-/// use), at most one job each. Own threads, not tokio's blocking pool: each
-/// thread's allocator arena keeps the 19 MiB it last used, so the fewer
-/// threads ever run Argon2, the less memory stays resident.
-struct Argon2Jobs {
-    permits: Arc<Semaphore>,
-    threads: OnceLock<std::sync::mpsc::Sender<Job>>,
-}
-
-impl Argon2Jobs {
-    fn new() -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(ARGON2_AT_ONCE)),
-            threads: OnceLock::new(),
-        }
-    }
-
-    fn threads(&self) -> &std::sync::mpsc::Sender<Job> {
-        self.threads.get_or_init(|| {
-            let (sender, jobs) = std::sync::mpsc::channel::<Job>();
-            let jobs = Arc::new(std::sync::Mutex::new(jobs));
-            for _ in 0..ARGON2_AT_ONCE {
-                let jobs = jobs.clone();
-                let spawned = std::thread::Builder::new()
-                    .name("argon2".into())
-                    .spawn(move || loop {
-                        let next = jobs
-                            .lock()
-                            .map_err(drop)
-                            .and_then(|j| j.recv().map_err(drop));
-                        let Ok(job) = next else { return };
-                        job();
-                    });
-                if let Err(error) = spawned {
-                    tracing::error!(%error, "could not start an Argon2 thread");
-                }
-            }
-            sender
-        })
-    }
-
-    /// Starts the job if a permit is free (held until the job ends, even if
-    /// the request is gone); otherwise `Busy` at once.
-    fn start<T: Send + 'static>(
-        &self,
-        job: impl FnOnce() -> Result<T, AccountError> + Send + 'static,
-    ) -> Result<tokio::sync::oneshot::Receiver<Result<T, AccountError>>, AccountError> {
-        let permit = self
-            .permits
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| AccountError::Busy)?;
-        let (answer, answered) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
-                .unwrap_or_else(|_| Err(internal("an Argon2 job panicked")));
-            drop(permit);
-            let _ = answer.send(result);
-        });
-        self.threads().send(job).map_err(internal)?;
-        Ok(answered)
-    }
-}
-
 /// Deletes the site sessions that expired before `now`; returns how many.
 pub async fn sweep_expired_sessions(store: &Store, now: Millis) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM site_sessions WHERE expires_at <= $1")
@@ -121,7 +48,7 @@ pub async fn sweep_expired_sessions(store: &Store, now: Millis) -> Result<u64, s
     Ok(done.rows_affected())
 }
 
-fn internal(error: impl std::fmt::Display) -> AccountError {
+pub(super) fn internal(error: impl std::fmt::Display) -> AccountError {
     AccountError::Internal(error.to_string())
 }
 
@@ -156,29 +83,6 @@ fn check_new_password(password: &str) -> Result<(), AccountError> {
         )),
         _ => Ok(()),
     }
-}
-
-/// Argon2id with the crate's defaults (19 MiB, 2 passes).
-fn hash_password(password: &str) -> Result<String, AccountError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(internal)
-}
-
-/// Checks a password against a stored hash, or, for an unknown account,
-/// against a fixed hash made once: one Argon2 run either way, the same cost.
-fn password_matches(password: &str, hash: Option<&str>) -> Result<bool, AccountError> {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    let hash = match hash {
-        Some(hash) => hash,
-        None => DUMMY.get_or_init(|| hash_password(&ids::random_token(32)).unwrap_or_default()),
-    };
-    let hash = PasswordHash::new(hash).map_err(internal)?;
-    Ok(Argon2::default()
-        .verify_password(password.as_bytes(), &hash)
-        .is_ok())
 }
 
 fn account_from_row(row: &AnyRow) -> Result<Account, AccountError> {
@@ -355,39 +259,6 @@ mod tests {
         ] {
             assert!(parse_email(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn an_unknown_email_is_checked_against_the_dummy_hash() {
-        let hash = hash_password("correct horse").unwrap();
-        assert!(password_matches("correct horse", Some(&hash)).unwrap());
-        assert!(!password_matches("wrong", Some(&hash)).unwrap());
-        assert!(!password_matches("correct horse", None).unwrap());
-    }
-
-    #[tokio::test]
-    async fn argon2_jobs_beyond_the_permits_are_refused_as_busy_not_queued() {
-        let jobs = Argon2Jobs::new();
-        let (release, wait) = std::sync::mpsc::channel::<()>();
-        let wait = Arc::new(std::sync::Mutex::new(wait));
-        let running: Vec<_> = (0..ARGON2_AT_ONCE)
-            .map(|_| {
-                let wait = wait.clone();
-                jobs.start(move || {
-                    let _ = wait.lock().unwrap().recv();
-                    Ok(())
-                })
-                .unwrap()
-            })
-            .collect();
-        assert!(matches!(jobs.start(|| Ok(())), Err(AccountError::Busy)));
-        for _ in 0..ARGON2_AT_ONCE {
-            release.send(()).unwrap();
-        }
-        for job in running {
-            job.await.unwrap().unwrap();
-        }
-        assert!(jobs.start(|| Ok(())).unwrap().await.unwrap().is_ok());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod limits;
 pub mod passkeys;
+pub mod passwords;
 
 use std::sync::Arc;
 
