@@ -100,6 +100,11 @@ fn mutate(good: &Value, m: &Mutation) -> Value {
     response
 }
 
+/// An external id never used before.
+fn new_user() -> String {
+    format!("user-{}", uuid::Uuid::new_v4().simple())
+}
+
 #[track_caller]
 fn assert_clean_refusal(answer: &(reqwest::StatusCode, Value), case: &Mutation) {
     assert!(
@@ -126,7 +131,9 @@ async fn fresh_response(
             authenticator.authenticate(&app.address, &options),
         )
     } else {
-        let (transaction, handshake, options) = app.begin_registration("user-2").await;
+        // A user of its own each time: the mutations that still verify add a
+        // passkey, and one user may hold only so many.
+        let (transaction, handshake, options) = app.begin_registration(&new_user()).await;
         (
             Some(transaction),
             handshake,
@@ -562,7 +569,7 @@ impl World {
                 )
             }
             E::RegisterFinish => {
-                let (transaction, handshake, options) = app.begin_registration("user-2").await;
+                let (transaction, handshake, options) = app.begin_registration(&new_user()).await;
                 let mut response = Authenticator::new().register(&app.address, &options);
                 // As passage-flex-js sends it: `transports` beside `response`.
                 let transports = response["response"]
