@@ -75,5 +75,5 @@ fuzz: test-tools ## The fuzz tests at length (5,000 mutated ceremonies and bodie
 	LATCHKEY_FUZZ_CASES=5000 LATCHKEY_TEST_DATABASE=postgres scripts/with-postgres.sh cargo nextest run -p server --test api fuzz::
 
 soak: test-tools ## The race tests at length (1,000 rounds), the crash and two-instance tests, on both engines
-	LATCHKEY_RACE_ROUNDS=1000 LATCHKEY_TEST_DATABASE=sqlite cargo nextest run -p server --test api races:: instances:: killed
-	LATCHKEY_RACE_ROUNDS=1000 LATCHKEY_TEST_DATABASE=postgres scripts/with-postgres.sh cargo nextest run -p server --test api races:: instances:: killed
+	LATCHKEY_RACE_ROUNDS=1000 LATCHKEY_TEST_DATABASE=sqlite cargo nextest run -p server --test api races:: finishes:: passkey_cap:: instances:: killed
+	LATCHKEY_RACE_ROUNDS=1000 LATCHKEY_TEST_DATABASE=postgres scripts/with-postgres.sh cargo nextest run -p server --test api races:: finishes:: passkey_cap:: instances:: killed
