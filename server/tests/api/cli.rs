@@ -17,6 +17,19 @@ fn latchkey() -> Command {
     command
 }
 
+/// `apps create --json` for an app of `http://localhost:3000`: its id and API key.
+fn create_local_app(database_url: &str, name: &str) -> (String, String) {
+    let created = latchkey()
+        .args(["apps", "create", "--name", name])
+        .args(["--origin", "http://localhost:3000", "--json"])
+        .env("DATABASE_URL", database_url)
+        .output()
+        .unwrap();
+    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let field = |name: &str| created[name].as_str().unwrap().to_owned();
+    (field("app_id"), field("api_key"))
+}
+
 /// Starts `latchkey serve` on a random port and waits until it listens.
 /// Returns the child, its base URL, and the log lines read so far (the rest
 /// keep arriving on the receiver).
@@ -398,26 +411,9 @@ async fn the_cli_refuses_bad_apps_and_unknown_keys_with_a_clear_message() {
 #[tokio::test]
 async fn a_refused_ceremony_is_logged_with_the_request_id_it_was_answered_with() {
     let database = TestDatabase::fresh().await;
-    let created = latchkey()
-        .args([
-            "apps",
-            "create",
-            "--name",
-            "Logs",
-            "--origin",
-            "http://localhost:3000",
-            "--json",
-        ])
-        .env("DATABASE_URL", &database.url)
-        .output()
-        .unwrap();
-    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
-    let (app_id, api_key) = (
-        created["app_id"].as_str().unwrap(),
-        created["api_key"].as_str().unwrap(),
-    );
+    let (app_id, api_key) = create_local_app(&database.url, "Logs");
     let (mut child, address, lines) = serve(&database.url, &[]);
-    let flex = latchkey::client::LatchkeyFlex::new(&address, app_id, api_key);
+    let flex = latchkey::client::LatchkeyFlex::new(&address, &app_id, &api_key);
     let http = reqwest::Client::new();
     let url = |path: &str| format!("{address}/v1/apps/{app_id}{path}");
     let transaction = flex
@@ -472,26 +468,9 @@ async fn a_refused_ceremony_is_logged_with_the_request_id_it_was_answered_with()
 #[tokio::test]
 async fn no_secret_reaches_the_logs_even_at_trace_level() {
     let database = TestDatabase::fresh().await;
-    let created = latchkey()
-        .args([
-            "apps",
-            "create",
-            "--name",
-            "Logs",
-            "--origin",
-            "http://localhost:3000",
-            "--json",
-        ])
-        .env("DATABASE_URL", &database.url)
-        .output()
-        .unwrap();
-    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
-    let (app_id, api_key) = (
-        created["app_id"].as_str().unwrap(),
-        created["api_key"].as_str().unwrap(),
-    );
+    let (app_id, api_key) = create_local_app(&database.url, "Logs");
     let (mut child, address, lines) = serve_with_log(&database.url, &[], "trace");
-    let flex = latchkey::client::LatchkeyFlex::new(&address, app_id, api_key);
+    let flex = latchkey::client::LatchkeyFlex::new(&address, &app_id, &api_key);
     let http = reqwest::Client::new();
     let client = |path: &str, body: serde_json::Value| {
         let request = http
@@ -586,22 +565,7 @@ async fn a_server_killed_mid_load_keeps_every_confirmed_passkey_and_reuses_nothi
         Arc, Mutex,
     };
     let database = TestDatabase::fresh().await;
-    let created = latchkey()
-        .args([
-            "apps",
-            "create",
-            "--name",
-            "Crash",
-            "--origin",
-            "http://localhost:3000",
-            "--json",
-        ])
-        .env("DATABASE_URL", &database.url)
-        .output()
-        .unwrap();
-    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
-    let app_id = created["app_id"].as_str().unwrap().to_owned();
-    let api_key = created["api_key"].as_str().unwrap().to_owned();
+    let (app_id, api_key) = create_local_app(&database.url, "Crash");
     // A load test from one address: lift the per-IP limit.
     let unlimited = ["--rate-limit-ip", "0"];
     let (mut child, address, _) = serve(&database.url, &unlimited);

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::json;
 use softkey::Authenticator;
 
-use crate::helpers::{assert_error, spawn_app};
+use crate::helpers::{as_passage_flex_js_sends, assert_error, spawn_app};
 
 #[tokio::test]
 async fn adding_a_passkey_gives_a_nonce_that_verifies_once_to_the_external_id() {
@@ -202,13 +202,7 @@ async fn a_known_provider_gets_its_name_and_icons() {
 async fn transports_sent_beside_the_response_as_passage_flex_js_does_are_kept() {
     let app = spawn_app().await;
     let (transaction, handshake, options) = app.begin_registration("user-1").await;
-    let mut response = Authenticator::new().register(&app.address, &options);
-    let transports = response["response"]
-        .as_object_mut()
-        .unwrap()
-        .remove("transports")
-        .unwrap();
-    response["transports"] = transports;
+    let response = as_passage_flex_js_sends(Authenticator::new().register(&app.address, &options));
     let (status, body) = app
         .register_finish(&transaction, &handshake, &response)
         .await;

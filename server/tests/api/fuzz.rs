@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use softkey::{b64, unb64, Authenticator};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{as_passage_flex_js_sends, spawn_app, TestApp};
 
 #[derive(Clone, Debug)]
 struct Mutation {
@@ -570,14 +570,8 @@ impl World {
             }
             E::RegisterFinish => {
                 let (transaction, handshake, options) = app.begin_registration(&new_user()).await;
-                let mut response = Authenticator::new().register(&app.address, &options);
-                // As passage-flex-js sends it: `transports` beside `response`.
-                let transports = response["response"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("transports")
-                    .unwrap();
-                response["transports"] = transports;
+                let response =
+                    as_passage_flex_js_sends(Authenticator::new().register(&app.address, &options));
                 let body = json!({ "transaction_id": transaction, "handshake_id": handshake, "handshake_response": response });
                 call(
                     Method::POST,

@@ -143,6 +143,17 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
+/// A registration response as passage-flex-js sends it: `transports` beside
+/// `response`, not inside it.
+pub fn as_passage_flex_js_sends(mut response: Value) -> Value {
+    let transports = response["response"]
+        .as_object_mut()
+        .and_then(|inner| inner.remove("transports"))
+        .expect("a registration response with transports");
+    response["transports"] = transports;
+    response
+}
+
 /// A JSON answer: its status and body (`Value::Null` when empty).
 pub type Answer = (StatusCode, Value);
 
