@@ -7,7 +7,12 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{
     config::{find_site_root, Config, PublicUrl},
-    flex::{apps, clock::Clock},
+    flex::{
+        apps,
+        clock::Clock,
+        ids::{ApiKeyId, AppId},
+        Flex, FlexError,
+    },
     routes::{
         client_ip::{self, TrustedProxies},
         limits::RateLimitConfig,
@@ -228,8 +233,7 @@ async fn connect(global: &GlobalArgs) -> anyhow::Result<Store> {
 }
 
 async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Result<()> {
-    let store = connect(global).await?;
-    let now = Clock::system().now();
+    let flex = Flex::new(connect(global).await?, Clock::system());
     match command {
         AppsCommand::Create {
             name,
@@ -245,7 +249,7 @@ async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Resu
             let new = apps::NewApp::parse(&name, &origins, rp_id.as_deref())?
                 .with_lifetimes(lifetimes)
                 .with_max_passkeys(max_passkeys)?;
-            let (app, key) = apps::create_app(&store, &new, now).await?;
+            let (app, key) = flex.create_app(&new).await?;
             if json {
                 println!(
                     "{}",
@@ -265,7 +269,7 @@ async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Resu
             }
         }
         AppsCommand::List { json } => {
-            let apps = apps::list_apps(&store).await?;
+            let apps = flex.list_apps().await?;
             if json {
                 let list: Vec<_> = apps
                     .iter()
@@ -299,16 +303,16 @@ async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Resu
             }
         }
     }
-    store.close().await;
+    flex.store().close().await;
     Ok(())
 }
 
 async fn keys_command(command: KeysCommand, global: &GlobalArgs) -> anyhow::Result<()> {
-    let store = connect(global).await?;
-    let now = Clock::system().now();
+    let flex = Flex::new(connect(global).await?, Clock::system());
     match command {
         KeysCommand::Create { app_id, json } => {
-            let key = apps::create_api_key(&store, &app_id, now).await?;
+            let id = AppId::parse(&app_id).ok_or(FlexError::AppNotFound)?;
+            let key = flex.create_api_key(&id).await?;
             if json {
                 println!(
                     "{}",
@@ -322,11 +326,14 @@ async fn keys_command(command: KeysCommand, global: &GlobalArgs) -> anyhow::Resu
             }
         }
         KeysCommand::Revoke { app_id, key_id } => {
-            apps::revoke_api_key(&store, &app_id, &key_id, now).await?;
+            let id = AppId::parse(&app_id).ok_or(FlexError::AppNotFound)?;
+            flex.app(&id).await?;
+            let key = ApiKeyId::parse(&key_id).ok_or_else(|| FlexError::invalid("no such API key"))?;
+            flex.revoke_api_key(&id, &key).await?;
             println!("Revoked key {key_id} of app {app_id}.");
         }
     }
-    store.close().await;
+    flex.store().close().await;
     Ok(())
 }
 

@@ -18,11 +18,7 @@ use tower_http::{
 
 use crate::{
     config::Config,
-    flex::{
-        apps::{self, Origin},
-        ceremonies,
-        clock::Clock,
-    },
+    flex::{apps::Origin, Flex},
     routes::{self, client_ip::TrustedProxies, limits::Limits},
     site::{self, limits::SiteLimits},
     state::AppState,
@@ -32,8 +28,7 @@ use crate::{
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    store: Store,
-    clock: Clock,
+    flex: Flex,
     limits: Arc<Limits>,
     site_limits: Arc<SiteLimits>,
 }
@@ -45,7 +40,9 @@ impl Application {
             .await
             .with_context(|| format!("database {}", redact(&config.database_url)))?;
         let builtin_origin = Origin::parse(&config.public_url.origin())?;
-        let builtin = apps::ensure_builtin_app(&store, &builtin_origin, config.clock.now())
+        let flex = Flex::new(store.clone(), config.clock.clone());
+        let builtin = flex
+            .ensure_builtin_app(&builtin_origin)
             .await
             .context("could not create the built-in site's app")?;
         tracing::info!(app_id = %builtin.id, rp_id = %builtin.rp_id, "the built-in site's app");
@@ -57,18 +54,17 @@ impl Application {
         let site_limits = Arc::new(SiteLimits::new(&config.clock));
         let state = AppState {
             leptos_options,
-            store: store.clone(),
+            flex: flex.clone(),
             clock: config.clock.clone(),
             public_url: config.public_url.clone(),
-            site: site::site(&store, &config.clock, builtin, &config.public_url),
+            site: site::site(&flex, builtin, &config.public_url),
             limits: limits.clone(),
             site_limits: site_limits.clone(),
         };
         Ok(Self {
             listener,
             router: router(state, config.request_timeout, config.trusted_proxies),
-            store,
-            clock: config.clock,
+            flex,
             limits,
             site_limits,
         })
@@ -82,7 +78,13 @@ impl Application {
 
     /// The store the application runs on (tests inspect it).
     pub fn store(&self) -> Store {
-        self.store.clone()
+        self.flex.store().clone()
+    }
+
+    /// The core the application serves (and caches) with: what it changes, this
+    /// instance sees at once.
+    pub fn flex(&self) -> Flex {
+        self.flex.clone()
     }
 
     /// The rate limits the application counts with (tests read their key count).
@@ -101,13 +103,12 @@ impl Application {
     ) -> anyhow::Result<()> {
         tracing::info!(
             address = %self.local_addr(),
-            engine = ?self.store.engine(),
+            engine = ?self.flex.store().engine(),
             "latchkey is listening on http://{}",
             self.local_addr()
         );
         let sweeper = tokio::spawn(sweep_expired(
-            self.store.clone(),
-            self.clock.clone(),
+            self.flex.clone(),
             self.limits.clone(),
             self.site_limits.clone(),
         ));
@@ -120,7 +121,7 @@ impl Application {
         .await
         .context("the server failed")?;
         sweeper.abort();
-        self.store.close().await;
+        self.flex.store().close().await;
         tracing::info!("latchkey stopped cleanly");
         Ok(())
     }
@@ -238,8 +239,7 @@ fn redact(url: &str) -> String {
 /// Expiry is checked on every use anyway; this only keeps the tables and the
 /// limiters small.
 async fn sweep_expired(
-    store: Store,
-    clock: Clock,
+    flex: Flex,
     limits: Arc<Limits>,
     site_limits: Arc<SiteLimits>,
 ) {
@@ -247,14 +247,15 @@ async fn sweep_expired(
     loop {
         every_minute.tick().await;
         limits.prune();
-        if let Err(error) = store.forget_hits_before(clock.now() / 1000 - 60).await {
+        let (store, now) = (flex.store(), flex.clock().now());
+        if let Err(error) = store.forget_hits_before(now / 1000 - 60).await {
             tracing::warn!(error = %error, "could not forget old rate-limit windows");
         }
-        match ceremonies::sweep_expired(&store, clock.now()).await {
+        match flex.sweep_expired().await {
             Ok(swept) => tracing::debug!(swept, "expired ceremony rows deleted"),
             Err(error) => tracing::warn!(error = %error, "could not delete expired ceremony rows"),
         }
-        match site::accounts::sweep_expired_sessions(&store, clock.now()).await {
+        match store.sweep_expired_sessions(now).await {
             Ok(swept) => tracing::debug!(swept, "expired site sessions deleted"),
             Err(error) => tracing::warn!(error = %error, "could not delete expired site sessions"),
         }

@@ -3,12 +3,16 @@
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use crate::{config::PublicUrl, flex::clock::Clock, store::Store};
+use crate::{
+    config::PublicUrl,
+    flex::{clock::Clock, Flex},
+};
 
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub store: Store,
+    /// The core, with the store and its caches.
+    pub flex: Flex,
     pub clock: Clock,
     /// Where this server is reached; icon URLs are built on it.
     pub public_url: PublicUrl,

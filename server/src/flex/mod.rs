@@ -1,14 +1,52 @@
 //! The Passkey Flex core: apps and their keys, users, passkeys, and the
 //! ceremonies that turn a transaction into a nonce. It knows nothing of HTTP or
-//! Leptos: operations take typed inputs and `now`, and return typed results or a
-//! `FlexError`.
+//! Leptos: [`Flex`] owns the store and the clock, its methods take typed ids
+//! and return typed results or a `FlexError`; adapters (the REST API, the
+//! site's in-process backend, the CLI) parse their input once.
 
 pub mod aaguid;
 pub mod apps;
+mod cache;
 pub mod ceremonies;
 pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod users;
 
+use std::sync::Arc;
+
+pub use cache::CACHE_TTL_MS;
 pub use error::FlexError;
+
+use crate::store::Store;
+
+/// The core, as one value: cheap to clone, shared by every request of an
+/// instance (and its caches with it).
+#[derive(Clone, Debug)]
+pub struct Flex {
+    store: Store,
+    clock: clock::Clock,
+    cache: Arc<cache::Cache>,
+}
+
+impl Flex {
+    pub fn new(store: Store, clock: clock::Clock) -> Self {
+        Self {
+            store,
+            clock,
+            cache: Arc::default(),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &clock::Clock {
+        &self.clock
+    }
+
+    fn now(&self) -> clock::Millis {
+        self.clock.now()
+    }
+}

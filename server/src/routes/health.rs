@@ -12,7 +12,7 @@ pub async fn alive() -> Json<Value> {
 
 /// `GET /readyz`: the database answers.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.store.ping().await {
+    match state.flex.store().ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(error) => {
             tracing::warn!(error = %error, "readiness check: the database did not answer");

@@ -3,15 +3,11 @@
 
 use app::backend::{Account, AccountError, Accounts};
 use async_trait::async_trait;
-use sqlx::{any::AnyRow, Row};
 
 use super::passwords::{hash_password, password_matches, Argon2Jobs};
 use crate::{
-    flex::{
-        clock::{Clock, Millis},
-        ids,
-    },
-    store::Store,
+    flex::{clock::Clock, ids},
+    store::{AccountKey, AccountRow, Store},
 };
 
 const SESSION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -37,15 +33,6 @@ impl SqlAccounts {
     ) -> Result<T, AccountError> {
         self.argon2.start(job)?.await.map_err(internal)?
     }
-}
-
-/// Deletes the site sessions that expired before `now`; returns how many.
-pub async fn sweep_expired_sessions(store: &Store, now: Millis) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM site_sessions WHERE expires_at <= $1")
-        .bind(now)
-        .execute(store.pool())
-        .await?;
-    Ok(done.rows_affected())
 }
 
 pub(super) fn internal(error: impl std::fmt::Display) -> AccountError {
@@ -85,34 +72,19 @@ fn check_new_password(password: &str) -> Result<(), AccountError> {
     }
 }
 
-fn account_from_row(row: &AnyRow) -> Result<Account, AccountError> {
-    Ok(Account {
-        id: row.try_get("id").map_err(internal)?,
-        email: row.try_get("email").map_err(internal)?,
-        external_id: row.try_get("external_id").map_err(internal)?,
-    })
+fn account(row: AccountRow) -> (Account, String) {
+    let account = Account {
+        id: row.id,
+        email: row.email,
+        external_id: row.external_id,
+    };
+    (account, row.password_hash)
 }
 
 impl SqlAccounts {
-    async fn find(
-        &self,
-        column: &str,
-        value: &str,
-    ) -> Result<Option<(Account, String)>, AccountError> {
-        let row = sqlx::query(&format!(
-            "SELECT id, email, external_id, password_hash FROM site_accounts WHERE {column} = $1"
-        ))
-        .bind(value)
-        .fetch_optional(self.store.pool())
-        .await
-        .map_err(internal)?;
-        row.map(|row| {
-            Ok((
-                account_from_row(&row)?,
-                row.try_get("password_hash").map_err(internal)?,
-            ))
-        })
-        .transpose()
+    /// The account, and its password hash.
+    async fn find(&self, key: AccountKey<'_>) -> Result<Option<(Account, String)>, AccountError> {
+        Ok(self.store.find_account(key).await.map_err(internal)?.map(account))
     }
 }
 
@@ -128,27 +100,20 @@ impl Accounts for SqlAccounts {
             email,
             external_id: None,
         };
-        let inserted = sqlx::query(
-            "INSERT INTO site_accounts (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&account.id)
-        .bind(&account.email)
-        .bind(hash)
-        .bind(self.clock.now())
-        .execute(self.store.pool())
-        .await;
-        match inserted {
-            Ok(_) => Ok(account),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Err(AccountError::EmailTaken)
-            }
-            Err(e) => Err(internal(e)),
+        let inserted = self
+            .store
+            .insert_account(&account.id, &account.email, &hash, self.clock.now())
+            .await
+            .map_err(internal)?;
+        if !inserted {
+            return Err(AccountError::EmailTaken);
         }
+        Ok(account)
     }
 
     async fn check_password(&self, email: &str, password: &str) -> Result<Account, AccountError> {
         let found = match parse_email(email) {
-            Ok(email) => self.find("email", &email).await?,
+            Ok(email) => self.find(AccountKey::Email(&email)).await?,
             Err(_) => None,
         };
         let (account, hash) = found.unzip();
@@ -168,7 +133,7 @@ impl Accounts for SqlAccounts {
             return Ok(None);
         };
         Ok(self
-            .find("email", &email)
+            .find(AccountKey::Email(&email))
             .await?
             .map(|(account, _)| account))
     }
@@ -178,62 +143,43 @@ impl Accounts for SqlAccounts {
         external_id: &str,
     ) -> Result<Option<Account>, AccountError> {
         Ok(self
-            .find("external_id", external_id)
+            .find(AccountKey::ExternalId(external_id))
             .await?
             .map(|(account, _)| account))
     }
 
     async fn ensure_external_id(&self, account_id: &str) -> Result<String, AccountError> {
-        sqlx::query(
-            "UPDATE site_accounts SET external_id = $1 WHERE id = $2 AND external_id IS NULL",
-        )
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(account_id)
-        .execute(self.store.pool())
-        .await
-        .map_err(internal)?;
-        self.find("id", account_id)
-            .await?
-            .and_then(|(account, _)| account.external_id)
+        self.store
+            .ensure_account_external_id(account_id, &uuid::Uuid::new_v4().to_string())
+            .await
+            .map_err(internal)?
             .ok_or_else(|| AccountError::Internal("the account has no external id".into()))
     }
 
     async fn start_session(&self, account_id: &str) -> Result<String, AccountError> {
         let token = ids::random_token(32);
         let now = self.clock.now();
-        sqlx::query("INSERT INTO site_sessions (id_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(ids::hash(&token))
-            .bind(account_id)
-            .bind(now)
-            .bind(now + SESSION_TTL_MS)
-            .execute(self.store.pool())
+        self.store
+            .insert_session(&ids::hash(&token), account_id, now, now + SESSION_TTL_MS)
             .await
             .map_err(internal)?;
         Ok(token)
     }
 
     async fn session_account(&self, token: &str) -> Result<Option<Account>, AccountError> {
-        sqlx::query(
-            "SELECT a.id, a.email, a.external_id FROM site_sessions s \
-             JOIN site_accounts a ON a.id = s.account_id WHERE s.id_hash = $1 AND s.expires_at > $2",
-        )
-        .bind(ids::hash(token))
-        .bind(self.clock.now())
-        .fetch_optional(self.store.pool())
-        .await
-        .map_err(internal)?
-        .as_ref()
-        .map(account_from_row)
-        .transpose()
+        Ok(self
+            .store
+            .session_account(&ids::hash(token), self.clock.now())
+            .await
+            .map_err(internal)?
+            .map(|row| account(row).0))
     }
 
     async fn end_session(&self, token: &str) -> Result<(), AccountError> {
-        sqlx::query("DELETE FROM site_sessions WHERE id_hash = $1")
-            .bind(ids::hash(token))
-            .execute(self.store.pool())
+        self.store
+            .delete_session(&ids::hash(token))
             .await
-            .map_err(internal)?;
-        Ok(())
+            .map_err(internal)
     }
 }
 

@@ -13,16 +13,15 @@ use app::backend::Site;
 
 use crate::{
     config::PublicUrl,
-    flex::{apps::App, clock::Clock},
-    store::Store,
+    flex::{apps::App, Flex},
 };
 
-/// The site, wired to this server's store and the built-in app.
-pub fn site(store: &Store, clock: &Clock, app: App, public_url: &PublicUrl) -> Site {
+/// The site, wired to this server's core and the built-in app.
+pub fn site(flex: &Flex, app: App, public_url: &PublicUrl) -> Site {
     Site {
         app_id: app.id.as_str().to_owned(),
-        accounts: Arc::new(accounts::SqlAccounts::new(store.clone(), clock.clone())),
-        passkeys: Arc::new(passkeys::InProcess::new(store.clone(), clock.clone(), app)),
+        accounts: Arc::new(accounts::SqlAccounts::new(flex.store().clone(), flex.clock().clone())),
+        passkeys: Arc::new(passkeys::InProcess::new(flex.clone(), app)),
         secure_cookies: public_url.origin().starts_with("https://"),
     }
 }

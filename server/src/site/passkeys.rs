@@ -12,31 +12,28 @@ use crate::{
     flex::{
         aaguid,
         apps::App,
-        ceremonies,
-        clock::{rfc3339, Clock},
-        ids::{DisplayName, ExternalId},
-        users::{self, PasskeyRecord},
-        FlexError,
+        clock::rfc3339,
+        ids::{DeviceId, DisplayName, ExternalId, Nonce},
+        users::{PasskeyRecord, User},
+        Flex, FlexError,
     },
-    store::Store,
 };
 
 pub struct InProcess {
-    store: Store,
-    clock: Clock,
+    flex: Flex,
     app: App,
 }
 
 impl InProcess {
-    pub fn new(store: Store, clock: Clock, app: App) -> Self {
-        Self { store, clock, app }
+    pub fn new(flex: Flex, app: App) -> Self {
+        Self { flex, app }
     }
 
-    async fn user_id(&self, external_id: &str) -> Result<String, FlexError> {
+    async fn user(&self, external_id: &str) -> Result<User, FlexError> {
         let external_id = ExternalId::parse(external_id)?;
-        users::find_user_by_external_id(&self.store, &self.app, &external_id)
+        self.flex
+            .find_user_by_external_id(&self.app, &external_id)
             .await?
-            .map(|user| user.id)
             .ok_or(FlexError::UserNotFound)
     }
 }
@@ -76,14 +73,9 @@ impl PasskeyBackend for InProcess {
         let external_id = ExternalId::parse(external_id).map_err(refused)?;
         let name =
             DisplayName::parse("passkey_display_name", passkey_display_name).map_err(refused)?;
-        ceremonies::create_register_transaction(
-            &self.store,
-            &self.app,
-            &external_id,
-            &name,
-            self.clock.now(),
-        )
-        .await
+        self.flex
+            .create_register_transaction(&self.app, &external_id, &name)
+            .await
         .map(|id| id.as_str().to_owned())
         .map_err(refused)
     }
@@ -93,26 +85,26 @@ impl PasskeyBackend for InProcess {
         external_id: &str,
     ) -> Result<String, BackendError> {
         let external_id = ExternalId::parse(external_id).map_err(refused)?;
-        ceremonies::create_authenticate_transaction(
-            &self.store,
-            &self.app,
-            &external_id,
-            self.clock.now(),
-        )
-        .await
+        self.flex
+            .create_authenticate_transaction(&self.app, &external_id)
+            .await
         .map(|id| id.as_str().to_owned())
         .map_err(refused)
     }
 
     async fn verify_nonce(&self, nonce: &str) -> Result<String, BackendError> {
-        ceremonies::verify_nonce(&self.store, &self.app, nonce, self.clock.now())
+        let nonce = Nonce::parse(nonce).ok_or(FlexError::InvalidNonce).map_err(refused)?;
+        self.flex
+            .verify_nonce(&self.app, &nonce)
             .await
             .map_err(refused)
     }
 
     async fn list_devices(&self, external_id: &str) -> Result<Vec<PasskeyView>, BackendError> {
-        let user_id = self.user_id(external_id).await.map_err(refused)?;
-        let records = users::list_passkeys(&self.store, &self.app, &user_id)
+        let user = self.user(external_id).await.map_err(refused)?;
+        let records = self
+            .flex
+            .list_passkeys(&self.app, &user)
             .await
             .map_err(refused)?;
         Ok(records.iter().map(view).collect())
@@ -124,24 +116,21 @@ impl PasskeyBackend for InProcess {
         device_id: &str,
         friendly_name: &str,
     ) -> Result<(), BackendError> {
-        let user_id = self.user_id(external_id).await.map_err(refused)?;
+        let user = self.user(external_id).await.map_err(refused)?;
+        let device = DeviceId::parse(device_id).ok_or(FlexError::DeviceNotFound).map_err(refused)?;
         let name = DisplayName::parse("friendly_name", friendly_name).map_err(refused)?;
-        users::rename_passkey(
-            &self.store,
-            &self.app,
-            &user_id,
-            device_id,
-            &name,
-            self.clock.now(),
-        )
-        .await
+        self.flex
+            .rename_passkey(&self.app, &user, &device, &name)
+            .await
         .map(drop)
         .map_err(refused)
     }
 
     async fn revoke_device(&self, external_id: &str, device_id: &str) -> Result<(), BackendError> {
-        let user_id = self.user_id(external_id).await.map_err(refused)?;
-        users::revoke_passkey(&self.store, &self.app, &user_id, device_id)
+        let user = self.user(external_id).await.map_err(refused)?;
+        let device = DeviceId::parse(device_id).ok_or(FlexError::DeviceNotFound).map_err(refused)?;
+        self.flex
+            .revoke_passkey(&self.app, &user, &device)
             .await
             .map_err(refused)
     }

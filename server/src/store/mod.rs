@@ -1,16 +1,36 @@
-//! The store: one code path over SQLite (the default, a file) and PostgreSQL
-//! (what several instances share). Queries are written once, against
-//! `sqlx::Any`, using only types both engines share (text, 64-bit integers,
-//! booleans, bytes; times are Unix milliseconds). Only the migrations differ
-//! per engine, under `server/migrations/{sqlite,postgres}`.
+//! The store: every SQL statement Latchkey runs, as named, typed methods, over
+//! SQLite (the default, a file) or PostgreSQL (what several instances share).
+//!
+//! Each method is written once and runs on either engine's native sqlx driver
+//! (`on_pool!` expands its body for both). Rows are `FromRow` structs; the two
+//! engines differ only in their migrations (`server/migrations/{sqlite,postgres}`):
+//! booleans are SQLite integers or PostgreSQL booleans, JSON is SQLite text or
+//! PostgreSQL `jsonb`, and sqlx converts both in one place (`bool`, [`Json`]).
+//! Times are Unix milliseconds. Short-lived ceremony state (transactions,
+//! handshakes, nonces) is in `UNLOGGED` tables on PostgreSQL: it survives a
+//! Latchkey restart or kill, and a database crash only ends ceremonies in flight.
 
-use std::time::Duration;
+mod apps;
+mod ceremonies;
+mod site;
+mod users;
+
+use std::{str::FromStr, time::Duration};
 
 use sqlx::{
-    any::{AnyConnectOptions, AnyPoolOptions},
-    migrate::{MigrateDatabase, Migrator},
-    Any, AnyPool, Executor,
+    migrate::Migrator,
+    postgres::{PgPool, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous},
 };
+
+pub use apps::{ApiKeyRow, AppRow, NewAppRow};
+pub use ceremonies::{
+    AuthenticationWrite, Finish, HandshakeRow, NewHandshake, NewTransaction, PasskeyInHandshake,
+    RegistrationWrite, UsedTransaction,
+};
+pub use site::{AccountKey, AccountRow};
+pub use sqlx::types::Json;
+pub use users::{NewPasskey, PasskeyRow, UserRow};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -32,118 +52,134 @@ impl Engine {
             _ => Err(StoreError::UnsupportedUrl),
         }
     }
-
-    fn migrator(self) -> &'static Migrator {
-        match self {
-            Self::Sqlite => &SQLITE_MIGRATIONS,
-            Self::Postgres => &POSTGRES_MIGRATIONS,
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("DATABASE_URL must start with sqlite:// or postgres://")]
     UnsupportedUrl,
-    #[error("could not create the SQLite database file")]
-    Create(#[source] sqlx::Error),
     #[error("could not connect to the database")]
     Connect(#[source] sqlx::Error),
     #[error("could not bring the database schema up to date (migrations failed)")]
     Migrate(#[source] sqlx::migrate::MigrateError),
 }
 
+/// The pool of one engine's native driver.
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the store's pool, whichever engine it is:
+/// the body is compiled once per driver, so every statement is typed for both.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
 /// A pool of connections to the one database, shared by every request.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: AnyPool,
-    engine: Engine,
+    pool: Pool,
 }
 
 impl Store {
     /// Connects (creating a missing SQLite file) and runs the migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        sqlx::any::install_default_drivers();
-        let engine = Engine::of_url(url)?;
-        if engine == Engine::Sqlite && !Any::database_exists(url).await.unwrap_or(false) {
-            Any::create_database(url)
-                .await
-                .map_err(StoreError::Create)?;
-        }
-        let options: AnyConnectOptions = url.parse().map_err(StoreError::Connect)?;
-        let pool = match engine {
+        let pool = match Engine::of_url(url)? {
             // One writer at a time in SQLite: WAL lets readers go on, and the busy
             // timeout makes a second writer wait instead of failing.
             Engine::Sqlite => {
-                AnyPoolOptions::new()
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(StoreError::Connect)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
                     .max_connections(8)
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
-                    })
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(StoreError::Connect)?;
+                SQLITE_MIGRATIONS
+                    .run(&pool)
+                    .await
+                    .map_err(StoreError::Migrate)?;
+                Pool::Sqlite(pool)
             }
-            Engine::Postgres => AnyPoolOptions::new().max_connections(16),
-        }
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await
-        .map_err(StoreError::Connect)?;
-        engine
-            .migrator()
-            .run(&pool)
-            .await
-            .map_err(StoreError::Migrate)?;
-        Ok(Self { pool, engine })
-    }
-
-    pub(crate) fn pool(&self) -> &AnyPool {
-        &self.pool
+            Engine::Postgres => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await
+                    .map_err(StoreError::Connect)?;
+                POSTGRES_MIGRATIONS
+                    .run(&pool)
+                    .await
+                    .map_err(StoreError::Migrate)?;
+                Pool::Postgres(pool)
+            }
+        };
+        Ok(Self { pool })
     }
 
     pub fn engine(&self) -> Engine {
-        self.engine
+        match self.pool {
+            Pool::Sqlite(_) => Engine::Sqlite,
+            Pool::Postgres(_) => Engine::Postgres,
+        }
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
+        on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(drop))
     }
 
     /// Counts one hit of `key` in the one-second window starting at `window`
     /// (Unix seconds); returns the hits in that window so far. One statement, so
     /// concurrent instances count together.
     pub async fn count_hit(&self, key: &str, window: i64) -> Result<i64, sqlx::Error> {
-        use sqlx::Row;
-        sqlx::query(
-            "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
-             ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
-        )
-        .bind(key)
-        .bind(window)
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("hits")
+        on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
+                 ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
+            )
+            .bind(key)
+            .bind(window)
+            .fetch_one(pool)
+            .await
+        })
     }
 
     /// Forgets rate-limit windows that ended before `window`.
     pub async fn forget_hits_before(&self, window: i64) -> Result<u64, sqlx::Error> {
-        sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
-            .bind(window)
-            .execute(&self.pool)
-            .await
-            .map(|done| done.rows_affected())
+        on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+                .bind(window)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
     }
 
     /// Closes every connection (at shutdown).
     pub async fn close(&self) {
-        self.pool.close().await;
+        on_pool!(self, |pool| pool.close().await)
     }
+}
+
+/// Whether an insert failed on a unique constraint (a duplicate), on either engine.
+fn is_duplicate(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }
 
 #[cfg(test)]

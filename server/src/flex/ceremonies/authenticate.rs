@@ -2,219 +2,222 @@
 //! discoverable (one click, or autofill).
 
 use webauthn_rs::prelude::{
-    Credential, DiscoverableAuthentication, PasskeyAuthentication, PublicKeyCredential,
+    AuthenticationResult, Credential, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
+    PublicKeyCredential,
 };
 
-use super::{
-    consume_handshake, consume_transaction, find_handshake, insert_handshake, insert_nonce,
-    insert_transaction, stored_passkey, Handshake, AUTHENTICATE, DISCOVERABLE,
-};
+use super::{CeremonyKind, Handshake};
 use crate::{
     flex::{
         apps::App,
-        clock::Millis,
-        ids::{ExternalId, Nonce, TransactionId},
-        users::{self, PASSKEY_COLUMNS},
-        FlexError,
+        ids::{ExternalId, HandshakeId, Nonce, TransactionId},
+        Flex, FlexError,
     },
-    store::Store,
+    store::{AuthenticationWrite, Finish, NewHandshake},
 };
 
-/// Creates an authenticate transaction. A user without passkeys, and an
-/// external id Latchkey has never seen, get the same answer.
-pub async fn create_authenticate_transaction(
-    store: &Store,
-    app: &App,
-    external_id: &ExternalId,
-    now: Millis,
-) -> Result<TransactionId, FlexError> {
-    let user = users::find_user_by_external_id(store, app, external_id)
-        .await?
-        .ok_or(FlexError::UserHasNoPasskeys)?;
-    if users::list_passkeys(store, app, &user.id).await?.is_empty() {
-        return Err(FlexError::UserHasNoPasskeys);
-    }
-    insert_transaction(store, app, &user.id, AUTHENTICATE, &user.display_name, now).await
-}
-
-/// Starts a sign-in: with a transaction, for that user's passkeys only; without
-/// one, a discoverable sign-in (one click, or autofill).
-pub async fn start_authentication(
-    store: &Store,
-    app: &App,
-    transaction_id: Option<&str>,
-    now: Millis,
-) -> Result<Handshake, FlexError> {
-    let webauthn = app.webauthn()?;
-    let mut tx = store.pool().begin().await?;
-    let (id, options) = match transaction_id {
-        Some(transaction_id) => {
-            let used = consume_transaction(&mut tx, app, transaction_id, AUTHENTICATE, now).await?;
-            let passkeys = sqlx::query(&format!(
-                "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE user_id = $1 AND app_id = $2"
-            ))
-            .bind(&used.user_id)
-            .bind(app.id.as_str())
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|row| users::passkey_from_row(row).and_then(|r| stored_passkey(&r)))
-            .collect::<Result<Vec<_>, _>>()?;
-            if passkeys.is_empty() {
-                return Err(FlexError::UserHasNoPasskeys);
-            }
-            let (options, state) = webauthn
-                .start_passkey_authentication(&passkeys)
-                .map_err(|e| anyhow::anyhow!("could not start a sign-in: {e}"))?;
-            let id = insert_handshake(
-                &mut tx,
-                app,
-                AUTHENTICATE,
-                used.hash,
-                Some(&used.user_id),
-                serde_json::to_string(&state)?,
+impl Flex {
+    /// Creates an authenticate transaction. A user without passkeys, and an
+    /// external id Latchkey has never seen, get the same answer.
+    pub async fn create_authenticate_transaction(
+        &self,
+        app: &App,
+        external_id: &ExternalId,
+    ) -> Result<TransactionId, FlexError> {
+        let id = TransactionId::generate();
+        let now = self.now();
+        let created = self
+            .store
+            .insert_authenticate_transaction(
+                &app.id,
+                external_id.as_str(),
+                &id.hash(),
                 now,
+                now + app.transaction_ttl_ms,
             )
             .await?;
-            (id, serde_json::to_value(options)?)
+        if !created {
+            return Err(FlexError::UserHasNoPasskeys);
         }
-        None => {
-            let (options, state) = webauthn
-                .start_discoverable_authentication()
-                .map_err(|e| anyhow::anyhow!("could not start a sign-in: {e}"))?;
-            let id = insert_handshake(
-                &mut tx,
-                app,
-                DISCOVERABLE,
-                Vec::new(),
-                None,
-                serde_json::to_string(&state)?,
-                now,
-            )
-            .await?;
-            (id, serde_json::to_value(options)?)
-        }
-    };
-    tx.commit().await?;
-    // The browser decides the mediation (modal or autofill); the options are the same.
-    let challenge = serde_json::json!({ "publicKey": options["publicKey"] });
-    Ok(Handshake { id, challenge })
-}
+        Ok(id)
+    }
 
-/// Finishes a sign-in: verifies the assertion, updates the passkey (counter,
-/// backup state, use) and the user, and issues a nonce, in one database transaction.
-pub async fn finish_authentication(
-    store: &Store,
-    app: &App,
-    transaction_id: Option<&str>,
-    handshake_id: &str,
-    response: &PublicKeyCredential,
-    now: Millis,
-) -> Result<Nonce, FlexError> {
-    let handshake = find_handshake(store, app, handshake_id, transaction_id, now).await?;
-    let webauthn = app.webauthn()?;
-    let (record, result) = match handshake.kind.as_str() {
-        AUTHENTICATE => {
-            let user_id = handshake.user_id.as_deref().unwrap_or_default();
-            let state: PasskeyAuthentication = serde_json::from_str(&handshake.state)?;
-            let result = webauthn
-                .finish_passkey_authentication(response, &state)
-                .map_err(|e| FlexError::LoginFailed(e.to_string()))?;
-            let record = find_passkey_by_cred_id(store, app, result.cred_id())
-                .await?
-                .filter(|record| record.user_id == user_id)
-                .ok_or_else(|| FlexError::LoginFailed("the passkey is not this user's".into()))?;
-            (record, result)
-        }
-        DISCOVERABLE => {
-            let state: DiscoverableAuthentication = serde_json::from_str(&handshake.state)?;
-            let (user_handle, cred_id) = webauthn
-                .identify_discoverable_authentication(response)
-                .map_err(|e| FlexError::DiscoverableLoginFailed(e.to_string()))?;
-            let record = find_passkey_by_cred_id(store, app, cred_id)
-                .await?
-                .ok_or_else(|| {
-                    FlexError::DiscoverableLoginFailed("the passkey is not registered".into())
-                })?;
-            if record.user_id != user_handle.to_string() {
-                return Err(FlexError::DiscoverableLoginFailed(
-                    "the user handle does not own this passkey".into(),
-                ));
+    /// Starts a sign-in: with a transaction, for that user's passkeys only; without
+    /// one, a discoverable sign-in (one click, or autofill).
+    pub async fn start_authentication(
+        &self,
+        app: &App,
+        transaction: Option<&TransactionId>,
+    ) -> Result<Handshake, FlexError> {
+        let id = HandshakeId::generate();
+        let now = self.now();
+        let expires_at = now + app.webauthn_timeout_ms;
+        let options = match transaction {
+            Some(transaction) => {
+                let kind = CeremonyKind::Authenticate;
+                self.store
+                    .start_with_transaction(&app.id, &transaction.hash(), kind.as_str(), now, |used| {
+                        let passkeys = used
+                            .passkeys
+                            .iter()
+                            .map(|(_, credential)| serde_json::from_str(credential))
+                            .collect::<Result<Vec<Passkey>, _>>()?;
+                        if passkeys.is_empty() {
+                            return Err(FlexError::UserHasNoPasskeys);
+                        }
+                        let (options, state) = app
+                            .webauthn()
+                            .start_passkey_authentication(&passkeys)
+                            .map_err(|e| anyhow::anyhow!("could not start a sign-in: {e}"))?;
+                        let handshake = NewHandshake {
+                            id_hash: id.hash(),
+                            kind: kind.as_str(),
+                            user_id: Some(used.user_id),
+                            transaction_hash: Some(transaction.hash()),
+                            state: serde_json::to_string(&state)?,
+                            expires_at,
+                        };
+                        Ok((handshake, options))
+                    })
+                    .await?
+                    .ok_or(FlexError::TransactionNotFound)?
             }
-            let credential = Credential::from(stored_passkey(&record)?);
-            let result = webauthn
-                .finish_discoverable_authentication_v2(response, state, &credential)
-                .map_err(|e| FlexError::DiscoverableLoginFailed(e.to_string()))?;
-            (record, result)
+            None => {
+                let (options, state) = app
+                    .webauthn()
+                    .start_discoverable_authentication()
+                    .map_err(|e| anyhow::anyhow!("could not start a sign-in: {e}"))?;
+                let handshake = NewHandshake {
+                    id_hash: id.hash(),
+                    kind: CeremonyKind::Discoverable.as_str(),
+                    user_id: None,
+                    transaction_hash: None,
+                    state: serde_json::to_string(&state)?,
+                    expires_at,
+                };
+                self.store.insert_handshake(&app.id, &handshake, now).await?;
+                options
+            }
+        };
+        // The browser decides the mediation (modal or autofill); the options are the same.
+        let challenge = serde_json::json!({ "publicKey": options.public_key });
+        Ok(Handshake { id, challenge })
+    }
+
+    /// Finishes a sign-in: verifies the assertion, updates the passkey (counter,
+    /// backup state, use) and the user, and issues a nonce, in one database transaction.
+    pub async fn finish_authentication(
+        &self,
+        app: &App,
+        transaction: Option<&TransactionId>,
+        handshake_id: &HandshakeId,
+        response: &PublicKeyCredential,
+    ) -> Result<Nonce, FlexError> {
+        let cred_id: &[u8] = response.raw_id.as_ref();
+        let handshake = self
+            .find_handshake(app, handshake_id, transaction, Some(cred_id))
+            .await?;
+        let (kind, row) = (handshake.kind, handshake.row);
+        let refused = |why: &str| match kind {
+            CeremonyKind::Discoverable => FlexError::DiscoverableLoginFailed(why.into()),
+            _ => FlexError::LoginFailed(why.into()),
+        };
+        let found = &row.passkey;
+        let (Some(passkey_id), Some(owner), Some(credential), Some(external_id)) = (
+            &found.passkey_id,
+            &found.passkey_user_id,
+            &found.credential,
+            &found.external_id,
+        ) else {
+            return Err(match kind {
+                CeremonyKind::Register => FlexError::HandshakeNotFound,
+                CeremonyKind::Authenticate => refused("the passkey is not this user's"),
+                CeremonyKind::Discoverable => refused("the passkey is not registered"),
+            });
+        };
+        let stored: Passkey = serde_json::from_str(credential)?;
+        let result = self.verify_assertion(app, kind, &row.state, row.user_id.as_deref(), owner, &stored, response)?;
+        if result.cred_id().as_slice() != cred_id {
+            return Err(refused("the passkey is not the one that signed"));
         }
-        _ => return Err(FlexError::HandshakeNotFound),
-    };
 
-    // What was verified must still hold at commit: the passkey is still this
-    // user's (not revoked meanwhile), and its counter only moves forward (both
-    // zero is webauthn-rs's "no counter"), whatever other sign-ins committed
-    // since it was read. Otherwise nothing is written and no nonce is issued.
-    let refused = |why: &str| match handshake.kind.as_str() {
-        DISCOVERABLE => FlexError::DiscoverableLoginFailed(why.into()),
-        _ => FlexError::LoginFailed(why.into()),
-    };
-    let mut passkey = stored_passkey(&record)?;
-    passkey.update_credential(&result);
-    let counter = i64::from(result.counter());
-    let mut tx = store.pool().begin().await?;
-    consume_handshake(&mut tx, app, &handshake, now).await?;
-    let updated = sqlx::query(
-        "UPDATE passkeys SET credential = $1, counter = $2, backup_eligible = $3, backup_state = $4, \
-         usage_count = usage_count + 1, last_used_at = $5, updated_at = $5 \
-         WHERE id = $6 AND app_id = $7 AND user_id = $8 AND (counter < $2 OR (counter = 0 AND $2 = 0))",
-    )
-    .bind(serde_json::to_string(&passkey)?)
-    .bind(counter)
-    .bind(i64::from(result.backup_eligible()))
-    .bind(i64::from(result.backup_state()))
-    .bind(now)
-    .bind(record.id.as_str())
-    .bind(app.id.as_str())
-    .bind(&record.user_id)
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() != 1 {
-        tx.rollback().await?;
-        return Err(refused(
-            "the passkey was removed, or a newer sign-in with it came first",
-        ));
+        // What was verified must still hold at commit: the passkey is still this
+        // user's (not revoked meanwhile), and its counter only moves forward,
+        // whatever other sign-ins committed since it was read. Otherwise nothing
+        // is written and no nonce is issued.
+        let mut passkey = stored;
+        passkey.update_credential(&result);
+        let nonce = Nonce::generate();
+        let now = self.now();
+        let written = self
+            .store
+            .write_authentication(&AuthenticationWrite {
+                handshake_hash: &handshake_id.hash(),
+                app_id: &app.id,
+                passkey_id,
+                user_id: owner,
+                external_id,
+                credential: &serde_json::to_string(&passkey)?,
+                counter: i64::from(result.counter()),
+                backup_eligible: result.backup_eligible(),
+                backup_state: result.backup_state(),
+                nonce_hash: &nonce.hash(),
+                nonce_expires_at: now + app.nonce_ttl_ms,
+                now,
+            })
+            .await?;
+        match written {
+            Finish::Written => Ok(nonce),
+            Finish::HandshakeGone => Err(FlexError::HandshakeNotFound),
+            Finish::UserGone => Err(refused("the user was removed")),
+            _ => Err(refused(
+                "the passkey was removed, or a newer sign-in with it came first",
+            )),
+        }
     }
-    let updated = sqlx::query(
-        "UPDATE users SET login_count = login_count + 1, last_login_at = $1, updated_at = $1 \
-         WHERE id = $2 AND app_id = $3",
-    )
-    .bind(now)
-    .bind(&record.user_id)
-    .bind(app.id.as_str())
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() != 1 {
-        tx.rollback().await?;
-        return Err(refused("the user was removed"));
-    }
-    let nonce = insert_nonce(&mut tx, app, &record.user_id, now).await?;
-    tx.commit().await?;
-    Ok(nonce)
-}
 
-async fn find_passkey_by_cred_id(
-    store: &Store,
-    app: &App,
-    cred_id: &[u8],
-) -> Result<Option<users::PasskeyRecord>, FlexError> {
-    sqlx::query(&format!(
-        "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE cred_id = $1 AND app_id = $2"
-    ))
-    .bind(cred_id.to_vec())
-    .bind(app.id.as_str())
-    .fetch_optional(store.pool())
-    .await?
-    .as_ref()
-    .map(users::passkey_from_row)
-    .transpose()
+    /// Verifies an assertion against the handshake's state: for an
+    /// identifier-first sign-in, the passkey must be the transaction user's;
+    /// for a discoverable one, the user handle must own it.
+    #[allow(clippy::too_many_arguments)]
+    fn verify_assertion(
+        &self,
+        app: &App,
+        kind: CeremonyKind,
+        state: &str,
+        handshake_user: Option<&str>,
+        owner: &str,
+        stored: &Passkey,
+        response: &PublicKeyCredential,
+    ) -> Result<AuthenticationResult, FlexError> {
+        match kind {
+            CeremonyKind::Authenticate => {
+                let state: PasskeyAuthentication = serde_json::from_str(state)?;
+                let result = app
+                    .webauthn()
+                    .finish_passkey_authentication(response, &state)
+                    .map_err(|e| FlexError::LoginFailed(e.to_string()))?;
+                if handshake_user != Some(owner) {
+                    return Err(FlexError::LoginFailed("the passkey is not this user's".into()));
+                }
+                Ok(result)
+            }
+            CeremonyKind::Discoverable => {
+                let state: DiscoverableAuthentication = serde_json::from_str(state)?;
+                let (user_handle, _) = app
+                    .webauthn()
+                    .identify_discoverable_authentication(response)
+                    .map_err(|e| FlexError::DiscoverableLoginFailed(e.to_string()))?;
+                if owner != user_handle.to_string() {
+                    return Err(FlexError::DiscoverableLoginFailed(
+                        "the user handle does not own this passkey".into(),
+                    ));
+                }
+                app.webauthn()
+                    .finish_discoverable_authentication_v2(response, state, &Credential::from(stored.clone()))
+                    .map_err(|e| FlexError::DiscoverableLoginFailed(e.to_string()))
+            }
+            CeremonyKind::Register => Err(FlexError::HandshakeNotFound),
+        }
+    }
 }

@@ -14,24 +14,16 @@
 //! issued.
 
 use serde_json::Value;
-use sqlx::{Any, Row};
-use webauthn_rs::prelude::Passkey;
 
 use super::{
     apps::App,
-    clock::Millis,
     ids::{HandshakeId, Nonce, TransactionId},
-    users, FlexError,
+    Flex, FlexError,
 };
-use crate::store::Store;
+use crate::store::{HandshakeRow, NewTransaction};
 
 mod authenticate;
 mod register;
-
-pub use authenticate::{
-    create_authenticate_transaction, finish_authentication, start_authentication,
-};
-pub use register::{create_register_transaction, finish_registration, start_registration};
 
 /// Which authenticators a registration asks for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -55,6 +47,34 @@ impl Attachment {
     }
 }
 
+/// What a transaction or a handshake is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CeremonyKind {
+    /// Adding a passkey.
+    Register,
+    /// Signing in as the transaction's user (identifier-first).
+    Authenticate,
+    /// Signing in with whichever passkey the browser offers (no transaction).
+    Discoverable,
+}
+
+impl CeremonyKind {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::Authenticate => "authenticate",
+            Self::Discoverable => "discoverable",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [Self::Register, Self::Authenticate, Self::Discoverable]
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
+}
+
 /// A started ceremony: its id, and the options for `navigator.credentials`
 /// as JSON (`{"publicKey": {...}}`, binary fields in base64url).
 #[derive(Debug)]
@@ -63,215 +83,68 @@ pub struct Handshake {
     pub challenge: Value,
 }
 
-const REGISTER: &str = "register";
-const AUTHENTICATE: &str = "authenticate";
-const DISCOVERABLE: &str = "discoverable";
-
-async fn insert_transaction(
-    store: &Store,
-    app: &App,
-    user_id: &str,
-    kind: &str,
-    display_name: &str,
-    now: Millis,
-) -> Result<TransactionId, FlexError> {
-    let id = TransactionId::generate();
-    sqlx::query(
-        "INSERT INTO transactions (id_hash, app_id, user_id, kind, display_name, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(id.hash())
-    .bind(app.id.as_str())
-    .bind(user_id)
-    .bind(kind)
-    .bind(display_name)
-    .bind(now)
-    .bind(now + app.transaction_ttl_ms)
-    .execute(store.pool())
-    .await?;
-    Ok(id)
+/// A live handshake, read (not consumed) before verification.
+struct Pending {
+    kind: CeremonyKind,
+    row: HandshakeRow,
 }
 
-/// A transaction, used up: whose it was, and its hash (which the handshake keeps).
-struct UsedTransaction {
-    hash: Vec<u8>,
-    user_id: String,
-    display_name: String,
-}
-
-/// Uses up a live transaction of this app and kind.
-async fn consume_transaction(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    app: &App,
-    transaction_id: &str,
-    kind: &str,
-    now: Millis,
-) -> Result<UsedTransaction, FlexError> {
-    let hash = TransactionId::parse(transaction_id)
-        .ok_or(FlexError::TransactionNotFound)?
-        .hash();
-    let row = sqlx::query(
-        "UPDATE transactions SET used_at = $1 \
-         WHERE id_hash = $2 AND app_id = $3 AND kind = $4 AND used_at IS NULL AND expires_at > $1 \
-         RETURNING user_id, display_name",
-    )
-    .bind(now)
-    .bind(&hash)
-    .bind(app.id.as_str())
-    .bind(kind)
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(FlexError::TransactionNotFound)?;
-    Ok(UsedTransaction {
-        hash,
-        user_id: row.try_get("user_id")?,
-        display_name: row.try_get("display_name")?,
-    })
-}
-
-async fn insert_handshake(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    app: &App,
-    kind: &str,
-    transaction_hash: Vec<u8>,
-    user_id: Option<&str>,
-    state: String,
-    now: Millis,
-) -> Result<HandshakeId, FlexError> {
-    let id = HandshakeId::generate();
-    sqlx::query(
-        "INSERT INTO handshakes (id_hash, app_id, kind, transaction_hash, user_id, state, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(id.hash())
-    .bind(app.id.as_str())
-    .bind(kind)
-    .bind(transaction_hash)
-    .bind(user_id)
-    .bind(state)
-    .bind(now)
-    .bind(now + app.webauthn_timeout_ms)
-    .execute(&mut **tx)
-    .await?;
-    Ok(id)
-}
-
-/// A live handshake of this app, read (not consumed) before verification.
-struct PendingHandshake {
-    id_hash: Vec<u8>,
-    kind: String,
-    user_id: Option<String>,
-    state: String,
-}
-
-async fn find_handshake(
-    store: &Store,
-    app: &App,
-    handshake_id: &str,
-    transaction_id: Option<&str>,
-    now: Millis,
-) -> Result<PendingHandshake, FlexError> {
-    let id = HandshakeId::parse(handshake_id).ok_or(FlexError::HandshakeNotFound)?;
-    let transaction_hash = match transaction_id {
-        Some(t) => TransactionId::parse(t)
-            .ok_or(FlexError::HandshakeNotFound)?
-            .hash(),
-        None => Vec::new(),
-    };
-    let row = sqlx::query(
-        "SELECT kind, user_id, state FROM handshakes \
-         WHERE id_hash = $1 AND app_id = $2 AND transaction_hash = $3 AND expires_at > $4",
-    )
-    .bind(id.hash())
-    .bind(app.id.as_str())
-    .bind(transaction_hash)
-    .bind(now)
-    .fetch_optional(store.pool())
-    .await?
-    .ok_or(FlexError::HandshakeNotFound)?;
-    Ok(PendingHandshake {
-        id_hash: id.hash(),
-        kind: row.try_get("kind")?,
-        user_id: row.try_get("user_id")?,
-        state: row.try_get("state")?,
-    })
-}
-
-/// Uses up a handshake inside the transaction that records its outcome.
-async fn consume_handshake(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    app: &App,
-    handshake: &PendingHandshake,
-    now: Millis,
-) -> Result<(), FlexError> {
-    let deleted = sqlx::query(
-        "DELETE FROM handshakes WHERE id_hash = $1 AND app_id = $2 AND expires_at > $3",
-    )
-    .bind(&handshake.id_hash)
-    .bind(app.id.as_str())
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    if deleted.rows_affected() != 1 {
-        return Err(FlexError::HandshakeNotFound);
+impl Flex {
+    async fn insert_transaction(
+        &self,
+        app: &App,
+        user_id: &str,
+        kind: CeremonyKind,
+        display_name: &str,
+    ) -> Result<TransactionId, FlexError> {
+        let id = TransactionId::generate();
+        let now = self.now();
+        self.store
+            .insert_transaction(&NewTransaction {
+                id_hash: &id.hash(),
+                app_id: &app.id,
+                user_id,
+                kind: kind.as_str(),
+                display_name,
+                now,
+                expires_at: now + app.transaction_ttl_ms,
+            })
+            .await?;
+        Ok(id)
     }
-    Ok(())
-}
 
-async fn insert_nonce(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    app: &App,
-    user_id: &str,
-    now: Millis,
-) -> Result<Nonce, FlexError> {
-    let nonce = Nonce::generate();
-    sqlx::query("INSERT INTO nonces (hash, app_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(nonce.hash())
-        .bind(app.id.as_str())
-        .bind(user_id)
-        .bind(now)
-        .bind(now + app.nonce_ttl_ms)
-        .execute(&mut **tx)
-        .await?;
-    Ok(nonce)
-}
-
-fn stored_passkey(record: &users::PasskeyRecord) -> Result<Passkey, FlexError> {
-    Ok(serde_json::from_str(&record.credential)?)
-}
-
-/// Trades a nonce, once, for the external id of its user.
-pub async fn verify_nonce(
-    store: &Store,
-    app: &App,
-    nonce: &str,
-    now: Millis,
-) -> Result<String, FlexError> {
-    let nonce = Nonce::parse(nonce).ok_or(FlexError::InvalidNonce)?;
-    let row = sqlx::query(
-        "DELETE FROM nonces WHERE hash = $1 AND app_id = $2 AND expires_at > $3 RETURNING user_id",
-    )
-    .bind(nonce.hash())
-    .bind(app.id.as_str())
-    .bind(now)
-    .fetch_optional(store.pool())
-    .await?
-    .ok_or(FlexError::InvalidNonce)?;
-    let user_id: String = row.try_get("user_id")?;
-    Ok(users::find_user(store, app, &user_id).await?.external_id)
-}
-
-/// Deletes what has expired; run periodically. Returns how many rows went.
-pub async fn sweep_expired(store: &Store, now: Millis) -> Result<u64, FlexError> {
-    let mut swept = 0;
-    for table in ["handshakes", "nonces", "transactions"] {
-        swept += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1"))
-            .bind(now)
-            .execute(store.pool())
+    /// The live handshake of this app (and of this transaction, or of none),
+    /// with the passkey of `cred_id` if it is this app's.
+    async fn find_handshake(
+        &self,
+        app: &App,
+        id: &HandshakeId,
+        transaction: Option<&TransactionId>,
+        cred_id: Option<&[u8]>,
+    ) -> Result<Pending, FlexError> {
+        let transaction_hash = transaction.map(TransactionId::hash);
+        let row = self
+            .store
+            .find_handshake(&app.id, &id.hash(), transaction_hash.as_deref(), cred_id, self.now())
             .await?
-            .rows_affected();
+            .ok_or(FlexError::HandshakeNotFound)?;
+        let kind = CeremonyKind::parse(&row.kind)
+            .ok_or_else(|| anyhow::anyhow!("stored handshake kind {} is unknown", row.kind))?;
+        Ok(Pending { kind, row })
     }
-    Ok(swept)
+
+    /// Trades a nonce, once, for the external id of its user.
+    pub async fn verify_nonce(&self, app: &App, nonce: &Nonce) -> Result<String, FlexError> {
+        self.store
+            .take_nonce(&app.id, &nonce.hash(), self.now())
+            .await?
+            .ok_or(FlexError::InvalidNonce)
+    }
+
+    /// Deletes what has expired; run periodically. Returns how many rows went.
+    pub async fn sweep_expired(&self) -> Result<u64, FlexError> {
+        Ok(self.store.sweep_expired(self.now()).await?)
+    }
 }
 
 #[cfg(test)]
@@ -290,5 +163,17 @@ mod tests {
             Attachment::CrossPlatform
         );
         assert!(Attachment::parse(Some("usb")).is_err());
+    }
+
+    #[test]
+    fn ceremony_kinds_read_back_as_written() {
+        for kind in [
+            CeremonyKind::Register,
+            CeremonyKind::Authenticate,
+            CeremonyKind::Discoverable,
+        ] {
+            assert_eq!(CeremonyKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(CeremonyKind::parse(""), None);
     }
 }

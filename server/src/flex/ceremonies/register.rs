@@ -1,193 +1,170 @@
 //! Adding a passkey: a register transaction, a handshake, an attestation.
 
-use sqlx::{Any, Executor, Row};
 use webauthn_rs::prelude::{Credential, PasskeyRegistration, RegisterPublicKeyCredential, Uuid};
 
-use super::{
-    consume_handshake, consume_transaction, find_handshake, insert_handshake, insert_nonce,
-    insert_transaction, Attachment, Handshake, REGISTER,
-};
+use super::{Attachment, CeremonyKind, Handshake};
 use crate::{
     flex::{
         aaguid,
         apps::App,
-        clock::Millis,
-        ids::{DeviceId, DisplayName, ExternalId, Nonce, TransactionId},
-        users::{self, PasskeyKind},
-        FlexError,
+        ids::{DeviceId, DisplayName, ExternalId, HandshakeId, Nonce, TransactionId},
+        users::PasskeyKind,
+        Flex, FlexError,
     },
-    store::Store,
+    store::{Finish, NewHandshake, NewPasskey, RegistrationWrite},
 };
 
-/// Creates a register transaction for a user, creating the user if new; a user
-/// who already holds as many passkeys as the app allows is refused (and unchanged).
-pub async fn create_register_transaction(
-    store: &Store,
-    app: &App,
-    external_id: &ExternalId,
-    display_name: &DisplayName,
-    now: Millis,
-) -> Result<TransactionId, FlexError> {
-    if let Some(user) = users::find_user_by_external_id(store, app, external_id).await? {
-        check_passkey_cap(store.pool(), app, &user.id).await?;
-    }
-    let user = users::upsert_user(store, app, external_id, display_name, now).await?;
-    insert_transaction(store, app, &user.id, REGISTER, display_name.as_str(), now).await
-}
-
-/// `TooManyPasskeys` when the user already holds the most passkeys the app allows.
-async fn check_passkey_cap<'c>(
-    executor: impl Executor<'c, Database = Any>,
-    app: &App,
-    user_id: &str,
-) -> Result<(), FlexError> {
-    let held: i64 =
-        sqlx::query("SELECT COUNT(*) AS n FROM passkeys WHERE user_id = $1 AND app_id = $2")
-            .bind(user_id)
-            .bind(app.id.as_str())
-            .fetch_one(executor)
-            .await?
-            .try_get("n")?;
-    if held >= app.max_passkeys_per_user {
-        return Err(FlexError::TooManyPasskeys(app.max_passkeys_per_user));
-    }
-    Ok(())
-}
-
-/// Starts adding a passkey: uses up the register transaction, excludes the
-/// user's existing passkeys, and asks for a discoverable credential.
-pub async fn start_registration(
-    store: &Store,
-    app: &App,
-    transaction_id: &str,
-    attachment: Attachment,
-    now: Millis,
-) -> Result<Handshake, FlexError> {
-    let webauthn = app.webauthn()?;
-    let mut tx = store.pool().begin().await?;
-    let used = consume_transaction(&mut tx, app, transaction_id, REGISTER, now).await?;
-    let (user_id, display_name) = (&used.user_id, &used.display_name);
-    let exclude = sqlx::query("SELECT cred_id FROM passkeys WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|row| row.try_get::<Vec<u8>, _>("cred_id"))
-        .collect::<Result<Vec<_>, _>>()?;
-    if exclude.len() as i64 >= app.max_passkeys_per_user {
-        return Err(FlexError::TooManyPasskeys(app.max_passkeys_per_user));
-    }
-    let user_handle =
-        Uuid::parse_str(user_id).map_err(|e| anyhow::anyhow!("user id is not a UUID: {e}"))?;
-    let (options, state) = webauthn
-        .start_passkey_registration(user_handle, display_name, display_name, Some(exclude))
-        .map_err(|e| anyhow::anyhow!("could not start a registration: {e}"))?;
-    let mut challenge = serde_json::to_value(options)?;
-    // Passkeys are discoverable, so that one-click and autofill sign-in find them.
-    let selection = &mut challenge["publicKey"]["authenticatorSelection"];
-    selection["residentKey"] = "required".into();
-    selection["requireResidentKey"] = true.into();
-    match attachment {
-        Attachment::Platform => selection["authenticatorAttachment"] = "platform".into(),
-        Attachment::CrossPlatform => selection["authenticatorAttachment"] = "cross-platform".into(),
-        Attachment::Any => {}
-    }
-    let id = insert_handshake(
-        &mut tx,
-        app,
-        REGISTER,
-        used.hash.clone(),
-        Some(user_id),
-        serde_json::to_string(&state)?,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Handshake { id, challenge })
-}
-
-/// Finishes adding a passkey: verifies the attestation, stores the passkey and
-/// issues a nonce for its user.
-pub async fn finish_registration(
-    store: &Store,
-    app: &App,
-    transaction_id: &str,
-    handshake_id: &str,
-    response: &RegisterPublicKeyCredential,
-    now: Millis,
-) -> Result<Nonce, FlexError> {
-    let handshake = find_handshake(store, app, handshake_id, Some(transaction_id), now).await?;
-    if handshake.kind != REGISTER {
-        return Err(FlexError::HandshakeNotFound);
-    }
-    let user_id = handshake
-        .user_id
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("a register handshake without a user"))?;
-    let state: PasskeyRegistration = serde_json::from_str(&handshake.state)?;
-    let passkey = app
-        .webauthn()?
-        .finish_passkey_registration(response, &state)
-        .map_err(|e| FlexError::RegistrationFailed(e.to_string()))?;
-
-    let credential = Credential::from(passkey.clone());
-    let aaguid = aaguid_of(&response.response.attestation_object);
-    // The browser's transport hints, as sent (webauthn-rs keeps them only for trusted attestations).
-    let transports: Vec<String> = response
-        .response
-        .transports
-        .iter()
-        .flatten()
-        .filter_map(|t| serde_json::to_value(t).ok()?.as_str().map(str::to_owned))
-        .collect();
-    let kind = PasskeyKind::classify(credential.backup_eligible, &transports);
-    let friendly_name = aaguid::provider(&aaguid)
-        .map(|p| p.name.clone())
-        .unwrap_or_else(|| "Passkey".to_owned());
-
-    let mut tx = store.pool().begin().await?;
-    consume_handshake(&mut tx, app, &handshake, now).await?;
-    // The cap holds under concurrency: the user's row is locked (a no-op update)
-    // before counting, so concurrent finishes for one user count one after another.
-    let locked =
-        sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1 AND app_id = $2")
-            .bind(&user_id)
-            .bind(app.id.as_str())
-            .execute(&mut *tx)
-            .await?;
-    if locked.rows_affected() != 1 {
-        return Err(FlexError::UserNotFound);
-    }
-    check_passkey_cap(&mut *tx, app, &user_id).await?;
-    let inserted = sqlx::query(
-        "INSERT INTO passkeys (id, app_id, user_id, cred_id, credential, friendly_name, aaguid, transports, \
-         backup_eligible, backup_state, counter, kind, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
-    )
-    .bind(DeviceId::generate().as_str())
-    .bind(app.id.as_str())
-    .bind(&user_id)
-    .bind(credential.cred_id.to_vec())
-    .bind(serde_json::to_string(&passkey)?)
-    .bind(friendly_name)
-    .bind(aaguid)
-    .bind(serde_json::to_string(&transports)?)
-    .bind(i64::from(credential.backup_eligible))
-    .bind(i64::from(credential.backup_state))
-    .bind(i64::from(credential.counter))
-    .bind(kind.as_str())
-    .bind(now)
-    .execute(&mut *tx)
-    .await;
-    match inserted {
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(FlexError::CredentialAlreadyRegistered)
+impl Flex {
+    /// Creates a register transaction for a user, creating the user if new; a user
+    /// who already holds as many passkeys as the app allows is refused (and unchanged).
+    pub async fn create_register_transaction(
+        &self,
+        app: &App,
+        external_id: &ExternalId,
+        display_name: &DisplayName,
+    ) -> Result<TransactionId, FlexError> {
+        let held = self.store.count_passkeys_of(&app.id, external_id.as_str()).await?;
+        if held >= app.max_passkeys_per_user {
+            return Err(FlexError::TooManyPasskeys(app.max_passkeys_per_user));
         }
-        other => other?,
-    };
-    let nonce = insert_nonce(&mut tx, app, &user_id, now).await?;
-    tx.commit().await?;
-    Ok(nonce)
+        let user_id = self
+            .store
+            .upsert_user(
+                &app.id,
+                &Uuid::new_v4().to_string(),
+                external_id.as_str(),
+                display_name.as_str(),
+                self.now(),
+            )
+            .await?;
+        self.insert_transaction(app, &user_id, CeremonyKind::Register, display_name.as_str())
+            .await
+    }
+
+    /// Starts adding a passkey: uses up the register transaction, excludes the
+    /// user's existing passkeys, and asks for a discoverable credential.
+    pub async fn start_registration(
+        &self,
+        app: &App,
+        transaction: &TransactionId,
+        attachment: Attachment,
+    ) -> Result<Handshake, FlexError> {
+        let id = HandshakeId::generate();
+        let now = self.now();
+        let kind = CeremonyKind::Register;
+        let challenge = self
+            .store
+            .start_with_transaction(&app.id, &transaction.hash(), kind.as_str(), now, |used| {
+                if used.passkeys.len() as i64 >= app.max_passkeys_per_user {
+                    return Err(FlexError::TooManyPasskeys(app.max_passkeys_per_user));
+                }
+                let user_handle = Uuid::parse_str(&used.user_id)
+                    .map_err(|e| anyhow::anyhow!("user id is not a UUID: {e}"))?;
+                let exclude = used.passkeys.into_iter().map(|(cred_id, _)| cred_id.into()).collect();
+                let name = &used.display_name;
+                let (options, state) = app
+                    .webauthn()
+                    .start_passkey_registration(user_handle, name, name, Some(exclude))
+                    .map_err(|e| anyhow::anyhow!("could not start a registration: {e}"))?;
+                let mut challenge = serde_json::to_value(options)?;
+                // Passkeys are discoverable, so that one-click and autofill sign-in find them.
+                let selection = &mut challenge["publicKey"]["authenticatorSelection"];
+                selection["residentKey"] = "required".into();
+                selection["requireResidentKey"] = true.into();
+                match attachment {
+                    Attachment::Platform => selection["authenticatorAttachment"] = "platform".into(),
+                    Attachment::CrossPlatform => {
+                        selection["authenticatorAttachment"] = "cross-platform".into()
+                    }
+                    Attachment::Any => {}
+                }
+                let handshake = NewHandshake {
+                    id_hash: id.hash(),
+                    kind: kind.as_str(),
+                    user_id: Some(used.user_id),
+                    transaction_hash: Some(transaction.hash()),
+                    state: serde_json::to_string(&state)?,
+                    expires_at: now + app.webauthn_timeout_ms,
+                };
+                Ok((handshake, challenge))
+            })
+            .await?
+            .ok_or(FlexError::TransactionNotFound)?;
+        Ok(Handshake { id, challenge })
+    }
+
+    /// Finishes adding a passkey: verifies the attestation, stores the passkey and
+    /// issues a nonce for its user.
+    pub async fn finish_registration(
+        &self,
+        app: &App,
+        transaction: &TransactionId,
+        handshake_id: &HandshakeId,
+        response: &RegisterPublicKeyCredential,
+    ) -> Result<Nonce, FlexError> {
+        let handshake = self.find_handshake(app, handshake_id, Some(transaction), None).await?;
+        if handshake.kind != CeremonyKind::Register {
+            return Err(FlexError::HandshakeNotFound);
+        }
+        let user_id = handshake
+            .row
+            .user_id
+            .ok_or_else(|| anyhow::anyhow!("a register handshake without a user"))?;
+        let state: PasskeyRegistration = serde_json::from_str(&handshake.row.state)?;
+        let passkey = app
+            .webauthn()
+            .finish_passkey_registration(response, &state)
+            .map_err(|e| FlexError::RegistrationFailed(e.to_string()))?;
+
+        let credential = Credential::from(passkey.clone());
+        let aaguid = aaguid_of(&response.response.attestation_object);
+        // The browser's transport hints, as sent (webauthn-rs keeps them only for trusted attestations).
+        let transports: Vec<String> = response
+            .response
+            .transports
+            .iter()
+            .flatten()
+            .filter_map(|t| serde_json::to_value(t).ok()?.as_str().map(str::to_owned))
+            .collect();
+        let kind = PasskeyKind::classify(credential.backup_eligible, &transports);
+        let friendly_name = aaguid::provider(&aaguid)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| "Passkey".to_owned());
+        let nonce = Nonce::generate();
+        let now = self.now();
+        let written = self
+            .store
+            .write_registration(&RegistrationWrite {
+                handshake_hash: &handshake_id.hash(),
+                app_id: &app.id,
+                max_passkeys_per_user: app.max_passkeys_per_user,
+                passkey: NewPasskey {
+                    id: &DeviceId::generate(),
+                    user_id: &user_id,
+                    cred_id: credential.cred_id.as_ref(),
+                    credential: &serde_json::to_string(&passkey)?,
+                    friendly_name: &friendly_name,
+                    aaguid: &aaguid,
+                    transports: &transports,
+                    backup_eligible: credential.backup_eligible,
+                    backup_state: credential.backup_state,
+                    counter: i64::from(credential.counter),
+                    kind: kind.as_str(),
+                },
+                nonce_hash: &nonce.hash(),
+                nonce_expires_at: now + app.nonce_ttl_ms,
+                now,
+            })
+            .await?;
+        match written {
+            Finish::Written => Ok(nonce),
+            Finish::HandshakeGone => Err(FlexError::HandshakeNotFound),
+            Finish::UserGone => Err(FlexError::UserNotFound),
+            Finish::TooManyPasskeys => Err(FlexError::TooManyPasskeys(app.max_passkeys_per_user)),
+            Finish::CredentialTaken => Err(FlexError::CredentialAlreadyRegistered),
+            Finish::PasskeyChanged => Err(anyhow::anyhow!("a registration updated a passkey").into()),
+        }
+    }
 }
 
 /// The AAGUID in a (verified) attestation object, lower-case and hyphenated;

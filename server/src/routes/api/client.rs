@@ -2,7 +2,7 @@
 //! A middleware finds the app (404 `app_not_found` otherwise) and answers CORS
 //! for that app's own origins only.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use axum::{
     extract::{Request, State},
@@ -22,8 +22,9 @@ use super::{
 };
 use crate::{
     flex::{
-        apps::{self, App},
-        ceremonies::{self, Attachment, Handshake},
+        apps::App,
+        ceremonies::{Attachment, Handshake},
+        ids::{HandshakeId, TransactionId},
         FlexError,
     },
     routes::client_ip::ClientIp,
@@ -42,7 +43,7 @@ pub async fn app_and_cors(
         return ApiError::RateLimited(wait).into_response();
     }
     let app_id = params.get("app_id").map(String::as_str).unwrap_or_default();
-    let app = match apps::find_app(&state.store, app_id).await {
+    let app = match state.flex.find_app(app_id).await {
         Ok(app) => app,
         Err(error) => return ApiError::from(error).into_response(),
     };
@@ -94,6 +95,18 @@ fn allow_origin(response: &mut Response, origin: Option<HeaderValue>) {
     headers.insert(header::VARY, HeaderValue::from_static("origin"));
 }
 
+/// An optional transaction id as passage-flex-js sends it (absent or empty: none);
+/// one of the wrong shape is `unknown`.
+fn optional_transaction(
+    text: Option<String>,
+    unknown: FlexError,
+) -> Result<Option<TransactionId>, FlexError> {
+    match text.filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(text) => TransactionId::parse(&text).map(Some).ok_or(unknown),
+    }
+}
+
 fn handshake_response(handshake: Handshake) -> ApiJson<HandshakeResponse> {
     ApiJson(HandshakeResponse {
         handshake: HandshakeBody {
@@ -139,18 +152,12 @@ impl FlexRegistration {
         (status = 409, description = "too_many_passkeys", body = ErrorBody)))]
 pub async fn register_start(
     State(state): State<AppState>,
-    Extension(app): Extension<App>,
+    Extension(app): Extension<Arc<App>>,
     ApiJson(body): ApiJson<RegisterStartRequest>,
 ) -> Result<ApiJson<HandshakeResponse>, ApiError> {
     let attachment = Attachment::parse(body.authenticator_attachment.as_deref())?;
-    let handshake = ceremonies::start_registration(
-        &state.store,
-        &app,
-        &body.transaction_id,
-        attachment,
-        state.clock.now(),
-    )
-    .await?;
+    let transaction = TransactionId::parse(&body.transaction_id).ok_or(FlexError::TransactionNotFound)?;
+    let handshake = state.flex.start_registration(&app, &transaction, attachment).await?;
     Ok(handshake_response(handshake))
 }
 
@@ -163,20 +170,17 @@ pub async fn register_start(
         (status = 409, description = "credential_already_registered or too_many_passkeys", body = ErrorBody)))]
 pub async fn register_finish(
     State(state): State<AppState>,
-    Extension(app): Extension<App>,
+    Extension(app): Extension<Arc<App>>,
     ApiJson(body): ApiJson<RegisterFinishRequest>,
 ) -> Result<ApiJson<NonceResponse>, ApiError> {
     let response =
         parse_response::<FlexRegistration>(body.handshake_response)?.into_credential()?;
-    let nonce = ceremonies::finish_registration(
-        &state.store,
-        &app,
-        &body.transaction_id,
-        &body.handshake_id,
-        &response,
-        state.clock.now(),
-    )
-    .await?;
+    let transaction = TransactionId::parse(&body.transaction_id).ok_or(FlexError::HandshakeNotFound)?;
+    let handshake = HandshakeId::parse(&body.handshake_id).ok_or(FlexError::HandshakeNotFound)?;
+    let nonce = state
+        .flex
+        .finish_registration(&app, &transaction, &handshake, &response)
+        .await?;
     Ok(ApiJson(NonceResponse {
         nonce: nonce.as_str().to_owned(),
     }))
@@ -189,17 +193,11 @@ pub async fn register_finish(
     responses((status = 200, body = HandshakeResponse), (status = 404, body = ErrorBody)))]
 pub async fn authenticate_start(
     State(state): State<AppState>,
-    Extension(app): Extension<App>,
+    Extension(app): Extension<Arc<App>>,
     ApiJson(body): ApiJson<AuthenticateStartRequest>,
 ) -> Result<ApiJson<HandshakeResponse>, ApiError> {
-    let transaction_id = body.transaction_id.filter(|t| !t.is_empty());
-    let handshake = ceremonies::start_authentication(
-        &state.store,
-        &app,
-        transaction_id.as_deref(),
-        state.clock.now(),
-    )
-    .await?;
+    let transaction = optional_transaction(body.transaction_id, FlexError::TransactionNotFound)?;
+    let handshake = state.flex.start_authentication(&app, transaction.as_ref()).await?;
     Ok(handshake_response(handshake))
 }
 
@@ -211,20 +209,16 @@ pub async fn authenticate_start(
         (status = 404, description = "handshake_not_found", body = ErrorBody)))]
 pub async fn authenticate_finish(
     State(state): State<AppState>,
-    Extension(app): Extension<App>,
+    Extension(app): Extension<Arc<App>>,
     ApiJson(body): ApiJson<AuthenticateFinishRequest>,
 ) -> Result<ApiJson<NonceResponse>, ApiError> {
     let response: PublicKeyCredential = parse_response(body.handshake_response)?;
-    let transaction_id = body.transaction_id.filter(|t| !t.is_empty());
-    let nonce = ceremonies::finish_authentication(
-        &state.store,
-        &app,
-        transaction_id.as_deref(),
-        &body.handshake_id,
-        &response,
-        state.clock.now(),
-    )
-    .await?;
+    let transaction = optional_transaction(body.transaction_id, FlexError::HandshakeNotFound)?;
+    let handshake = HandshakeId::parse(&body.handshake_id).ok_or(FlexError::HandshakeNotFound)?;
+    let nonce = state
+        .flex
+        .finish_authentication(&app, transaction.as_ref(), &handshake, &response)
+        .await?;
     Ok(ApiJson(NonceResponse {
         nonce: nonce.as_str().to_owned(),
     }))

@@ -1,6 +1,6 @@
 //! The management API: server to server, `Authorization: Bearer {api_key}`.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use axum::{
     extract::{FromRequestParts, Query, State},
@@ -16,17 +16,16 @@ use super::{
 };
 use crate::{
     flex::{
-        apps::{self, App},
-        ceremonies,
-        ids::{DisplayName, ExternalId},
-        users, FlexError,
+        apps::App,
+        ids::{AppId, DeviceId, DisplayName, ExternalId, Nonce},
+        FlexError,
     },
     routes::client_ip::ClientIp,
     state::AppState,
 };
 
 /// The app a management request acts for, once its API key is checked.
-pub struct ManagedApp(pub App);
+pub struct ManagedApp(pub Arc<App>);
 
 impl FromRequestParts<AppState> for ManagedApp {
     type Rejection = ApiError;
@@ -51,7 +50,8 @@ impl FromRequestParts<AppState> for ManagedApp {
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "));
-        let (app, key_id) = apps::authorize(&state.store, app_id, bearer).await?;
+        let app_id = AppId::parse(app_id).ok_or(FlexError::AppNotFound)?;
+        let (app, key_id) = state.flex.authorize(&app_id, bearer).await?;
         limits.key(&key_id).await.map_err(ApiError::RateLimited)?;
         Ok(Self(app))
     }
@@ -72,6 +72,15 @@ pub struct DevicePath {
     device_id: String,
 }
 
+/// A user id of the path: a UUID, or no user at all.
+fn user_id(text: &str) -> Result<uuid::Uuid, FlexError> {
+    uuid::Uuid::try_parse(text).map_err(|_| FlexError::UserNotFound)
+}
+
+fn device_id(text: &str) -> Result<DeviceId, FlexError> {
+    DeviceId::parse(text).ok_or(FlexError::DeviceNotFound)
+}
+
 const ERRORS: &str = "`{code, error}`";
 
 /// Create a register transaction for a user (created on their first one).
@@ -88,14 +97,10 @@ pub async fn create_register_transaction(
 ) -> Result<ApiJson<TransactionResponse>, ApiError> {
     let external_id = ExternalId::parse(&body.external_id)?;
     let display_name = DisplayName::parse("passkey_display_name", &body.passkey_display_name)?;
-    let id = ceremonies::create_register_transaction(
-        &state.store,
-        &app,
-        &external_id,
-        &display_name,
-        state.clock.now(),
-    )
-    .await?;
+    let id = state
+        .flex
+        .create_register_transaction(&app, &external_id, &display_name)
+        .await?;
     Ok(ApiJson(TransactionResponse {
         transaction_id: id.as_str().to_owned(),
     }))
@@ -113,13 +118,7 @@ pub async fn create_authenticate_transaction(
     ApiJson(body): ApiJson<CreateAuthenticateTransactionRequest>,
 ) -> Result<ApiJson<TransactionResponse>, ApiError> {
     let external_id = ExternalId::parse(&body.external_id)?;
-    let id = ceremonies::create_authenticate_transaction(
-        &state.store,
-        &app,
-        &external_id,
-        state.clock.now(),
-    )
-    .await?;
+    let id = state.flex.create_authenticate_transaction(&app, &external_id).await?;
     Ok(ApiJson(TransactionResponse {
         transaction_id: id.as_str().to_owned(),
     }))
@@ -134,8 +133,8 @@ pub async fn verify_nonce(
     ManagedApp(app): ManagedApp,
     ApiJson(body): ApiJson<VerifyNonceRequest>,
 ) -> Result<ApiJson<VerifyNonceResponse>, ApiError> {
-    let external_id =
-        ceremonies::verify_nonce(&state.store, &app, &body.nonce, state.clock.now()).await?;
+    let nonce = Nonce::parse(&body.nonce).ok_or(FlexError::InvalidNonce)?;
+    let external_id = state.flex.verify_nonce(&app, &nonce).await?;
     Ok(ApiJson(VerifyNonceResponse { external_id }))
 }
 
@@ -152,8 +151,11 @@ pub async fn list_users(
     let page = query.page.unwrap_or(1);
     let limit = query.limit.unwrap_or(20);
     let identifier = query.identifier.filter(|i| !i.is_empty());
-    let (found, total) =
-        users::list_users(&state.store, &app, identifier.as_deref(), page, limit).await?;
+    let external_id = identifier.as_deref().map(ExternalId::parse).transpose()?;
+    let (found, total) = state
+        .flex
+        .list_users(&app, external_id.as_ref(), page, limit)
+        .await?;
     let last = ((total + limit - 1) / limit).max(1);
     let link = |page: i64| {
         let mut href = format!("/v1/apps/{}/users?page={page}&limit={limit}", app.id);
@@ -190,8 +192,10 @@ pub async fn get_user(
     ManagedApp(app): ManagedApp,
     ApiPath(path): ApiPath<UserPath>,
 ) -> Result<ApiJson<UserResponse>, ApiError> {
-    let user = users::find_user(&state.store, &app, &path.user_id).await?;
-    let devices: Vec<Device> = users::list_passkeys(&state.store, &app, &user.id)
+    let user = state.flex.find_user(&app, &user_id(&path.user_id)?).await?;
+    let devices: Vec<Device> = state
+        .flex
+        .list_passkeys(&app, &user)
         .await?
         .iter()
         .map(|record| Device::new(record, &state.public_url.origin()))
@@ -220,8 +224,10 @@ pub async fn list_devices(
     ManagedApp(app): ManagedApp,
     ApiPath(path): ApiPath<UserPath>,
 ) -> Result<ApiJson<DevicesResponse>, ApiError> {
-    let user = users::find_user(&state.store, &app, &path.user_id).await?;
-    let devices = users::list_passkeys(&state.store, &app, &user.id)
+    let user = state.flex.find_user(&app, &user_id(&path.user_id)?).await?;
+    let devices = state
+        .flex
+        .list_passkeys(&app, &user)
         .await?
         .iter()
         .map(|record| Device::new(record, &state.public_url.origin()))
@@ -239,7 +245,8 @@ pub async fn revoke_device(
     ManagedApp(app): ManagedApp,
     ApiPath(path): ApiPath<DevicePath>,
 ) -> Result<(), ApiError> {
-    users::revoke_passkey(&state.store, &app, &path.user_id, &path.device_id).await?;
+    let user = state.flex.find_user(&app, &user_id(&path.user_id)?).await?;
+    state.flex.revoke_passkey(&app, &user, &device_id(&path.device_id)?).await?;
     Ok(())
 }
 
@@ -255,15 +262,9 @@ pub async fn rename_device(
     ApiJson(body): ApiJson<RenameDeviceRequest>,
 ) -> Result<ApiJson<DeviceResponse>, ApiError> {
     let name = DisplayName::parse("friendly_name", &body.friendly_name)?;
-    let record = users::rename_passkey(
-        &state.store,
-        &app,
-        &path.user_id,
-        &path.device_id,
-        &name,
-        state.clock.now(),
-    )
-    .await?;
+    let user = state.flex.find_user(&app, &user_id(&path.user_id)?).await?;
+    let device = device_id(&path.device_id)?;
+    let record = state.flex.rename_passkey(&app, &user, &device, &name).await?;
     Ok(ApiJson(DeviceResponse {
         device: Device::new(&record, &state.public_url.origin()),
     }))

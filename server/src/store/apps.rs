@@ -1,0 +1,171 @@
+//! Apps and their API keys.
+
+use super::{is_duplicate, on_pool, Json, Store};
+use crate::flex::ids::{ApiKeyId, AppId};
+
+/// An app as stored.
+#[derive(Debug, sqlx::FromRow)]
+pub struct AppRow {
+    pub id: String,
+    pub name: String,
+    pub rp_id: String,
+    pub origins: Json<Vec<String>>,
+    pub webauthn_timeout_ms: i64,
+    pub transaction_ttl_ms: i64,
+    pub nonce_ttl_ms: i64,
+    pub max_passkeys_per_user: i64,
+    pub is_builtin: bool,
+    pub created_at: i64,
+}
+
+/// What a new app is created with.
+pub struct NewAppRow<'a> {
+    pub id: &'a AppId,
+    pub name: &'a str,
+    pub rp_id: &'a str,
+    pub origins: Vec<&'a str>,
+    pub webauthn_timeout_ms: i64,
+    pub transaction_ttl_ms: i64,
+    pub nonce_ttl_ms: i64,
+    pub max_passkeys_per_user: i64,
+    pub is_builtin: bool,
+    pub created_at: i64,
+}
+
+/// A live API key: whose it is.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub app_id: String,
+}
+
+const APP_COLUMNS: &str = "id, name, rp_id, origins, webauthn_timeout_ms, transaction_ttl_ms, \
+                           nonce_ttl_ms, max_passkeys_per_user, is_builtin, created_at";
+
+impl Store {
+    /// Creates an app and its first API key, in one database transaction.
+    /// `Ok(false)`: a built-in app exists already (another instance created it).
+    pub async fn insert_app(
+        &self,
+        app: &NewAppRow<'_>,
+        key: Option<(&ApiKeyId, &[u8])>,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO apps (id, name, rp_id, origins, webauthn_timeout_ms, \
+                 transaction_ttl_ms, nonce_ttl_ms, max_passkeys_per_user, is_builtin, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(app.id.as_str())
+            .bind(app.name)
+            .bind(app.rp_id)
+            .bind(Json(&app.origins))
+            .bind(app.webauthn_timeout_ms)
+            .bind(app.transaction_ttl_ms)
+            .bind(app.nonce_ttl_ms)
+            .bind(app.max_passkeys_per_user)
+            .bind(app.is_builtin)
+            .bind(app.created_at)
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Err(e) if app.is_builtin && is_duplicate(&e) => return Ok(false),
+                other => other?,
+            };
+            if let Some((key_id, key_hash)) = key {
+                sqlx::query(
+                    "INSERT INTO api_keys (id, app_id, key_hash, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(key_id.as_str())
+                .bind(app.id.as_str())
+                .bind(key_hash)
+                .bind(app.created_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    pub async fn find_app(&self, id: &AppId) -> Result<Option<AppRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(&format!("SELECT {APP_COLUMNS} FROM apps WHERE id = $1"))
+                .bind(id.as_str())
+                .fetch_optional(pool)
+                .await
+        })
+    }
+
+    pub async fn find_builtin_app(&self) -> Result<Option<AppRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(&format!("SELECT {APP_COLUMNS} FROM apps WHERE is_builtin"))
+                .fetch_optional(pool)
+                .await
+        })
+    }
+
+    pub async fn list_apps(&self) -> Result<Vec<AppRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(&format!(
+                "SELECT {APP_COLUMNS} FROM apps ORDER BY created_at, id"
+            ))
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// Adds an API key to an existing app; `false` when there is no such app.
+    pub async fn insert_api_key(
+        &self,
+        app_id: &AppId,
+        key_id: &ApiKeyId,
+        key_hash: &[u8],
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO api_keys (id, app_id, key_hash, created_at) \
+                 SELECT $1, id, $3, $4 FROM apps WHERE id = $2",
+            )
+            .bind(key_id.as_str())
+            .bind(app_id.as_str())
+            .bind(key_hash)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected() == 1)
+        })
+    }
+
+    /// Revokes a live key of an app; `false` when there is none to revoke.
+    pub async fn revoke_api_key(
+        &self,
+        app_id: &AppId,
+        key_id: &ApiKeyId,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND app_id = $3 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(key_id.as_str())
+            .bind(app_id.as_str())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected() == 1)
+        })
+    }
+
+    /// The live (unrevoked) key with this hash, whichever app it belongs to.
+    pub async fn find_live_api_key(&self, key_hash: &[u8]) -> Result<Option<ApiKeyRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as("SELECT id, app_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+                .bind(key_hash)
+                .fetch_optional(pool)
+                .await
+        })
+    }
+}

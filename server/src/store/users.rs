@@ -1,0 +1,211 @@
+//! Users (an app's external ids) and their passkeys.
+
+use super::{on_pool, Json, Store};
+use crate::flex::ids::{AppId, DeviceId};
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub external_id: String,
+    pub display_name: String,
+    pub login_count: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_login_at: Option<i64>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct PasskeyRow {
+    pub id: String,
+    pub user_id: String,
+    pub cred_id: Vec<u8>,
+    pub friendly_name: String,
+    pub aaguid: String,
+    pub transports: Json<Vec<String>>,
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+    pub counter: i64,
+    pub kind: String,
+    pub usage_count: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_used_at: Option<i64>,
+    /// webauthn-rs's `Passkey`, as JSON.
+    pub credential: String,
+}
+
+/// A passkey to store.
+pub struct NewPasskey<'a> {
+    pub id: &'a DeviceId,
+    pub user_id: &'a str,
+    pub cred_id: &'a [u8],
+    pub credential: &'a str,
+    pub friendly_name: &'a str,
+    pub aaguid: &'a str,
+    pub transports: &'a [String],
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+    pub counter: i64,
+    pub kind: &'a str,
+}
+
+const USER_COLUMNS: &str =
+    "id, external_id, display_name, login_count, created_at, updated_at, last_login_at";
+pub(super) const PASSKEY_COLUMNS: &str = "id, user_id, cred_id, friendly_name, aaguid, transports, \
+    backup_eligible, backup_state, counter, kind, usage_count, created_at, updated_at, last_used_at, credential";
+
+impl Store {
+    /// The user with this external id, created if new (with `new_id`); its
+    /// display name follows the latest call. Returns the user's id.
+    pub async fn upsert_user(
+        &self,
+        app_id: &AppId,
+        new_id: &str,
+        external_id: &str,
+        display_name: &str,
+        now: i64,
+    ) -> Result<String, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "INSERT INTO users (id, app_id, external_id, display_name, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5) \
+                 ON CONFLICT (app_id, external_id) DO UPDATE SET display_name = excluded.display_name, \
+                 updated_at = excluded.updated_at RETURNING id",
+            )
+            .bind(new_id)
+            .bind(app_id.as_str())
+            .bind(external_id)
+            .bind(display_name)
+            .bind(now)
+            .fetch_one(pool)
+            .await
+        })
+    }
+
+    pub async fn find_user_by_external_id(
+        &self,
+        app_id: &AppId,
+        external_id: &str,
+    ) -> Result<Option<UserRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE app_id = $1 AND external_id = $2"
+            ))
+            .bind(app_id.as_str())
+            .bind(external_id)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    pub async fn find_user(&self, app_id: &AppId, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE app_id = $1 AND id = $2"
+            ))
+            .bind(app_id.as_str())
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    /// How many passkeys the user of this external id holds (0 for no such user).
+    pub async fn count_passkeys_of(&self, app_id: &AppId, external_id: &str) -> Result<i64, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM passkeys p JOIN users u ON u.id = p.user_id \
+                 WHERE u.app_id = $1 AND u.external_id = $2",
+            )
+            .bind(app_id.as_str())
+            .bind(external_id)
+            .fetch_one(pool)
+            .await
+        })
+    }
+
+    /// One page of an app's users, newest first (only `external_id`'s, if given),
+    /// and how many there are in all.
+    pub async fn list_users(
+        &self,
+        app_id: &AppId,
+        external_id: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<UserRow>, i64), sqlx::Error> {
+        let condition = "app_id = $1 AND ($2 = '' OR external_id = $2)";
+        let filter = external_id.unwrap_or_default();
+        on_pool!(self, |pool| {
+            let total = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users WHERE {condition}"))
+                .bind(app_id.as_str())
+                .bind(filter)
+                .fetch_one(pool)
+                .await?;
+            let users = sqlx::query_as(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE {condition} \
+                 ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"
+            ))
+            .bind(app_id.as_str())
+            .bind(filter)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await?;
+            Ok((users, total))
+        })
+    }
+
+    pub async fn list_passkeys(&self, app_id: &AppId, user_id: &str) -> Result<Vec<PasskeyRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(&format!(
+                "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE app_id = $1 AND user_id = $2 ORDER BY created_at, id"
+            ))
+            .bind(app_id.as_str())
+            .bind(user_id)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// Removes a passkey of a user of this app; `false` when there is none.
+    pub async fn delete_passkey(
+        &self,
+        app_id: &AppId,
+        user_id: &str,
+        id: &DeviceId,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2 AND app_id = $3")
+                .bind(id.as_str())
+                .bind(user_id)
+                .bind(app_id.as_str())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected() == 1)
+        })
+    }
+
+    /// Renames a passkey of a user of this app, and returns it.
+    pub async fn rename_passkey(
+        &self,
+        app_id: &AppId,
+        user_id: &str,
+        id: &DeviceId,
+        name: &str,
+        now: i64,
+    ) -> Result<Option<PasskeyRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(&format!(
+                "UPDATE passkeys SET friendly_name = $1, updated_at = $2 \
+                 WHERE id = $3 AND user_id = $4 AND app_id = $5 RETURNING {PASSKEY_COLUMNS}"
+            ))
+            .bind(name)
+            .bind(now)
+            .bind(id.as_str())
+            .bind(user_id)
+            .bind(app_id.as_str())
+            .fetch_optional(pool)
+            .await
+        })
+    }
+}
