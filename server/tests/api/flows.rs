@@ -393,13 +393,13 @@ async fn the_client_api_answers_cors_for_the_apps_own_origins_only() {
 
 #[tokio::test]
 async fn an_apps_own_lifetimes_apply() {
-    use latchkey::flex::apps::{create_app, Lifetimes, NewApp};
+    use latchkey::flex::apps::{Lifetimes, NewApp};
     let app = spawn_app().await;
     let lifetimes = Lifetimes::parse(Some(60), Some(10), Some(5)).unwrap();
     let new = NewApp::parse("Short", std::slice::from_ref(&app.address), None)
         .unwrap()
         .with_lifetimes(lifetimes);
-    let (short, key) = create_app(&app.store, &new, app.clock.now()).await.unwrap();
+    let (short, key) = app.core.create_app(&new).await.unwrap();
     let flex =
         latchkey::client::LatchkeyFlex::new(&app.address, short.id.as_str(), key.key.as_str());
     let start = |transaction: String| {

@@ -5,7 +5,7 @@ use latchkey::{
     client::LatchkeyFlex,
     config::{Config, PublicUrl},
     flex::{
-        apps::{create_app, NewApp},
+        apps::NewApp,
         clock::Clock,
     },
     routes::limits::{Limits, RateLimitConfig},
@@ -87,6 +87,8 @@ pub struct TestApp {
     pub flex: LatchkeyFlex,
     pub db: AnyPool,
     pub store: Store,
+    /// The server's own core: what a test changes through it, the server sees at once.
+    pub core: latchkey::flex::Flex,
     /// The server's rate limits (tests read their key count and prune them).
     pub limits: std::sync::Arc<Limits>,
     // Keeps the database (for SQLite, its file) alive while the server runs.
@@ -115,11 +117,12 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         .expect("the application builds");
     let address = format!("http://localhost:{}", app.port());
     let store = app.store();
+    let core = app.flex();
     let limits = app.limits();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
 
     let new_app = NewApp::parse("Test app", std::slice::from_ref(&address), None).unwrap();
-    let (test_app, key) = create_app(&store, &new_app, clock.now()).await.unwrap();
+    let (test_app, key) = core.create_app(&new_app).await.unwrap();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -138,6 +141,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         http,
         clock,
         store,
+        core,
         limits,
         _database: database,
     }
@@ -174,9 +178,7 @@ impl TestApp {
     pub async fn other_app(&self) -> (String, String) {
         let new_app =
             NewApp::parse("Other app", std::slice::from_ref(&self.address), None).unwrap();
-        let (app, key) = create_app(&self.store, &new_app, self.clock.now())
-            .await
-            .unwrap();
+        let (app, key) = self.core.create_app(&new_app).await.unwrap();
         (app.id.as_str().to_owned(), key.key.as_str().to_owned())
     }
 

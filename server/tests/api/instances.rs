@@ -3,8 +3,9 @@
 
 use latchkey::{
     flex::{
-        apps::{create_app, NewApp},
+        apps::NewApp,
         clock::Clock,
+        Flex,
     },
     routes::limits::RateLimitConfig,
     startup::Application,
@@ -16,7 +17,7 @@ use crate::helpers::{test_config_with_limits, TestDatabase};
 
 const ORIGIN: &str = "http://localhost:3000";
 
-async fn instance(url: &str) -> (String, latchkey::store::Store) {
+async fn instance(url: &str) -> (String, Flex) {
     instance_with(url, Clock::system(), RateLimitConfig::off()).await
 }
 
@@ -24,28 +25,25 @@ async fn instance_with(
     url: &str,
     clock: Clock,
     limits: RateLimitConfig,
-) -> (String, latchkey::store::Store) {
+) -> (String, Flex) {
     let app = Application::build(test_config_with_limits(url, clock, limits))
         .await
         .unwrap();
     let address = format!("http://localhost:{}", app.port());
-    let store = app.store();
+    let core = app.flex();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    (address, store)
+    (address, core)
 }
 
 #[tokio::test]
 async fn a_ceremony_and_its_nonce_cross_instances_and_still_complete_once() {
     let database = TestDatabase::fresh().await;
-    let (one, store) = instance(&database.url).await;
+    let (one, core) = instance(&database.url).await;
     let (two, _) = instance(&database.url).await;
-    let (app, key) = create_app(
-        &store,
-        &NewApp::parse("Shared", &[ORIGIN.to_owned()], None).unwrap(),
-        Clock::system().now(),
-    )
-    .await
-    .unwrap();
+    let (app, key) = core
+        .create_app(&NewApp::parse("Shared", &[ORIGIN.to_owned()], None).unwrap())
+        .await
+        .unwrap();
     let flex_one = latchkey::client::LatchkeyFlex::new(&one, app.id.as_str(), key.key.as_str());
     let flex_two = latchkey::client::LatchkeyFlex::new(&two, app.id.as_str(), key.key.as_str());
     let http = reqwest::Client::new();
@@ -124,15 +122,12 @@ async fn shared_rate_limits_are_not_bypassed_by_alternating_instances() {
         shared: true,
         ..RateLimitConfig::off()
     };
-    let (one, store) = instance_with(&database.url, clock.clone(), shared).await;
+    let (one, core) = instance_with(&database.url, clock.clone(), shared).await;
     let (two, _) = instance_with(&database.url, clock.clone(), shared).await;
-    let (app, key) = create_app(
-        &store,
-        &NewApp::parse("Shared", &[ORIGIN.to_owned()], None).unwrap(),
-        clock.now(),
-    )
-    .await
-    .unwrap();
+    let (app, key) = core
+        .create_app(&NewApp::parse("Shared", &[ORIGIN.to_owned()], None).unwrap())
+        .await
+        .unwrap();
     let http = reqwest::Client::new();
     let start = |base: &str| {
         let request = http
@@ -174,4 +169,42 @@ async fn shared_rate_limits_are_not_bypassed_by_alternating_instances() {
         .await
         .unwrap_err();
     assert_eq!(limited.code(), Some("rate_limited"));
+}
+
+#[tokio::test]
+async fn a_revoked_key_stops_at_once_where_revoked_and_within_the_cache_bound_elsewhere() {
+    let database = TestDatabase::fresh().await;
+    let clock = Clock::manual();
+    let (one, core_one) = instance_with(&database.url, clock.clone(), RateLimitConfig::off()).await;
+    let (two, _) = instance_with(&database.url, clock.clone(), RateLimitConfig::off()).await;
+    let (app, _) = core_one
+        .create_app(&NewApp::parse("Shared", &[ORIGIN.to_owned()], None).unwrap())
+        .await
+        .unwrap();
+    let key = core_one.create_api_key(&app.id).await.unwrap();
+    let flex = |base: &str| latchkey::client::LatchkeyFlex::new(base, app.id.as_str(), key.key.as_str());
+    let (flex_one, flex_two) = (flex(&one), flex(&two));
+    async fn works(flex: &latchkey::client::LatchkeyFlex) -> Result<(), Option<String>> {
+        match flex.auth.create_register_transaction("user-1", "Ada").await {
+            Ok(_) => Ok(()),
+            Err(error) => Err(error.code().map(str::to_owned)),
+        }
+    }
+    // Both instances have read (and cached) the key.
+    assert_eq!(works(&flex_one).await, Ok(()));
+    assert_eq!(works(&flex_two).await, Ok(()));
+
+    core_one.revoke_api_key(&app.id, &key.id).await.unwrap();
+    let refused = Err(Some("invalid_access_token".to_owned()));
+    assert_eq!(works(&flex_one).await, refused, "at once where revoked");
+    // Elsewhere, the cached key may be served for less than CACHE_TTL_MS …
+    clock.advance(std::time::Duration::from_millis(
+        latchkey::flex::CACHE_TTL_MS as u64 - 1,
+    ));
+    let _ = works(&flex_two).await;
+    // … and never after it.
+    clock.advance(std::time::Duration::from_millis(1));
+    assert_eq!(works(&flex_two).await, refused, "within the bound elsewhere");
+    assert_eq!(works(&flex_one).await, refused);
+    assert!(latchkey::flex::CACHE_TTL_MS <= 2_000, "the README promises 2 s at most");
 }

@@ -68,9 +68,8 @@ async fn the_management_api_is_limited_per_api_key() {
     })
     .await;
     let body = json!({ "external_id": "user-1", "passkey_display_name": "Ada" });
-    let second = latchkey::flex::apps::create_api_key(&app.store, &app.app_id, app.clock.now())
-        .await
-        .unwrap();
+    let app_id = latchkey::flex::ids::AppId::parse(&app.app_id).unwrap();
+    let second = app.core.create_api_key(&app_id).await.unwrap();
 
     for _ in 0..2 {
         assert_eq!(

@@ -987,13 +987,10 @@ async fn a_missing_wrong_or_revoked_key_is_refused() {
     let forged = latchkey::flex::ids::ApiKey::generate().as_str().to_owned();
     refused_without_change!(app, 401, "invalid_access_token", call(Some(forged)).await);
 
-    let key = latchkey::flex::apps::create_api_key(&app.store, &app.app_id, app.clock.now())
-        .await
-        .unwrap();
+    let app_id = latchkey::flex::ids::AppId::parse(&app.app_id).unwrap();
+    let key = app.core.create_api_key(&app_id).await.unwrap();
     assert_eq!(call(Some(key.key.as_str().to_owned())).await.0, 200);
-    latchkey::flex::apps::revoke_api_key(&app.store, &app.app_id, key.id.as_str(), app.clock.now())
-        .await
-        .unwrap();
+    app.core.revoke_api_key(&app_id, &key.id).await.unwrap();
     refused_without_change!(
         app,
         401,
