@@ -386,7 +386,7 @@ impl TestApp {
             ),
             (
                 "backed up",
-                "SELECT CAST(COALESCE(SUM(backup_state), 0) AS BIGINT) AS n FROM passkeys",
+                "SELECT COUNT(*) AS n FROM passkeys WHERE backup_state",
             ),
             ("transactions", "SELECT COUNT(*) AS n FROM transactions"),
             (
