@@ -10,9 +10,9 @@ use axum::{
 use serde::Deserialize;
 
 use super::{
-    error::{ApiError, ErrorBody},
+    error::ApiError,
     json::{ApiJson, ApiPath},
-    wire::*,
+    wire::{self, *},
 };
 use crate::{
     flex::{
@@ -166,7 +166,7 @@ pub async fn list_users(
         Link { href }
     };
     Ok(ApiJson(UserListResponse {
-        users: found.iter().map(UserListItem::from).collect(),
+        users: found.iter().map(wire::user_list_item).collect(),
         total_users: total,
         page,
         limit,
@@ -194,14 +194,14 @@ pub async fn get_user(
     let devices: Vec<Device> = users::list_passkeys(&state.store, &app, &user.id)
         .await?
         .iter()
-        .map(|record| Device::new(record, &state.public_url.origin()))
+        .map(|record| wire::device(record, &state.public_url.origin()))
         .collect();
-    let mut types: Vec<&'static str> = devices.iter().map(|d| d.kind).collect();
+    let mut types: Vec<String> = devices.iter().map(|d| d.kind.clone()).collect();
     types.sort_unstable();
     types.dedup();
     Ok(ApiJson(UserResponse {
         user: UserInfo {
-            listed: UserListItem::from(&user),
+            listed: wire::user_list_item(&user),
             recent_events: Vec::new(),
             social_connections: serde_json::json!({}),
             webauthn: !devices.is_empty(),
@@ -224,7 +224,7 @@ pub async fn list_devices(
     let devices = users::list_passkeys(&state.store, &app, &user.id)
         .await?
         .iter()
-        .map(|record| Device::new(record, &state.public_url.origin()))
+        .map(|record| wire::device(record, &state.public_url.origin()))
         .collect();
     Ok(ApiJson(DevicesResponse { devices }))
 }
@@ -265,6 +265,6 @@ pub async fn rename_device(
     )
     .await?;
     Ok(ApiJson(DeviceResponse {
-        device: Device::new(&record, &state.public_url.origin()),
+        device: wire::device(&record, &state.public_url.origin()),
     }))
 }
