@@ -68,3 +68,65 @@ pub fn handshake_response(id: &str, mut challenge: Value) -> HandshakeResponse {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn optional_ids_are_left_out_as_passage_flex_js_leaves_them_out() {
+        let discoverable = AuthenticateStartRequest::default();
+        let unasked = RegisterStartRequest {
+            transaction_id: "t".into(),
+            authenticator_attachment: None,
+        };
+        let finish = AuthenticateFinishRequest {
+            transaction_id: None,
+            handshake_id: "h".into(),
+            handshake_response: json!({}),
+        };
+
+        assert_eq!(serde_json::to_value(discoverable).unwrap(), json!({}));
+        assert_eq!(
+            serde_json::to_value(unasked).unwrap(),
+            json!({ "transaction_id": "t" })
+        );
+        assert_eq!(
+            serde_json::to_value(finish).unwrap(),
+            json!({ "handshake_id": "h", "handshake_response": {} })
+        );
+    }
+
+    #[test]
+    fn a_handshake_answers_with_the_options_under_public_key() {
+        let options = json!({ "publicKey": { "challenge": "abc", "timeout": 60000 } });
+
+        let answer = serde_json::to_value(handshake_response("h1", options.clone())).unwrap();
+
+        assert_eq!(
+            answer,
+            json!({ "handshake": { "id": "h1", "challenge": options } })
+        );
+        let read: HandshakeResponse = serde_json::from_value(answer).unwrap();
+        assert_eq!(read.handshake.challenge.public_key["challenge"], "abc");
+    }
+
+    #[test]
+    fn passage_names_are_kept_where_rust_cannot_use_them() {
+        let link = |href: &str| Link { href: href.into() };
+        let links = PaginatedLinks {
+            first: link("f"),
+            last: link("l"),
+            next: link("n"),
+            previous: link("p"),
+            this: link("s"),
+        };
+
+        let links = serde_json::to_value(links).unwrap();
+
+        assert_eq!(links["self"]["href"], "s");
+        assert!(links.get("this").is_none());
+    }
+}
