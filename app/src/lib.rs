@@ -1,7 +1,8 @@
 //! The Leptos application, compiled twice: with `ssr` for the server and with
 //! `hydrate` for the browser. The reference site: pages, server functions
 //! (`api`), the interfaces they reach the server through (`backend`, server
-//! side only), and the browser passkey client (`passkey`, web-sys).
+//! side only), the browser passkey client (`passkey`, web-sys), and the JSON of
+//! the REST API (`wire`), shared by the server, its Rust client and the browser.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -9,6 +10,7 @@ pub mod api;
 pub mod backend;
 mod pages;
 pub mod passkey;
+pub mod wire;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

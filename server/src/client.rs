@@ -9,9 +9,15 @@
 //! # Ok(()) }
 //! ```
 
+use app::wire::{
+    CreateAuthenticateTransactionRequest, CreateRegisterTransactionRequest, DeviceResponse,
+    DevicesResponse, ErrorBody, RenameDeviceRequest, TransactionResponse, UserListQuery,
+    UserListResponse, UserResponse, VerifyNonceRequest, VerifyNonceResponse,
+};
+/// What `user.get` and `user.list_devices` return: the API's own JSON.
+pub use app::wire::{Device, Icons, UserInfo};
 use reqwest::{Method, StatusCode};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use serde_json::json;
+use serde::{de::DeserializeOwned, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -62,6 +68,9 @@ fn segment(id: &str) -> Result<String, ClientError> {
         .collect())
 }
 
+/// No request body (`call`'s body type, when there is none).
+const NO_BODY: Option<&()> = None;
+
 #[derive(Clone)]
 struct Connection {
     http: reqwest::Client,
@@ -88,21 +97,20 @@ impl Connection {
         &self,
         method: Method,
         segments: &[&str],
-        query: &[(&str, &str)],
-        body: Option<serde_json::Value>,
+        query: Option<&UserListQuery>,
+        body: Option<&impl Serialize>,
     ) -> Result<T, ClientError> {
         let mut url = format!("{}/v1/apps/{}", self.base_url, segment(&self.app_id)?);
         for part in segments {
             url.push('/');
             url.push_str(&segment(part)?);
         }
-        let mut request = self
-            .http
-            .request(method, url)
-            .query(query)
-            .bearer_auth(&self.api_key);
+        let mut request = self.http.request(method, url).bearer_auth(&self.api_key);
+        if let Some(query) = query {
+            request = request.query(query);
+        }
         if let Some(body) = body {
-            request = request.json(&body);
+            request = request.json(body);
         }
         let response = request.send().await?;
         let status = response.status();
@@ -118,11 +126,6 @@ impl Connection {
                 code: "unexpected_response".into(),
                 message: e.to_string(),
             });
-        }
-        #[derive(Deserialize)]
-        struct ErrorBody {
-            code: String,
-            error: String,
         }
         let body: Option<ErrorBody> = response.json().await.ok();
         Err(match body {
@@ -170,11 +173,6 @@ impl LatchkeyFlex {
 #[derive(Clone, Debug)]
 pub struct Auth(Connection);
 
-#[derive(Deserialize)]
-struct TransactionResponse {
-    transaction_id: String,
-}
-
 impl Auth {
     /// A transaction for adding a passkey to the user with this external id.
     pub async fn create_register_transaction(
@@ -182,11 +180,18 @@ impl Auth {
         external_id: &str,
         passkey_display_name: &str,
     ) -> Result<String, ClientError> {
-        let body =
-            json!({ "external_id": external_id, "passkey_display_name": passkey_display_name });
+        let body = CreateRegisterTransactionRequest {
+            external_id: external_id.to_owned(),
+            passkey_display_name: passkey_display_name.to_owned(),
+        };
         let response: TransactionResponse = self
             .0
-            .call(Method::POST, &["transactions", "register"], &[], Some(body))
+            .call(
+                Method::POST,
+                &["transactions", "register"],
+                None,
+                Some(&body),
+            )
             .await?;
         Ok(response.transaction_id)
     }
@@ -197,14 +202,16 @@ impl Auth {
         &self,
         external_id: &str,
     ) -> Result<String, ClientError> {
-        let body = json!({ "external_id": external_id });
+        let body = CreateAuthenticateTransactionRequest {
+            external_id: external_id.to_owned(),
+        };
         let response: TransactionResponse = self
             .0
             .call(
                 Method::POST,
                 &["transactions", "authenticate"],
-                &[],
-                Some(body),
+                None,
+                Some(&body),
             )
             .await?;
         Ok(response.transaction_id)
@@ -212,58 +219,15 @@ impl Auth {
 
     /// Trades a nonce from the browser, once, for the external id of its user.
     pub async fn verify_nonce(&self, nonce: &str) -> Result<String, ClientError> {
-        #[derive(Deserialize)]
-        struct Verified {
-            external_id: String,
-        }
-        let verified: Verified = self
+        let body = VerifyNonceRequest {
+            nonce: nonce.to_owned(),
+        };
+        let verified: VerifyNonceResponse = self
             .0
-            .call(
-                Method::POST,
-                &["authenticate", "verify"],
-                &[],
-                Some(json!({ "nonce": nonce })),
-            )
+            .call(Method::POST, &["authenticate", "verify"], None, Some(&body))
             .await?;
         Ok(verified.external_id)
     }
-}
-
-/// A user, as `user.get` returns it.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct UserInfo {
-    pub id: String,
-    pub external_id: String,
-    pub login_count: i64,
-    pub created_at: String,
-    pub updated_at: String,
-    pub last_login_at: String,
-    pub webauthn: bool,
-    pub webauthn_devices: Vec<Device>,
-}
-
-/// A passkey.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-pub struct Device {
-    pub id: String,
-    pub cred_id: String,
-    pub friendly_name: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub usage_count: i64,
-    pub created_at: String,
-    pub updated_at: String,
-    pub last_login_at: String,
-    pub icons: Icons,
-    pub provider_name: Option<String>,
-    pub backup_eligible: bool,
-    pub backup_state: bool,
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-pub struct Icons {
-    pub light: Option<String>,
-    pub dark: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -271,22 +235,14 @@ pub struct User(Connection);
 
 impl User {
     async fn id_of(&self, external_id: &str) -> Result<String, ClientError> {
-        #[derive(Deserialize)]
-        struct Listed {
-            id: String,
-        }
-        #[derive(Deserialize)]
-        struct Page {
-            users: Vec<Listed>,
-        }
-        let page: Page = self
+        let query = UserListQuery {
+            identifier: Some(external_id.to_owned()),
+            page: None,
+            limit: Some(1),
+        };
+        let page: UserListResponse = self
             .0
-            .call(
-                Method::GET,
-                &["users"],
-                &[("identifier", external_id), ("limit", "1")],
-                None,
-            )
+            .call(Method::GET, &["users"], Some(&query), NO_BODY)
             .await?;
         page.users
             .into_iter()
@@ -296,24 +252,19 @@ impl User {
     }
 
     pub async fn get(&self, external_id: &str) -> Result<UserInfo, ClientError> {
-        #[derive(Deserialize)]
-        struct Wrapped {
-            user: UserInfo,
-        }
         let id = self.id_of(external_id).await?;
-        let wrapped: Wrapped = self.0.call(Method::GET, &["users", &id], &[], None).await?;
+        let wrapped: UserResponse = self
+            .0
+            .call(Method::GET, &["users", &id], None, NO_BODY)
+            .await?;
         Ok(wrapped.user)
     }
 
     pub async fn list_devices(&self, external_id: &str) -> Result<Vec<Device>, ClientError> {
-        #[derive(Deserialize)]
-        struct Devices {
-            devices: Vec<Device>,
-        }
         let id = self.id_of(external_id).await?;
-        let devices: Devices = self
+        let devices: DevicesResponse = self
             .0
-            .call(Method::GET, &["users", &id, "devices"], &[], None)
+            .call(Method::GET, &["users", &id, "devices"], None, NO_BODY)
             .await?;
         Ok(devices.devices)
     }
@@ -328,8 +279,8 @@ impl User {
             .call::<serde_json::Value>(
                 Method::DELETE,
                 &["users", &id, "devices", device_id],
-                &[],
                 None,
+                NO_BODY,
             )
             .await?;
         Ok(())
@@ -342,18 +293,17 @@ impl User {
         device_id: &str,
         friendly_name: &str,
     ) -> Result<Device, ClientError> {
-        #[derive(Deserialize)]
-        struct Wrapped {
-            device: Device,
-        }
         let id = self.id_of(external_id).await?;
-        let wrapped: Wrapped = self
+        let body = RenameDeviceRequest {
+            friendly_name: friendly_name.to_owned(),
+        };
+        let wrapped: DeviceResponse = self
             .0
             .call(
                 Method::PATCH,
                 &["users", &id, "devices", device_id],
-                &[],
-                Some(json!({ "friendly_name": friendly_name })),
+                None,
+                Some(&body),
             )
             .await?;
         Ok(wrapped.device)

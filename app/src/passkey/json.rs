@@ -3,7 +3,8 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -20,13 +21,61 @@ fn bytes(text: &Value) -> JsValue {
     Uint8Array::from(decoded.as_slice()).into()
 }
 
-fn b64(buffer: &JsValue) -> Value {
+fn b64(buffer: &JsValue) -> Option<String> {
     if buffer.is_null() || buffer.is_undefined() {
-        return Value::Null;
+        return None;
     }
-    URL_SAFE_NO_PAD
-        .encode(Uint8Array::new(buffer).to_vec())
-        .into()
+    Some(URL_SAFE_NO_PAD.encode(Uint8Array::new(buffer).to_vec()))
+}
+
+/// A `RegistrationResponseJSON` or `AuthenticationResponseJSON`: what the
+/// browser answered, binary fields base64url (`null` where it gave none).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CredentialJson<Response> {
+    id: String,
+    raw_id: Option<String>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    response: Response,
+    client_extension_results: Map<String, Value>,
+}
+
+impl<Response: Serialize> CredentialJson<Response> {
+    fn new(credential: &PublicKeyCredential, response: Response) -> Self {
+        Self {
+            id: credential.id(),
+            raw_id: b64(&credential.raw_id()),
+            kind: "public-key",
+            response,
+            client_extension_results: Map::new(),
+        }
+    }
+
+    /// As the `handshake_response` of a finish request.
+    fn into_value(self) -> Result<Value, PasskeyError> {
+        // Strings, lists and maps with string keys: this cannot fail.
+        serde_json::to_value(self).map_err(|_| PasskeyError::NotAllowed)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AttestationJson {
+    #[serde(rename = "clientDataJSON")]
+    client_data_json: Option<String>,
+    attestation_object: Option<String>,
+    transports: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AssertionJson {
+    #[serde(rename = "clientDataJSON")]
+    client_data_json: Option<String>,
+    authenticator_data: Option<String>,
+    signature: Option<String>,
+    user_handle: Option<String>,
 }
 
 fn set(target: &JsValue, key: &str, value: &JsValue) {
@@ -130,17 +179,12 @@ pub async fn create(options: &Value) -> Result<Value, PasskeyError> {
                 .collect()
         })
         .unwrap_or_default();
-    Ok(json!({
-        "id": credential.id(),
-        "rawId": b64(&credential.raw_id()),
-        "type": "public-key",
-        "response": {
-            "clientDataJSON": b64(&response.client_data_json()),
-            "attestationObject": b64(&response.attestation_object()),
-            "transports": transports,
-        },
-        "clientExtensionResults": {},
-    }))
+    let attestation = AttestationJson {
+        client_data_json: b64(&response.client_data_json()),
+        attestation_object: b64(&response.attestation_object()),
+        transports,
+    };
+    CredentialJson::new(&credential, attestation).into_value()
 }
 
 /// `navigator.credentials.get()`; the answer as `AuthenticationResponseJSON`.
@@ -151,16 +195,11 @@ pub async fn get(
 ) -> Result<Value, PasskeyError> {
     let credential = ask_browser(options, mediation, signal, false).await?;
     let response: AuthenticatorAssertionResponse = credential.response().unchecked_into();
-    Ok(json!({
-        "id": credential.id(),
-        "rawId": b64(&credential.raw_id()),
-        "type": "public-key",
-        "response": {
-            "clientDataJSON": b64(&response.client_data_json()),
-            "authenticatorData": b64(&response.authenticator_data()),
-            "signature": b64(&response.signature()),
-            "userHandle": response.user_handle().map(|h| b64(&h)).unwrap_or(Value::Null),
-        },
-        "clientExtensionResults": {},
-    }))
+    let assertion = AssertionJson {
+        client_data_json: b64(&response.client_data_json()),
+        authenticator_data: b64(&response.authenticator_data()),
+        signature: b64(&response.signature()),
+        user_handle: response.user_handle().and_then(|h| b64(&h)),
+    };
+    CredentialJson::new(&credential, assertion).into_value()
 }

@@ -9,10 +9,15 @@ mod json;
 
 use std::fmt;
 
-use serde_json::{json, Value};
+use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, PublicKeyCredential};
+
+use crate::wire::{
+    AuthenticateFinishRequest, AuthenticateStartRequest, ErrorBody, HandshakeResponse,
+    NonceResponse, RegisterFinishRequest, RegisterStartRequest,
+};
 
 /// Whether this browser exposes WebAuthn at all (`window.PublicKeyCredential`).
 pub fn has_webauthn() -> bool {
@@ -123,6 +128,17 @@ pub enum Attachment {
     Any,
 }
 
+impl Attachment {
+    /// Its name in `authenticator_attachment`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Platform => "platform",
+            Self::CrossPlatform => "cross-platform",
+            Self::Any => "any",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct RegisterOptions {
     pub authenticator_attachment: Attachment,
@@ -165,30 +181,30 @@ impl PasskeyFlex {
         if !has_webauthn() {
             return Err(PasskeyError::Unsupported);
         }
-        let attachment = match options.authenticator_attachment {
-            Attachment::Platform => "platform",
-            Attachment::CrossPlatform => "cross-platform",
-            Attachment::Any => "any",
-        };
-        let start = self
+        let start: HandshakeResponse = self
             .post(
                 "/register/transactions/webauthn/start",
-                &json!({ "transaction_id": transaction_id, "authenticator_attachment": attachment }),
+                &RegisterStartRequest {
+                    transaction_id: transaction_id.to_owned(),
+                    authenticator_attachment: Some(
+                        options.authenticator_attachment.as_str().to_owned(),
+                    ),
+                },
             )
             .await?;
-        let public_key = &start["handshake"]["challenge"]["publicKey"];
-        let credential = json::create(public_key).await?;
-        let finish = self
+        let handshake = start.handshake;
+        let credential = json::create(&handshake.challenge.public_key).await?;
+        let finish: NonceResponse = self
             .post(
                 "/register/transactions/webauthn/finish",
-                &json!({
-                    "transaction_id": transaction_id,
-                    "handshake_id": start["handshake"]["id"],
-                    "handshake_response": credential,
-                }),
+                &RegisterFinishRequest {
+                    transaction_id: transaction_id.to_owned(),
+                    handshake_id: handshake.id,
+                    handshake_response: credential,
+                },
             )
             .await?;
-        nonce_of(&finish)
+        Ok(finish.nonce)
     }
 
     /// Signs in: identifier-first with a transaction, else discoverable (modal,
@@ -197,35 +213,49 @@ impl PasskeyFlex {
         if !has_webauthn() {
             return Err(PasskeyError::Unsupported);
         }
-        let mut body = json!({});
-        if let Some(transaction_id) = &options.transaction_id {
-            body["transaction_id"] = transaction_id.as_str().into();
-        }
-        let start = self
-            .post("/authenticate/transactions/webauthn/start", &body)
+        let start: HandshakeResponse = self
+            .post(
+                "/authenticate/transactions/webauthn/start",
+                &AuthenticateStartRequest {
+                    transaction_id: options.transaction_id.clone(),
+                },
+            )
             .await?;
-        let public_key = &start["handshake"]["challenge"]["publicKey"];
+        let handshake = start.handshake;
         let mediation = options.conditional.then_some("conditional");
-        let credential = json::get(public_key, mediation, options.signal.as_ref()).await?;
-        let mut finish =
-            json!({ "handshake_id": start["handshake"]["id"], "handshake_response": credential });
-        if let Some(transaction_id) = &options.transaction_id {
-            finish["transaction_id"] = transaction_id.as_str().into();
-        }
-        let finished = self
-            .post("/authenticate/transactions/webauthn/finish", &finish)
+        let credential = json::get(
+            &handshake.challenge.public_key,
+            mediation,
+            options.signal.as_ref(),
+        )
+        .await?;
+        let finish: NonceResponse = self
+            .post(
+                "/authenticate/transactions/webauthn/finish",
+                &AuthenticateFinishRequest {
+                    transaction_id: options.transaction_id,
+                    handshake_id: handshake.id,
+                    handshake_response: credential,
+                },
+            )
             .await?;
-        nonce_of(&finished)
+        Ok(finish.nonce)
     }
 
-    async fn post(&self, path: &str, body: &Value) -> Result<Value, PasskeyError> {
+    /// Posts one of the client API's requests; its answer, or Latchkey's `{code, error}`.
+    async fn post<Answer: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<Answer, PasskeyError> {
         let network = |e: JsValue| {
             PasskeyError::Network(e.as_string().unwrap_or_else(|| "request failed".into()))
         };
+        let body = serde_json::to_string(body).map_err(|e| PasskeyError::Network(e.to_string()))?;
         let window = web_sys::window().ok_or(PasskeyError::Unsupported)?;
         let init = web_sys::RequestInit::new();
         init.set_method("POST");
-        init.set_body(&JsValue::from_str(&body.to_string()));
+        init.set_body(&JsValue::from_str(&body));
         let headers = web_sys::Headers::new().map_err(network)?;
         headers
             .set("content-type", "application/json")
@@ -243,23 +273,19 @@ impl PasskeyFlex {
             .map_err(network)?
             .as_string()
             .unwrap_or_default();
-        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if response.ok() {
-            return Ok(value);
+            return serde_json::from_str(&text)
+                .map_err(|_| PasskeyError::Network("the answer was not Latchkey's".into()));
         }
-        Err(PasskeyError::Server {
-            code: value["code"].as_str().unwrap_or("unknown").to_owned(),
-            message: value["error"]
-                .as_str()
-                .unwrap_or("The passkey service refused the request.")
-                .to_owned(),
+        Err(match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(refused) => PasskeyError::Server {
+                code: refused.code,
+                message: refused.error,
+            },
+            Err(_) => PasskeyError::Server {
+                code: "unknown".into(),
+                message: "The passkey service refused the request.".into(),
+            },
         })
     }
-}
-
-fn nonce_of(answer: &Value) -> Result<String, PasskeyError> {
-    answer["nonce"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| PasskeyError::Network("the answer had no nonce".into()))
 }

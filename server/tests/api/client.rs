@@ -13,7 +13,7 @@ async fn a_device_id_cannot_reach_another_users_passkey_through_the_path() {
     let victim = app.flex.user.get("user-b").await.unwrap();
     let victims_device = victim.webauthn_devices[0].clone();
     let own_devices = app.flex.user.list_devices("user-a").await.unwrap();
-    let injected = format!("../../{}/devices/{}", victim.id, victims_device.id);
+    let injected = format!("../../{}/devices/{}", victim.listed.id, victims_device.id);
     let before = app.fingerprint().await;
 
     let renamed = app

@@ -118,7 +118,7 @@ async fn a_sign_in_updates_the_counter_the_use_count_and_the_last_use() {
     assert_eq!(after[0].usage_count, 2);
     assert_ne!(after[0].last_login_at, "0001-01-01T00:00:00Z");
     let user = app.flex.user.get("user-1").await.unwrap();
-    assert_eq!(user.login_count, 2);
+    assert_eq!(user.listed.login_count, 2);
     assert_eq!(authenticator.credentials[0].counter, 2);
 }
 
@@ -147,7 +147,7 @@ async fn users_are_found_by_external_id_and_show_their_passkeys() {
     assert!(user.webauthn);
     assert_eq!(user.webauthn_devices.len(), 2);
     let (status, raw) = app
-        .manage(Method::GET, &format!("/users/{}", user.id), None)
+        .manage(Method::GET, &format!("/users/{}", user.listed.id), None)
         .await;
     assert_eq!(status, 200);
     for field in [
@@ -208,7 +208,7 @@ async fn transports_sent_beside_the_response_as_passage_flex_js_does_are_kept() 
         .await;
     assert_eq!(status, 200, "{body}");
 
-    let user_id = app.flex.user.get("user-1").await.unwrap().id;
+    let user_id = app.flex.user.get("user-1").await.unwrap().listed.id;
     let (_, devices) = app
         .manage(Method::GET, &format!("/users/{user_id}/devices"), None)
         .await;

@@ -1,6 +1,10 @@
 //! `spawn_app()` and friends: a fresh database and the real server on port 0 per
 //! test, a test app whose origin is the server's, and one helper per endpoint.
 
+use app::wire::{
+    AuthenticateFinishRequest, AuthenticateStartRequest, HandshakeResponse, NonceResponse,
+    RegisterFinishRequest, RegisterStartRequest,
+};
 use latchkey::{
     client::LatchkeyFlex,
     config::{Config, PublicUrl},
@@ -13,7 +17,7 @@ use latchkey::{
     store::Store,
 };
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 use softkey::Authenticator;
 use sqlx::{migrate::MigrateDatabase, Any, AnyPool, Row};
 use tempfile::TempDir;
@@ -195,9 +199,9 @@ impl TestApp {
     }
 
     /// `POST /v1/apps/{app_id}{path}` on the client API, from the app's origin.
-    pub async fn client_post(&self, path: &str, body: &Value) -> Answer {
-        self.client_post_raw(&self.app_id, path, body.to_string())
-            .await
+    pub async fn client_post(&self, path: &str, body: &impl serde::Serialize) -> Answer {
+        let body = serde_json::to_string(body).unwrap();
+        self.client_post_raw(&self.app_id, path, body).await
     }
 
     pub async fn client_post_raw(&self, app_id: &str, path: &str, body: String) -> Answer {
@@ -247,7 +251,10 @@ impl TestApp {
     pub async fn register_start(&self, transaction_id: &str) -> Answer {
         self.client_post(
             "/register/transactions/webauthn/start",
-            &json!({ "transaction_id": transaction_id }),
+            &RegisterStartRequest {
+                transaction_id: transaction_id.to_owned(),
+                authenticator_attachment: None,
+            },
         )
         .await
     }
@@ -260,15 +267,18 @@ impl TestApp {
     ) -> Answer {
         self.client_post(
             "/register/transactions/webauthn/finish",
-            &json!({ "transaction_id": transaction_id, "handshake_id": handshake_id, "handshake_response": response }),
+            &RegisterFinishRequest {
+                transaction_id: transaction_id.to_owned(),
+                handshake_id: handshake_id.to_owned(),
+                handshake_response: response.clone(),
+            },
         )
         .await
     }
 
     pub async fn authenticate_start(&self, transaction_id: Option<&str>) -> Answer {
-        let body = match transaction_id {
-            Some(t) => json!({ "transaction_id": t }),
-            None => json!({}),
+        let body = AuthenticateStartRequest {
+            transaction_id: transaction_id.map(str::to_owned),
         };
         self.client_post("/authenticate/transactions/webauthn/start", &body)
             .await
@@ -280,10 +290,11 @@ impl TestApp {
         handshake_id: &str,
         response: &Value,
     ) -> Answer {
-        let mut body = json!({ "handshake_id": handshake_id, "handshake_response": response });
-        if let Some(t) = transaction_id {
-            body["transaction_id"] = t.into();
-        }
+        let body = AuthenticateFinishRequest {
+            transaction_id: transaction_id.map(str::to_owned),
+            handshake_id: handshake_id.to_owned(),
+            handshake_response: response.clone(),
+        };
         self.client_post("/authenticate/transactions/webauthn/finish", &body)
             .await
     }
@@ -298,12 +309,8 @@ impl TestApp {
             .unwrap();
         let (status, body) = self.register_start(&transaction).await;
         assert_eq!(status, 200, "{body}");
-        let handshake = body["handshake"]["id"].as_str().unwrap().to_owned();
-        (
-            transaction,
-            handshake,
-            body["handshake"]["challenge"]["publicKey"].clone(),
-        )
+        let HandshakeResponse { handshake } = serde_json::from_value(body).unwrap();
+        (transaction, handshake.id, handshake.challenge.public_key)
     }
 
     /// The whole add-passkey flow; returns the nonce.
@@ -318,7 +325,8 @@ impl TestApp {
             .register_finish(&transaction, &handshake, &response)
             .await;
         assert_eq!(status, 200, "{body}");
-        body["nonce"].as_str().unwrap().to_owned()
+        let answer: NonceResponse = serde_json::from_value(body).unwrap();
+        answer.nonce
     }
 
     /// A sign-in handshake, up to the options: (transaction id, handshake id, publicKey).
@@ -339,12 +347,8 @@ impl TestApp {
         };
         let (status, body) = self.authenticate_start(transaction.as_deref()).await;
         assert_eq!(status, 200, "{body}");
-        let handshake = body["handshake"]["id"].as_str().unwrap().to_owned();
-        (
-            transaction,
-            handshake,
-            body["handshake"]["challenge"]["publicKey"].clone(),
-        )
+        let HandshakeResponse { handshake } = serde_json::from_value(body).unwrap();
+        (transaction, handshake.id, handshake.challenge.public_key)
     }
 
     /// The whole sign-in flow; returns the nonce.
@@ -359,7 +363,8 @@ impl TestApp {
             .authenticate_finish(transaction.as_deref(), &handshake, &response)
             .await;
         assert_eq!(status, 200, "{body}");
-        body["nonce"].as_str().unwrap().to_owned()
+        let answer: NonceResponse = serde_json::from_value(body).unwrap();
+        answer.nonce
     }
 
     pub async fn fingerprint(&self) -> Fingerprint {

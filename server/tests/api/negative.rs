@@ -425,7 +425,7 @@ async fn a_page_past_the_last_allowed_is_a_400_not_an_overflow() {
 #[tokio::test]
 async fn ids_that_are_no_ids_are_not_found_nor_a_500() {
     let (app, _) = app_with_passkey().await;
-    let user_id = app.flex.user.get("user-1").await.unwrap().id;
+    let user_id = app.flex.user.get("user-1").await.unwrap().listed.id;
     // A NUL is text SQLite keeps and PostgreSQL refuses: neither gets to see it.
     refused_without_change!(
         app,
@@ -900,7 +900,7 @@ async fn another_apps_key_neither_verifies_a_nonce_nor_sees_a_user() {
     let (other_id, other_key) = app.other_app().await;
     let nonce = app.sign_in(&mut authenticator, None).await;
     let body = json!({ "nonce": nonce });
-    let user_id = app.flex.user.get("user-1").await.unwrap().id;
+    let user_id = app.flex.user.get("user-1").await.unwrap().listed.id;
 
     // The other app's key on this app's path.
     refused_without_change!(
@@ -1004,7 +1004,7 @@ async fn a_missing_wrong_or_revoked_key_is_refused() {
 #[tokio::test]
 async fn management_calls_on_unknown_users_and_devices_are_not_found() {
     let (app, _) = app_with_passkey().await;
-    let user_id = app.flex.user.get("user-1").await.unwrap().id;
+    let user_id = app.flex.user.get("user-1").await.unwrap().listed.id;
     let unknown_user = uuid::Uuid::new_v4();
     refused_without_change!(
         app,

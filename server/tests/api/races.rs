@@ -47,7 +47,16 @@ async fn many_concurrent_finishes_of_one_sign_in_handshake_issue_one_nonce() {
 
     let winners = answers.iter().filter(|(status, _)| *status == 200).count();
     assert_eq!(winners, 1, "{answers:?}");
-    assert_eq!(app.flex.user.get("user-1").await.unwrap().login_count, 1);
+    assert_eq!(
+        app.flex
+            .user
+            .get("user-1")
+            .await
+            .unwrap()
+            .listed
+            .login_count,
+        1
+    );
 }
 
 #[tokio::test]
@@ -106,7 +115,13 @@ async fn round_after_round_a_double_finish_and_a_double_verify_succeed_once() {
         );
     }
     assert_eq!(
-        app.flex.user.get("user-1").await.unwrap().login_count,
+        app.flex
+            .user
+            .get("user-1")
+            .await
+            .unwrap()
+            .listed
+            .login_count,
         rounds() as i64
     );
 }

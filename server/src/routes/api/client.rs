@@ -16,9 +16,9 @@ use serde_json::Value;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::{
-    error::{ApiError, ErrorBody},
+    error::ApiError,
     json::{ApiJson, ApiPath},
-    wire::*,
+    wire::{self, *},
 };
 use crate::{
     flex::{
@@ -108,12 +108,10 @@ fn optional_transaction(
 }
 
 fn handshake_response(handshake: Handshake) -> ApiJson<HandshakeResponse> {
-    ApiJson(HandshakeResponse {
-        handshake: HandshakeBody {
-            id: handshake.id.as_str().to_owned(),
-            challenge: handshake.challenge,
-        },
-    })
+    ApiJson(wire::handshake_response(
+        handshake.id.as_str(),
+        handshake.challenge,
+    ))
 }
 
 /// Reads a `handshake_response`. What is wrong with it goes to the log (with

@@ -1,25 +1,15 @@
 //! One error type for the REST API: every `FlexError` becomes a status and a
 //! stable code (Passage's where Passage had one) in one `match`.
 
+use app::wire::ErrorBody;
 use axum::{
     extract::rejection::JsonRejection,
     http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::flex::FlexError;
-
-/// The body of every error: `{"code": "...", "error": "..."}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// A stable code to branch on.
-    pub code: &'static str,
-    /// What went wrong, for people.
-    pub error: String,
-}
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -98,7 +88,14 @@ impl IntoResponse for ApiError {
             }
             _ => tracing::debug!(status = status.as_u16(), code, "request refused"),
         }
-        let mut response = (status, Json(ErrorBody { code, error })).into_response();
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                code: code.to_owned(),
+                error,
+            }),
+        )
+            .into_response();
         if let Self::RateLimited(wait) = self {
             response
                 .headers_mut()

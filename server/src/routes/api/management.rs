@@ -10,9 +10,9 @@ use axum::{
 use serde::Deserialize;
 
 use super::{
-    error::{ApiError, ErrorBody},
+    error::ApiError,
     json::{ApiJson, ApiPath},
-    wire::*,
+    wire::{self, *},
 };
 use crate::{
     flex::{
@@ -168,7 +168,7 @@ pub async fn list_users(
         Link { href }
     };
     Ok(ApiJson(UserListResponse {
-        users: found.iter().map(UserListItem::from).collect(),
+        users: found.iter().map(wire::user_list_item).collect(),
         total_users: total,
         page,
         limit,
@@ -198,14 +198,14 @@ pub async fn get_user(
         .list_passkeys(&app, &user)
         .await?
         .iter()
-        .map(|record| Device::new(record, &state.public_url.origin()))
+        .map(|record| wire::device(record, &state.public_url.origin()))
         .collect();
-    let mut types: Vec<&'static str> = devices.iter().map(|d| d.kind).collect();
+    let mut types: Vec<String> = devices.iter().map(|d| d.kind.clone()).collect();
     types.sort_unstable();
     types.dedup();
     Ok(ApiJson(UserResponse {
         user: UserInfo {
-            listed: UserListItem::from(&user),
+            listed: wire::user_list_item(&user),
             recent_events: Vec::new(),
             social_connections: serde_json::json!({}),
             webauthn: !devices.is_empty(),
@@ -230,7 +230,7 @@ pub async fn list_devices(
         .list_passkeys(&app, &user)
         .await?
         .iter()
-        .map(|record| Device::new(record, &state.public_url.origin()))
+        .map(|record| wire::device(record, &state.public_url.origin()))
         .collect();
     Ok(ApiJson(DevicesResponse { devices }))
 }
@@ -266,6 +266,6 @@ pub async fn rename_device(
     let device = device_id(&path.device_id)?;
     let record = state.flex.rename_passkey(&app, &user, &device, &name).await?;
     Ok(ApiJson(DeviceResponse {
-        device: Device::new(&record, &state.public_url.origin()),
+        device: wire::device(&record, &state.public_url.origin()),
     }))
 }

@@ -1,0 +1,76 @@
+//! The client API: browser to Latchkey, `/v1/apps/{app_id}/…`, no secret.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+// `POST /register/transactions/webauthn/start`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RegisterStartRequest {
+    pub transaction_id: String,
+    /// `platform`, `cross-platform` or `any` (default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authenticator_attachment: Option<String>,
+}
+
+// `POST /authenticate/transactions/webauthn/start`
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AuthenticateStartRequest {
+    /// Absent for a discoverable (one-click or autofill) sign-in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<String>,
+}
+
+// The answer to both starts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct HandshakeResponse {
+    pub handshake: HandshakeBody,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct HandshakeBody {
+    pub id: String,
+    /// `{"publicKey": PublicKeyCredentialCreationOptions or RequestOptions}`, binary fields base64url.
+    #[cfg_attr(feature = "ssr", schema(value_type = Value))]
+    pub challenge: Challenge,
+}
+
+/// What `navigator.credentials.create()` or `.get()` is asked, as JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Challenge {
+    /// `PublicKeyCredentialCreationOptions` or `PublicKeyCredentialRequestOptions`,
+    /// binary fields base64url.
+    #[serde(rename = "publicKey")]
+    pub public_key: Value,
+}
+
+// `POST /register/transactions/webauthn/finish`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RegisterFinishRequest {
+    pub transaction_id: String,
+    pub handshake_id: String,
+    /// The `RegistrationResponseJSON` of `navigator.credentials.create()`.
+    pub handshake_response: Value,
+}
+
+// `POST /authenticate/transactions/webauthn/finish`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AuthenticateFinishRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<String>,
+    pub handshake_id: String,
+    /// The `AuthenticationResponseJSON` of `navigator.credentials.get()`.
+    pub handshake_response: Value,
+}
+
+// The answer to both finishes: the nonce the app's backend verifies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NonceResponse {
+    pub nonce: String,
+}

@@ -1,0 +1,33 @@
+//! The JSON of Latchkey's REST API, exactly as Passage's Flex SDKs send and
+//! expect it: declared once, used by the REST handlers, the Rust backend
+//! client (`latchkey::client`), the browser client (`crate::passkey`) and the
+//! tests.
+//!
+//! Plain serde types; with `ssr` they also derive `utoipa::ToSchema` for the
+//! server's OpenAPI document (the WASM build carries no utoipa). WebAuthn
+//! options and credentials stay `serde_json::Value`: webauthn-rs reads them on
+//! the server, the browser's own JSON on the other side.
+//!
+//! - [`client`]: browser to Latchkey (register and authenticate, start and finish).
+//! - [`management`]: server to server (transactions, nonces, users, devices).
+//!
+//! The types' doc comments are the OpenAPI document's descriptions; notes
+//! meant only for readers of this code are plain comments.
+
+pub mod client;
+pub mod management;
+
+pub use client::*;
+pub use management::*;
+
+use serde::{Deserialize, Serialize};
+
+/// The body of every error: `{"code": "...", "error": "..."}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    /// A stable code to branch on.
+    pub code: String,
+    /// What went wrong, for people.
+    pub error: String,
+}
