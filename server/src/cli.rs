@@ -13,7 +13,7 @@ use crate::{
         ids::{ApiKeyId, AppId},
         Flex, FlexError,
     },
-    routes::{
+    traffic::{
         client_ip::{self, TrustedProxies},
         limits::RateLimitConfig,
     },

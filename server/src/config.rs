@@ -7,7 +7,7 @@ use url::Url;
 
 use crate::{
     flex::clock::Clock,
-    routes::{client_ip::TrustedProxies, limits::RateLimitConfig},
+    traffic::{client_ip::TrustedProxies, limits::RateLimitConfig},
 };
 
 /// The configuration of `latchkey serve`.

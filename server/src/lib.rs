@@ -12,6 +12,7 @@ pub mod site;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod traffic;
 
 pub mod routes;
 mod state;

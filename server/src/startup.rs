@@ -19,7 +19,8 @@ use tower_http::{
 use crate::{
     config::Config,
     flex::{apps::Origin, Flex},
-    routes::{self, client_ip::TrustedProxies, limits::Limits},
+    routes,
+    traffic::{client_ip::TrustedProxies, limits::Limits},
     site::{self, limits::SiteLimits},
     state::AppState,
     store::Store,
@@ -157,7 +158,7 @@ fn router(
         // Before anything that reads the `ClientIp` (limits, server functions).
         .layer(axum::middleware::from_fn_with_state(
             trusted_proxies,
-            routes::client_ip::middleware,
+            crate::traffic::client_ip::middleware,
         ))
         // Every request, its body included, must arrive and be answered in time.
         .layer(TimeoutLayer::with_status_code(

@@ -18,7 +18,7 @@ pub struct AppState {
     pub public_url: PublicUrl,
     /// The reference site's backends, handed to its server functions as context.
     pub site: app::backend::Site,
-    pub limits: std::sync::Arc<crate::routes::limits::Limits>,
+    pub limits: std::sync::Arc<crate::traffic::limits::Limits>,
     /// The limits on the site's server functions.
     pub site_limits: std::sync::Arc<crate::site::limits::SiteLimits>,
 }

@@ -1,9 +1,7 @@
 //! HTTP adapters: parse, call one operation, map the answer.
 
 mod api;
-pub mod client_ip;
 mod health;
-pub mod limits;
 pub mod security;
 pub mod site_fns;
 

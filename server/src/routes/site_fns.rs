@@ -13,12 +13,13 @@ use axum::{
 use leptos::{prelude::ServerFnError, server_fn::error::FromServerFnError};
 
 use crate::{
-    routes::{api::BODY_LIMIT, client_ip::ClientIp},
+    routes::api::BODY_LIMIT,
+    traffic::client_ip::ClientIp,
     site::limits::Call,
     state::AppState,
 };
 
-/// The address limits are counted for: the client's (`routes::client_ip`,
+/// The address limits are counted for: the client's (`traffic::client_ip`,
 /// which believes forwarding headers only from `--trusted-proxy` peers).
 fn client_ip(request: &Request) -> IpAddr {
     request

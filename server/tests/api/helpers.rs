@@ -12,7 +12,7 @@ use latchkey::{
         apps::NewApp,
         clock::Clock,
     },
-    routes::limits::{Limits, RateLimitConfig},
+    traffic::limits::{Limits, RateLimitConfig},
     startup::Application,
     store::Store,
 };

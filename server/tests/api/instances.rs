@@ -7,7 +7,7 @@ use latchkey::{
         clock::Clock,
         Flex,
     },
-    routes::limits::RateLimitConfig,
+    traffic::limits::RateLimitConfig,
     startup::Application,
 };
 use serde_json::json;

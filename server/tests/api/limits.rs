@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use latchkey::routes::{client_ip::TrustedProxies, limits::RateLimitConfig};
+use latchkey::traffic::{client_ip::TrustedProxies, limits::RateLimitConfig};
 use reqwest::Method;
 use serde_json::json;
 

@@ -222,7 +222,7 @@ async fn the_session_cookie_is_host_prefixed_over_https() {
     let mut config = test_config_with_limits(
         &database.url,
         Clock::manual(),
-        latchkey::routes::limits::RateLimitConfig::off(),
+        latchkey::traffic::limits::RateLimitConfig::off(),
     );
     config.public_url = PublicUrl::parse("https://login.example.com").unwrap();
     let app = Application::build(config).await.unwrap();

@@ -27,7 +27,7 @@ use crate::{
         ids::{HandshakeId, TransactionId},
         FlexError,
     },
-    routes::client_ip::ClientIp,
+    traffic::client_ip::ClientIp,
     state::AppState,
 };
 

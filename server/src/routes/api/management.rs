@@ -20,7 +20,7 @@ use crate::{
         ids::{AppId, DeviceId, DisplayName, ExternalId, Nonce},
         FlexError,
     },
-    routes::client_ip::ClientIp,
+    traffic::client_ip::ClientIp,
     state::AppState,
 };
 
