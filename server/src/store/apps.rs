@@ -1,6 +1,6 @@
 //! Apps and their API keys.
 
-use super::{is_duplicate, on_pool, Json, Store};
+use super::{is_duplicate, on_pool, on_reader, Json, Store};
 use crate::flex::ids::{ApiKeyId, AppId};
 
 /// An app as stored.
@@ -90,7 +90,7 @@ impl Store {
     }
 
     pub async fn find_app(&self, id: &AppId) -> Result<Option<AppRow>, sqlx::Error> {
-        on_pool!(self, |pool| {
+        on_reader!(self, |pool| {
             sqlx::query_as(&format!("SELECT {APP_COLUMNS} FROM apps WHERE id = $1"))
                 .bind(id.as_str())
                 .fetch_optional(pool)
@@ -99,7 +99,7 @@ impl Store {
     }
 
     pub async fn find_builtin_app(&self) -> Result<Option<AppRow>, sqlx::Error> {
-        on_pool!(self, |pool| {
+        on_reader!(self, |pool| {
             sqlx::query_as(&format!("SELECT {APP_COLUMNS} FROM apps WHERE is_builtin"))
                 .fetch_optional(pool)
                 .await
@@ -107,7 +107,7 @@ impl Store {
     }
 
     pub async fn list_apps(&self) -> Result<Vec<AppRow>, sqlx::Error> {
-        on_pool!(self, |pool| {
+        on_reader!(self, |pool| {
             sqlx::query_as(&format!(
                 "SELECT {APP_COLUMNS} FROM apps ORDER BY created_at, id"
             ))
@@ -161,7 +161,7 @@ impl Store {
 
     /// The live (unrevoked) key with this hash, whichever app it belongs to.
     pub async fn find_live_api_key(&self, key_hash: &[u8]) -> Result<Option<ApiKeyRow>, sqlx::Error> {
-        on_pool!(self, |pool| {
+        on_reader!(self, |pool| {
             sqlx::query_as("SELECT id, app_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
                 .bind(key_hash)
                 .fetch_optional(pool)

@@ -2,7 +2,7 @@
 //! Every consume is one conditional statement inside the database transaction
 //! that writes its outcome; ids are stored as SHA-256 hashes only.
 
-use super::{is_duplicate, on_pool, users::NewPasskey, Store};
+use super::{is_duplicate, on_pool, on_reader, users::NewPasskey, Store};
 use crate::flex::ids::AppId;
 
 /// A transaction to store.
@@ -217,7 +217,7 @@ impl Store {
         cred_id: Option<&[u8]>,
         now: i64,
     ) -> Result<Option<HandshakeRow>, sqlx::Error> {
-        on_pool!(self, |pool| {
+        on_reader!(self, |pool| {
             sqlx::query_as(
                 "SELECT h.kind, h.user_id, h.state, p.id AS passkey_id, p.user_id AS passkey_user_id, \
                  p.credential, u.external_id FROM handshakes h \

@@ -64,24 +64,42 @@ pub enum StoreError {
     Migrate(#[source] sqlx::migrate::MigrateError),
 }
 
-/// The pool of one engine's native driver.
+/// The pools of one engine's native driver. SQLite allows one writer at a
+/// time: writes queue for the one writer connection (in order, without SQLite's
+/// sleeping busy handler), while reads go on beside it on their own
+/// connections (WAL). PostgreSQL has one pool for both.
 #[derive(Clone, Debug)]
 enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite {
+        reader: SqlitePool,
+        writer: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to the store's pool, whichever engine it is:
-/// the body is compiled once per driver, so every statement is typed for both.
+/// Runs `$body` with `$pool` bound to the pool that writes, whichever engine it
+/// is: the body is compiled once per driver, so every statement is typed for both.
 macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.pool {
-            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Sqlite { writer: $pool, .. } => $body,
             $crate::store::Pool::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use on_pool;
+
+/// `on_pool!` for a statement that only reads (one statement, or reads that
+/// need no transaction): on SQLite, a reader connection.
+macro_rules! on_reader {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite { reader: $pool, .. } => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_reader;
 
 /// A pool of connections to the one database, shared by every request.
 #[derive(Clone, Debug)]
@@ -103,17 +121,23 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(5))
                     .foreign_keys(true);
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(8)
+                let writer = SqlitePoolOptions::new()
+                    .max_connections(1)
                     .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
+                    .connect_with(options.clone())
                     .await
                     .map_err(StoreError::Connect)?;
                 SQLITE_MIGRATIONS
-                    .run(&pool)
+                    .run(&writer)
                     .await
                     .map_err(StoreError::Migrate)?;
-                Pool::Sqlite(pool)
+                let reader = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options.read_only(true))
+                    .await
+                    .map_err(StoreError::Connect)?;
+                Pool::Sqlite { reader, writer }
             }
             Engine::Postgres => {
                 let pool = PgPoolOptions::new()
@@ -134,14 +158,14 @@ impl Store {
 
     pub fn engine(&self) -> Engine {
         match self.pool {
-            Pool::Sqlite(_) => Engine::Sqlite,
+            Pool::Sqlite { .. } => Engine::Sqlite,
             Pool::Postgres(_) => Engine::Postgres,
         }
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(drop))
+        on_reader!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(drop))
     }
 
     /// Counts one hit of `key` in the one-second window starting at `window`
@@ -173,7 +197,13 @@ impl Store {
 
     /// Closes every connection (at shutdown).
     pub async fn close(&self) {
-        on_pool!(self, |pool| pool.close().await)
+        match &self.pool {
+            Pool::Sqlite { reader, writer } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Pool::Postgres(pool) => pool.close().await,
+        }
     }
 }
 

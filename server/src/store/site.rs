@@ -1,6 +1,6 @@
 //! The reference site's accounts and sessions.
 
-use super::{is_duplicate, on_pool, Store};
+use super::{is_duplicate, on_pool, on_reader, Store};
 
 /// A site account, and its password hash when asked for.
 #[derive(Debug, sqlx::FromRow)]
@@ -53,7 +53,7 @@ impl Store {
             AccountKey::Email(email) => ("email", email),
             AccountKey::ExternalId(id) => ("external_id", id),
         };
-        on_pool!(self, |pool| {
+        on_reader!(self, |pool| {
             sqlx::query_as(&format!(
                 "SELECT id, email, external_id, password_hash FROM site_accounts WHERE {column} = $1"
             ))
@@ -108,7 +108,7 @@ impl Store {
 
     /// The account of a live session.
     pub async fn session_account(&self, id_hash: &[u8], now: i64) -> Result<Option<AccountRow>, sqlx::Error> {
-        on_pool!(self, |pool| {
+        on_reader!(self, |pool| {
             sqlx::query_as(
                 "SELECT a.id, a.email, a.external_id, a.password_hash FROM site_sessions s \
                  JOIN site_accounts a ON a.id = s.account_id WHERE s.id_hash = $1 AND s.expires_at > $2",

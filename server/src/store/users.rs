@@ -1,6 +1,6 @@
 //! Users (an app's external ids) and their passkeys.
 
-use super::{on_pool, Json, Store};
+use super::{on_pool, on_reader, Json, Store};
 use crate::flex::ids::{AppId, DeviceId};
 
 #[derive(Debug, sqlx::FromRow)]
@@ -87,7 +87,7 @@ impl Store {
         app_id: &AppId,
         external_id: &str,
     ) -> Result<Option<UserRow>, sqlx::Error> {
-        on_pool!(self, |pool| {
+        on_reader!(self, |pool| {
             sqlx::query_as(&format!(
                 "SELECT {USER_COLUMNS} FROM users WHERE app_id = $1 AND external_id = $2"
             ))
@@ -99,7 +99,7 @@ impl Store {
     }
 
     pub async fn find_user(&self, app_id: &AppId, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
-        on_pool!(self, |pool| {
+        on_reader!(self, |pool| {
             sqlx::query_as(&format!(
                 "SELECT {USER_COLUMNS} FROM users WHERE app_id = $1 AND id = $2"
             ))
@@ -112,7 +112,7 @@ impl Store {
 
     /// How many passkeys the user of this external id holds (0 for no such user).
     pub async fn count_passkeys_of(&self, app_id: &AppId, external_id: &str) -> Result<i64, sqlx::Error> {
-        on_pool!(self, |pool| {
+        on_reader!(self, |pool| {
             sqlx::query_scalar(
                 "SELECT COUNT(*) FROM passkeys p JOIN users u ON u.id = p.user_id \
                  WHERE u.app_id = $1 AND u.external_id = $2",
@@ -135,7 +135,7 @@ impl Store {
     ) -> Result<(Vec<UserRow>, i64), sqlx::Error> {
         let condition = "app_id = $1 AND ($2 = '' OR external_id = $2)";
         let filter = external_id.unwrap_or_default();
-        on_pool!(self, |pool| {
+        on_reader!(self, |pool| {
             let total = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users WHERE {condition}"))
                 .bind(app_id.as_str())
                 .bind(filter)
@@ -156,7 +156,7 @@ impl Store {
     }
 
     pub async fn list_passkeys(&self, app_id: &AppId, user_id: &str) -> Result<Vec<PasskeyRow>, sqlx::Error> {
-        on_pool!(self, |pool| {
+        on_reader!(self, |pool| {
             sqlx::query_as(&format!(
                 "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE app_id = $1 AND user_id = $2 ORDER BY created_at, id"
             ))
