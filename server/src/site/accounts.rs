@@ -48,8 +48,8 @@ pub async fn sweep_expired_sessions(store: &Store, now: Millis) -> Result<u64, s
     Ok(done.rows_affected())
 }
 
-pub(super) fn internal(error: impl std::fmt::Display) -> AccountError {
-    AccountError::Internal(error.to_string())
+pub(super) fn internal(error: impl Into<app::backend::Cause>) -> AccountError {
+    AccountError::internal(error)
 }
 
 /// An email address, trimmed and lower-cased: something@domain.tld, at most 254 characters.
