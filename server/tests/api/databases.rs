@@ -17,7 +17,9 @@ async fn a_test_database_is_dropped_when_its_test_ends_even_by_a_panic() {
     let (sent, received) = tokio::sync::oneshot::channel();
     let failing = tokio::spawn(async move {
         let database = TestDatabase::fresh().await;
-        let _store = latchkey::store::Store::connect(&database.url).await.unwrap();
+        let _store = latchkey::store::Store::connect(&database.url)
+            .await
+            .unwrap();
         sent.send(database.url.clone()).unwrap();
         panic!("a failing test, its store still open");
     });

@@ -9,7 +9,7 @@ use latchkey::routes::{client_ip::TrustedProxies, limits::RateLimitConfig};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_with, spawn_app_with_limits, TestApp};
+use crate::helpers::{assert_error, spawn_app_with, spawn_app_with_limits, TestApp};
 
 const START: &str = "/authenticate/transactions/webauthn/start";
 
