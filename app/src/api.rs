@@ -1,5 +1,7 @@
 //! The site's server functions: each parses, makes one or two calls through
-//! `backend::Site`, and maps the error to a sentence for people.
+//! `backend::Site`, and maps the error to a status and a sentence for people:
+//! refusals are 4xx with what to do; our own failures are 500 with one fixed
+//! sentence, their cause logged and never sent.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -43,7 +45,10 @@ mod server {
     }
 
     pub fn site() -> Result<Site, ServerFnError> {
-        use_context::<Site>().ok_or_else(|| ServerFnError::new("the site is not configured"))
+        use_context::<Site>().ok_or_else(|| {
+            let missing: crate::backend::Cause = "no site in the Leptos context".into();
+            internal("the site", &*missing)
+        })
     }
 
     /// A refusal people can act on: 400, and the sentence to show them.
@@ -58,6 +63,36 @@ mod server {
         ServerFnError::ServerError(message.into())
     }
 
+    /// Try again in a second: 503 or 429 with `Retry-After: 1`.
+    fn come_back(status: http::StatusCode, message: &str) -> ServerFnError {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.insert_header(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            );
+        }
+        failed(status, message)
+    }
+
+    /// What the browser is told when the failure is ours: 500 and a fixed
+    /// sentence. The cause, with its sources, goes to the log only.
+    const SOMETHING_WENT_WRONG: &str = "Something went wrong on our side. Try again in a moment.";
+
+    fn internal(part: &str, cause: &(dyn std::error::Error + 'static)) -> ServerFnError {
+        let mut chain = cause.to_string();
+        let mut source = cause.source();
+        while let Some(next) = source {
+            chain.push_str(": ");
+            chain.push_str(&next.to_string());
+            source = next.source();
+        }
+        tracing::error!(error = chain, "{part} failed");
+        failed(
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            SOMETHING_WENT_WRONG,
+        )
+    }
+
     pub fn account_error(error: AccountError) -> ServerFnError {
         match error {
             AccountError::Invalid(message) => refused(message),
@@ -65,40 +100,33 @@ mod server {
                 refused("An account with this email exists already. Sign in instead.")
             }
             AccountError::WrongCredentials => refused("The email or the password is wrong."),
-            AccountError::Busy => {
-                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                    response.insert_header(
-                        http::header::RETRY_AFTER,
-                        http::HeaderValue::from_static("1"),
-                    );
-                }
-                failed(
-                    http::StatusCode::SERVICE_UNAVAILABLE,
-                    "The server is busy. Try again in a moment.",
-                )
-            }
-            AccountError::Internal(cause) => {
-                leptos::logging::error!("site account error: {cause}");
-                failed(
-                    http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong on our side. Try again in a moment.",
-                )
-            }
+            AccountError::Busy => come_back(
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                "The server is busy. Try again in a moment.",
+            ),
+            AccountError::Internal(_) => internal("the site's accounts", &error),
         }
     }
 
     pub fn passkey_error(error: BackendError) -> ServerFnError {
-        match error.code.as_str() {
-            "invalid_nonce" => refused("That passkey confirmation is no longer valid. Try again."),
-            "user_has_no_passkeys" | "user_not_found" => {
+        match error {
+            BackendError::InvalidNonce => {
+                refused("That passkey confirmation is no longer valid. Try again.")
+            }
+            BackendError::UserHasNoPasskeys | BackendError::UserNotFound => {
                 refused("No passkey is registered for this email. Sign in with your password.")
             }
-            "device_not_found" => refused("That passkey is not on your account any more."),
-            "invalid_request" => refused(error.message),
-            _ => {
-                leptos::logging::error!("passkey backend error: {} {}", error.code, error.message);
-                refused("The passkey service did not answer as expected. Try again in a moment.")
-            }
+            BackendError::DeviceNotFound => refused("That passkey is not on your account any more."),
+            BackendError::Invalid(message) => refused(message),
+            BackendError::TooManyPasskeys => failed(
+                http::StatusCode::CONFLICT,
+                "This account has as many passkeys as it may hold. Remove one before adding another.",
+            ),
+            BackendError::RateLimited => come_back(
+                http::StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts. Wait a moment, then try again.",
+            ),
+            BackendError::Internal(_) => internal("the passkey backend", &error),
         }
     }
 

@@ -9,11 +9,38 @@ use async_trait::async_trait;
 
 use crate::api::PasskeyView;
 
-/// A refusal from Latchkey: its stable code and message.
-#[derive(Clone, Debug)]
-pub struct BackendError {
-    pub code: String,
-    pub message: String,
+/// Why something failed, for the log only: never shown to people.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// What Latchkey refused, by what the site does about it; anything else is
+/// `Internal`, whose cause is logged and never sent to the browser.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The request was not acceptable; the message (Latchkey's, for people) says why.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the nonce is unknown, expired, or already used")]
+    InvalidNonce,
+    #[error("no user has this external id")]
+    UserNotFound,
+    #[error("the user has no passkeys")]
+    UserHasNoPasskeys,
+    #[error("the passkey does not exist")]
+    DeviceNotFound,
+    #[error("the user holds the most passkeys the app allows")]
+    TooManyPasskeys,
+    /// Latchkey is limiting the site's calls.
+    #[error("Latchkey is limiting the site's calls")]
+    RateLimited,
+    /// A broken store, Latchkey out of reach or misconfigured, a bug.
+    #[error("the passkey backend failed")]
+    Internal(#[source] Cause),
+}
+
+impl BackendError {
+    pub fn internal(cause: impl Into<Cause>) -> Self {
+        Self::Internal(cause.into())
+    }
 }
 
 /// The backend calls of Passage's Flex SDKs (`passage_flex`), plus rename.
@@ -49,15 +76,27 @@ pub struct Account {
     pub external_id: Option<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     /// The input is not acceptable; the message says why.
+    #[error("{0}")]
     Invalid(String),
+    #[error("an account with this email exists already")]
     EmailTaken,
+    #[error("the email or the password is wrong")]
     WrongCredentials,
     /// Too many password checks are running; try again in a moment.
+    #[error("too many password checks are running")]
     Busy,
-    Internal(String),
+    /// A broken store, a bug: the cause is for the log only.
+    #[error("the site's accounts failed")]
+    Internal(#[source] Cause),
+}
+
+impl AccountError {
+    pub fn internal(cause: impl Into<Cause>) -> Self {
+        Self::Internal(cause.into())
+    }
 }
 
 /// The site's own accounts and sessions.

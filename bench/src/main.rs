@@ -86,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
             }
             let run = load::run(&options, &database.url, engine, stored).await?;
             report.runs.push(run);
+            database.remove().await?;
         }
     }
     eprintln!("==> page weight");

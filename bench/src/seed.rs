@@ -34,6 +34,15 @@ impl Database {
             other => anyhow::bail!("unknown engine {other}"),
         }
     }
+
+    /// Removes the database: a PostgreSQL one is dropped (with `FORCE`, should
+    /// a server still hold connections), a SQLite one goes with its folder.
+    pub async fn remove(self) -> anyhow::Result<()> {
+        if self._dir.is_none() {
+            Any::force_drop_database(&self.url).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Stores `count` passkeys for `count / 2` users of one app, as the store holds

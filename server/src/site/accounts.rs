@@ -35,8 +35,8 @@ impl SqlAccounts {
     }
 }
 
-pub(super) fn internal(error: impl std::fmt::Display) -> AccountError {
-    AccountError::Internal(error.to_string())
+pub(super) fn internal(error: impl Into<app::backend::Cause>) -> AccountError {
+    AccountError::internal(error)
 }
 
 /// An email address, trimmed and lower-cased: something@domain.tld, at most 254 characters.

@@ -38,13 +38,41 @@ impl InProcess {
     }
 }
 
-fn refused(error: FlexError) -> BackendError {
-    if let FlexError::Internal(cause) = &error {
-        tracing::error!(error = format!("{cause:#}"), "passkey backend");
+/// The core's refusals the site tells apart; anything else (a broken store, a
+/// ceremony failure with webauthn-rs's words in it) is `Internal`, whose
+/// cause goes to the log only.
+impl From<FlexError> for BackendError {
+    fn from(error: FlexError) -> Self {
+        match error {
+            FlexError::InvalidRequest(message) => Self::Invalid(message),
+            FlexError::InvalidNonce => Self::InvalidNonce,
+            FlexError::UserNotFound => Self::UserNotFound,
+            FlexError::UserHasNoPasskeys => Self::UserHasNoPasskeys,
+            FlexError::DeviceNotFound => Self::DeviceNotFound,
+            FlexError::TooManyPasskeys(_) => Self::TooManyPasskeys,
+            other => Self::internal(Unexpected(other)),
+        }
     }
-    BackendError {
-        code: error.code().to_owned(),
-        message: error.to_string(),
+}
+
+/// A core error the site has no answer for, with the ceremony's cause (if
+/// any) in its text, for the log.
+#[derive(Debug)]
+struct Unexpected(FlexError);
+
+impl std::fmt::Display for Unexpected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.0.code(), self.0)?;
+        match self.0.cause() {
+            Some(cause) => write!(f, ": {cause}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for Unexpected {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
     }
 }
 
@@ -70,43 +98,43 @@ impl PasskeyBackend for InProcess {
         external_id: &str,
         passkey_display_name: &str,
     ) -> Result<String, BackendError> {
-        let external_id = ExternalId::parse(external_id).map_err(refused)?;
+        let external_id = ExternalId::parse(external_id).map_err(BackendError::from)?;
         let name =
-            DisplayName::parse("passkey_display_name", passkey_display_name).map_err(refused)?;
+            DisplayName::parse("passkey_display_name", passkey_display_name).map_err(BackendError::from)?;
         self.flex
             .create_register_transaction(&self.app, &external_id, &name)
             .await
         .map(|id| id.as_str().to_owned())
-        .map_err(refused)
+        .map_err(BackendError::from)
     }
 
     async fn create_authenticate_transaction(
         &self,
         external_id: &str,
     ) -> Result<String, BackendError> {
-        let external_id = ExternalId::parse(external_id).map_err(refused)?;
+        let external_id = ExternalId::parse(external_id).map_err(BackendError::from)?;
         self.flex
             .create_authenticate_transaction(&self.app, &external_id)
             .await
         .map(|id| id.as_str().to_owned())
-        .map_err(refused)
+        .map_err(BackendError::from)
     }
 
     async fn verify_nonce(&self, nonce: &str) -> Result<String, BackendError> {
-        let nonce = Nonce::parse(nonce).ok_or(FlexError::InvalidNonce).map_err(refused)?;
+        let nonce = Nonce::parse(nonce).ok_or(BackendError::InvalidNonce)?;
         self.flex
             .verify_nonce(&self.app, &nonce)
             .await
-            .map_err(refused)
+            .map_err(BackendError::from)
     }
 
     async fn list_devices(&self, external_id: &str) -> Result<Vec<PasskeyView>, BackendError> {
-        let user = self.user(external_id).await.map_err(refused)?;
+        let user = self.user(external_id).await.map_err(BackendError::from)?;
         let records = self
             .flex
             .list_passkeys(&self.app, &user)
             .await
-            .map_err(refused)?;
+            .map_err(BackendError::from)?;
         Ok(records.iter().map(view).collect())
     }
 
@@ -116,23 +144,23 @@ impl PasskeyBackend for InProcess {
         device_id: &str,
         friendly_name: &str,
     ) -> Result<(), BackendError> {
-        let user = self.user(external_id).await.map_err(refused)?;
-        let device = DeviceId::parse(device_id).ok_or(FlexError::DeviceNotFound).map_err(refused)?;
-        let name = DisplayName::parse("friendly_name", friendly_name).map_err(refused)?;
+        let user = self.user(external_id).await.map_err(BackendError::from)?;
+        let device = DeviceId::parse(device_id).ok_or(BackendError::DeviceNotFound)?;
+        let name = DisplayName::parse("friendly_name", friendly_name).map_err(BackendError::from)?;
         self.flex
             .rename_passkey(&self.app, &user, &device, &name)
             .await
         .map(drop)
-        .map_err(refused)
+        .map_err(BackendError::from)
     }
 
     async fn revoke_device(&self, external_id: &str, device_id: &str) -> Result<(), BackendError> {
-        let user = self.user(external_id).await.map_err(refused)?;
-        let device = DeviceId::parse(device_id).ok_or(FlexError::DeviceNotFound).map_err(refused)?;
+        let user = self.user(external_id).await.map_err(BackendError::from)?;
+        let device = DeviceId::parse(device_id).ok_or(BackendError::DeviceNotFound)?;
         self.flex
             .revoke_passkey(&self.app, &user, &device)
             .await
-            .map_err(refused)
+            .map_err(BackendError::from)
     }
 }
 
@@ -190,11 +218,26 @@ impl PasskeyBackend for LatchkeyFlex {
     }
 }
 
+/// Latchkey's answer over HTTP, by its stable code; an unexpected code or no
+/// answer at all is `Internal`.
 fn remote(error: ClientError) -> BackendError {
-    BackendError {
-        code: error.code().unwrap_or("unavailable").to_owned(),
-        message: error.to_string(),
-    }
+    let known = match &error {
+        ClientError::Api { code, message, .. } => match code.as_str() {
+            "invalid_request" => Some(BackendError::Invalid(message.clone())),
+            "invalid_nonce" => Some(BackendError::InvalidNonce),
+            "user_not_found" => Some(BackendError::UserNotFound),
+            "user_has_no_passkeys" => Some(BackendError::UserHasNoPasskeys),
+            "device_not_found" => Some(BackendError::DeviceNotFound),
+            "too_many_passkeys" => Some(BackendError::TooManyPasskeys),
+            "rate_limited" => Some(BackendError::RateLimited),
+            _ => None,
+        },
+        ClientError::UserNotFound => Some(BackendError::UserNotFound),
+        // An id that cannot be a path segment names no passkey.
+        ClientError::InvalidId(_) => Some(BackendError::DeviceNotFound),
+        ClientError::Transport(_) => None,
+    };
+    known.unwrap_or_else(|| BackendError::internal(error))
 }
 
 fn remote_view(device: &Device) -> PasskeyView {
@@ -208,5 +251,65 @@ fn remote_view(device: &Device) -> PasskeyView {
         created_at: device.created_at.clone(),
         last_used_at: (device.last_login_at != never).then(|| device.last_login_at.clone()),
         synced: device.backup_state,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusals_the_site_tells_apart_keep_their_kind_and_the_rest_are_internal() {
+        let kept = [
+            (FlexError::InvalidNonce, "InvalidNonce"),
+            (FlexError::UserNotFound, "UserNotFound"),
+            (FlexError::UserHasNoPasskeys, "UserHasNoPasskeys"),
+            (FlexError::DeviceNotFound, "DeviceNotFound"),
+            (FlexError::TooManyPasskeys(20), "TooManyPasskeys"),
+            (FlexError::invalid("friendly_name is too long"), "Invalid"),
+        ];
+        for (error, kind) in kept {
+            let mapped = format!("{:?}", BackendError::from(error));
+            assert!(mapped.starts_with(kind), "{mapped}");
+        }
+        let webauthn_says = "The clients relying party id hash does not match";
+        let failed = BackendError::from(FlexError::RegistrationFailed(webauthn_says.into()));
+        let BackendError::Internal(cause) = &failed else {
+            panic!("{failed:?}")
+        };
+        assert!(!failed.to_string().contains(webauthn_says), "{failed}");
+        assert!(cause.to_string().contains(webauthn_says), "for the log");
+    }
+
+    #[test]
+    fn latchkeys_answers_over_http_map_by_code() {
+        let api = |code: &str| ClientError::Api {
+            status: reqwest::StatusCode::BAD_REQUEST,
+            code: code.into(),
+            message: "Latchkey's sentence".into(),
+        };
+        assert!(matches!(
+            remote(api("invalid_request")),
+            BackendError::Invalid(message) if message == "Latchkey's sentence"
+        ));
+        assert!(matches!(
+            remote(api("invalid_nonce")),
+            BackendError::InvalidNonce
+        ));
+        assert!(matches!(
+            remote(api("rate_limited")),
+            BackendError::RateLimited
+        ));
+        assert!(matches!(
+            remote(ClientError::InvalidId("..".into())),
+            BackendError::DeviceNotFound
+        ));
+        for unexpected in [
+            "invalid_access_token",
+            "app_not_found",
+            "internal_server_error",
+        ] {
+            assert!(matches!(remote(api(unexpected)), BackendError::Internal(_)));
+        }
     }
 }

@@ -81,7 +81,9 @@ impl Argon2Jobs {
             drop(permit);
             let _ = answer.send(result);
         });
-        self.threads().send(job).map_err(internal)?;
+        self.threads()
+            .send(job)
+            .map_err(|_| internal("the Argon2 threads are gone"))?;
         Ok(answered)
     }
 }

@@ -19,7 +19,7 @@ use latchkey::{
 use reqwest::StatusCode;
 use serde_json::Value;
 use softkey::Authenticator;
-use sqlx::{migrate::MigrateDatabase, Any, AnyPool, Row};
+use sqlx::{migrate::MigrateDatabase, Any, AnyConnection, AnyPool, Connection, Row};
 use tempfile::TempDir;
 
 /// A database of its own for one test, on the engine `LATCHKEY_TEST_DATABASE` names.
@@ -27,6 +27,8 @@ pub struct TestDatabase {
     pub url: String,
     // Holds the SQLite file's folder until the test ends.
     _dir: Option<TempDir>,
+    /// On PostgreSQL: the server's URL and the database's name, to drop it.
+    postgres: Option<(String, String)>,
 }
 
 impl TestDatabase {
@@ -40,20 +42,66 @@ impl TestDatabase {
                 Self {
                     url,
                     _dir: Some(dir),
+                    postgres: None,
                 }
             }
             "postgres" => {
                 let server = std::env::var("LATCHKEY_TEST_POSTGRES_URL").expect(
                     "LATCHKEY_TEST_POSTGRES_URL must name a PostgreSQL server (postgres://user@host:port)",
                 );
+                let server = server.trim_end_matches('/').to_owned();
                 let name = format!("latchkey_test_{}", uuid::Uuid::new_v4().simple());
-                let url = format!("{}/{name}", server.trim_end_matches('/'));
+                let url = format!("{server}/{name}");
                 Any::create_database(&url)
                     .await
                     .expect("a fresh PostgreSQL database");
-                Self { url, _dir: None }
+                Self {
+                    url,
+                    _dir: None,
+                    postgres: Some((server, name)),
+                }
             }
             other => panic!("LATCHKEY_TEST_DATABASE must be sqlite or postgres, not {other}"),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    /// Drops the PostgreSQL database when the test ends, passed or failed (a
+    /// failing test unwinds through here too), with `FORCE`: a server the test
+    /// left running loses its connections. On a thread and runtime of its own,
+    /// since a `Drop` cannot await and the test's runtime may be the one
+    /// blocked here; joined, since the test's process exits right after.
+    fn drop(&mut self) {
+        let Some((server, name)) = self.postgres.take() else {
+            return;
+        };
+        let dropping = name.clone();
+        let dropped = std::thread::spawn(
+            move || -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async {
+                    let mut maintenance =
+                        AnyConnection::connect(&format!("{server}/postgres")).await?;
+                    sqlx::query(&format!(
+                        "DROP DATABASE IF EXISTS \"{dropping}\" WITH (FORCE)"
+                    ))
+                    .execute(&mut maintenance)
+                    .await?;
+                    maintenance.close().await?;
+                    Ok(())
+                })
+            },
+        )
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => eprintln!("the test database {name} was not dropped: {error}"),
+            Err(_) => {
+                eprintln!("the test database {name} was not dropped: the dropping thread panicked")
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod client;
 mod compat;
+mod databases;
 mod finishes;
 mod flows;
 mod fuzz;

@@ -345,3 +345,166 @@ async fn the_session_cookie_is_http_only_same_site_lax_and_not_secure_on_localho
     let token = cookie.split(';').next().unwrap().split('=').nth(1).unwrap();
     assert_eq!(token.len(), 43, "256 random bits");
 }
+
+/// A failure of ours: 500 and the generic sentence, nothing of the cause.
+#[track_caller]
+fn assert_internal(answer: &(StatusCode, String), causes: &[&str]) {
+    assert_eq!(answer.0, StatusCode::INTERNAL_SERVER_ERROR, "{}", answer.1);
+    assert!(
+        answer.1.contains("Something went wrong on our side"),
+        "{}",
+        answer.1
+    );
+    for cause in causes {
+        assert!(!answer.1.contains(cause), "{cause} in {}", answer.1);
+    }
+}
+
+#[tokio::test]
+async fn a_broken_store_under_the_passkey_backend_answers_500_and_not_the_cause() {
+    let app = spawn_app().await;
+    let mut ada = Visitor::new(&app);
+    ada.sign_up("ada@example.com").await;
+    let nonce = ada.passkey_nonce().await;
+    sqlx::query("DROP TABLE nonces")
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let confirmed = ada.call("passkey/added", &[("nonce", &nonce)]).await;
+    let signed_in = ada
+        .call("passkey/sign-in/finish", &[("nonce", &nonce)])
+        .await;
+
+    for answer in [confirmed, signed_in] {
+        assert_internal(
+            &answer,
+            &["nonces", "relation", "no such table", "internal"],
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_closed_store_under_the_site_answers_500_and_not_the_cause() {
+    let app = spawn_app().await;
+    let mut ada = Visitor::new(&app);
+    ada.sign_up("ada@example.com").await;
+    app.store.close().await;
+
+    for (endpoint, form) in [
+        ("account", &[][..]),
+        ("passkeys", &[]),
+        ("passkey/add", &[]),
+        ("passkey/sign-in/start", &[("email", "ada@example.com")]),
+    ] {
+        let answer = ada.call(endpoint, form).await;
+        assert_internal(&answer, &["pool", "closed", "database"]);
+    }
+}
+
+/// The site's server functions called in process, with a passkey backend
+/// whose every call fails the way a ceremony does: with webauthn-rs's words.
+mod ceremony_failures {
+    use std::sync::{Arc, Mutex};
+
+    use app::{
+        api::PasskeyView,
+        backend::{BackendError, PasskeyBackend, Site},
+    };
+    use latchkey::{flex::FlexError, site::accounts::SqlAccounts};
+    use leptos::prelude::{provide_context, Owner, ServerFnError};
+    use leptos_axum::ResponseOptions;
+    use webauthn_rs::prelude::WebauthnError;
+
+    use crate::helpers::spawn_app;
+
+    fn webauthn_says() -> String {
+        WebauthnError::InvalidRPIDHash.to_string()
+    }
+
+    struct CeremonyFails;
+
+    fn failed<T>() -> Result<T, BackendError> {
+        Err(FlexError::LoginFailed(webauthn_says()).into())
+    }
+
+    #[async_trait::async_trait]
+    impl PasskeyBackend for CeremonyFails {
+        async fn create_register_transaction(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> Result<String, BackendError> {
+            failed()
+        }
+        async fn create_authenticate_transaction(&self, _: &str) -> Result<String, BackendError> {
+            failed()
+        }
+        async fn verify_nonce(&self, _: &str) -> Result<String, BackendError> {
+            failed()
+        }
+        async fn list_devices(&self, _: &str) -> Result<Vec<PasskeyView>, BackendError> {
+            failed()
+        }
+        async fn rename_device(&self, _: &str, _: &str, _: &str) -> Result<(), BackendError> {
+            failed()
+        }
+        async fn revoke_device(&self, _: &str, _: &str) -> Result<(), BackendError> {
+            failed()
+        }
+    }
+
+    /// What the server logs, as text.
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Log {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_webauthn_rs_failure_is_logged_and_the_browser_gets_only_the_generic_sentence() {
+        let app = spawn_app().await;
+        let log = Log::default();
+        let writer = log.clone();
+        let _logging = tracing::subscriber::set_default(
+            tracing_subscriber::fmt()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .finish(),
+        );
+        let owner = Owner::new();
+        owner.set();
+        provide_context(Site {
+            accounts: Arc::new(SqlAccounts::new(app.store.clone(), app.clock.clone())),
+            passkeys: Arc::new(CeremonyFails),
+            app_id: app.app_id.clone(),
+            secure_cookies: false,
+        });
+        let response = ResponseOptions::default();
+        provide_context(response.clone());
+
+        let error = app::api::passkey_sign_in_finish("a nonce".into())
+            .await
+            .unwrap_err();
+
+        assert_eq!(
+            error,
+            ServerFnError::ServerError(
+                "Something went wrong on our side. Try again in a moment.".into()
+            )
+        );
+        assert_eq!(
+            response.0.read().unwrap().status,
+            Some(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
+        );
+        let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        assert!(log.contains(&webauthn_says()), "the cause is logged: {log}");
+    }
+}
