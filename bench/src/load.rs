@@ -9,7 +9,10 @@ use anyhow::{bail, Context};
 use serde_json::{json, Value};
 use softkey::Authenticator;
 
-use crate::{process, Options};
+use crate::{
+    cpu::{self, Spent},
+    process, Options,
+};
 
 const ORIGIN: &str = "http://localhost:3000";
 
@@ -56,15 +59,65 @@ impl Timings {
     }
 }
 
+impl Measured {
+    /// (server, load generator) CPU use over the run, in % of one core.
+    pub fn cpu_use(&self) -> (f64, f64) {
+        (
+            self.server_cpu.seconds * 100.0 / self.elapsed,
+            self.generator_cpu.seconds * 100.0 / self.elapsed,
+        )
+    }
+}
+
+/// The two sign-ins the targets name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// No transaction: start without one, sign with a discoverable credential, finish, verify.
+    Discoverable,
+    /// The backend's authenticate transaction for a user, then start, finish, verify.
+    IdentifierFirst,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 2] = [Kind::Discoverable, Kind::IdentifierFirst];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Discoverable => "discoverable",
+            Kind::IdentifierFirst => "identifier-first",
+        }
+    }
+}
+
+/// One timed run of one kind of ceremony, and what it cost each process.
+#[derive(Debug, Default)]
+pub struct Measured {
+    pub timings: Timings,
+    pub per_second: f64,
+    /// Wall-clock seconds the run took.
+    pub elapsed: f64,
+    /// The server process alone, over the run.
+    pub server_cpu: Spent,
+    /// This process (the load generator), over the run.
+    pub generator_cpu: Spent,
+}
+
 #[derive(Debug)]
 pub struct Run {
     pub engine: String,
     pub stored: usize,
-    pub sign_in: Timings,
-    pub sign_ins_per_second: f64,
-    pub register: Timings,
-    pub registrations_per_second: f64,
+    pub sign_ins: Vec<(Kind, Measured)>,
+    pub register: Measured,
     pub peak_rss: Option<u64>,
+}
+
+impl Run {
+    pub fn sign_in(&self, kind: Kind) -> Option<&Measured> {
+        self.sign_ins
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, m)| m)
+    }
 }
 
 struct Target {
@@ -103,7 +156,7 @@ impl Target {
         t: &mut Timings,
     ) -> anyhow::Result<()> {
         let body = json!({ "external_id": external_id, "passkey_display_name": external_id });
-        self.ceremony("register", body, external_id, t, |options| {
+        self.ceremony("register", Some(body), external_id, t, |options| {
             authenticator.register(ORIGIN, options)
         })
         .await
@@ -111,11 +164,15 @@ impl Target {
 
     async fn sign_in(
         &self,
+        kind: Kind,
         authenticator: &mut Authenticator,
         external_id: &str,
         t: &mut Timings,
     ) -> anyhow::Result<()> {
-        let body = json!({ "external_id": external_id });
+        let body = match kind {
+            Kind::IdentifierFirst => Some(json!({ "external_id": external_id })),
+            Kind::Discoverable => None,
+        };
         self.ceremony("authenticate", body, external_id, t, |options| {
             authenticator.authenticate(ORIGIN, options)
         })
@@ -123,22 +180,26 @@ impl Target {
     }
 
     /// One full ceremony of `kind` (`register` or `authenticate`), timed step by
-    /// step: transaction → start → the authenticator → finish → verify nonce.
+    /// step: transaction (unless discoverable) → start → the authenticator →
+    /// finish → verify nonce.
     async fn ceremony(
         &self,
         kind: &str,
-        transaction_body: Value,
+        transaction_body: Option<Value>,
         external_id: &str,
         t: &mut Timings,
         sign: impl FnOnce(&Value) -> Value,
     ) -> anyhow::Result<()> {
         let ceremony = Instant::now();
-        let now = Instant::now();
-        let tx = self
-            .manage(&format!("/transactions/{kind}"), transaction_body)
-            .await?;
-        t.steps[0].push(now);
-        let transaction = tx["transaction_id"].clone();
+        let transaction = match transaction_body {
+            Some(body) => {
+                let now = Instant::now();
+                let tx = self.manage(&format!("/transactions/{kind}"), body).await?;
+                t.steps[0].push(now);
+                tx["transaction_id"].clone()
+            }
+            None => Value::Null,
+        };
         let now = Instant::now();
         let start = self
             .client(
@@ -178,15 +239,39 @@ async fn answer(response: reqwest::Response) -> anyhow::Result<Value> {
     Ok(body)
 }
 
-/// Runs registration then sign-in load against a fresh `latchkey` on `database_url`.
+/// Runs `work` on `concurrency` virtual users until `seconds` pass; measures
+/// the ceremonies completed, per second, and the CPU of the server and of this process.
+async fn measure<F, Fut>(server_pid: &str, concurrency: usize, seconds: u64, work: F) -> Measured
+where
+    F: Fn(usize, Instant) -> Fut,
+    Fut: std::future::Future<Output = Timings> + Send + 'static,
+{
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let server_before = cpu::used(server_pid);
+    let generator_before = cpu::used("self");
+    let started = Instant::now();
+    let timings = join(concurrency, |n| work(n, until)).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let completed = timings.steps[4].0.len();
+    Measured {
+        per_second: completed as f64 / elapsed,
+        elapsed,
+        server_cpu: Spent::between(server_before, cpu::used(server_pid), completed),
+        generator_cpu: Spent::between(generator_before, cpu::used("self"), completed),
+        timings,
+    }
+}
+
+/// Runs registration then both kinds of sign-in against a fresh `latchkey` on `database_url`.
 pub async fn run(
     options: &Options,
     database_url: &str,
     engine: &str,
     stored: usize,
 ) -> anyhow::Result<Run> {
-    let (app_id, key) = process::create_app(&options.latchkey, database_url, ORIGIN).await?;
-    let server = process::Server::start(&options.latchkey, database_url).await?;
+    let (app_id, key) = process::create_app(&options.latchkey()?, database_url, ORIGIN).await?;
+    let server = process::Server::start(&options.latchkey()?, database_url).await?;
+    let pid = server.pid().context("the server's pid")?.to_string();
     let target = Arc::new(Target {
         http: reqwest::Client::builder()
             .pool_max_idle_per_host(options.concurrency * 2)
@@ -197,82 +282,77 @@ pub async fn run(
     });
 
     // Registration: each virtual user keeps adding passkeys for new users.
-    let until = Instant::now() + Duration::from_secs(options.register_duration);
-    let started = Instant::now();
-    let register = join(options.concurrency, |n| {
-        let target = target.clone();
-        async move {
-            let mut t = Timings::default();
-            let mut i = 0;
-            while Instant::now() < until {
-                let mut authenticator = Authenticator::new();
-                if target
-                    .register(&mut authenticator, &format!("r{n}-{i}"), &mut t)
-                    .await
-                    .is_err()
-                {
-                    t.errors += 1;
+    let register = measure(
+        &pid,
+        options.concurrency,
+        options.register_duration,
+        |n, until| {
+            let target = target.clone();
+            async move {
+                let mut t = Timings::default();
+                let mut i = 0;
+                while Instant::now() < until {
+                    let mut authenticator = Authenticator::new();
+                    if target
+                        .register(&mut authenticator, &format!("r{n}-{i}"), &mut t)
+                        .await
+                        .is_err()
+                    {
+                        t.errors += 1;
+                    }
+                    i += 1;
                 }
-                i += 1;
+                t
             }
-            t
-        }
-    })
+        },
+    )
     .await;
-    let registrations_per_second =
-        register.steps[4].0.len() as f64 / started.elapsed().as_secs_f64();
 
-    // Sign-in: each virtual user registers once, then loops full ceremonies.
+    // Sign-in: each virtual user registers once, then loops full ceremonies of each kind.
     let mut users = Vec::new();
     for n in 0..options.concurrency {
         let mut authenticator = Authenticator::new();
+        let external_id = format!("u{n}");
         target
-            .register(
-                &mut authenticator,
-                &format!("u{n}"),
-                &mut Timings::default(),
-            )
+            .register(&mut authenticator, &external_id, &mut Timings::default())
             .await
             .context("registering a virtual user")?;
-        users.push(authenticator);
+        users.push(Arc::new(tokio::sync::Mutex::new((
+            authenticator,
+            external_id,
+        ))));
     }
-    let until = Instant::now() + options.run_for();
-    let started = Instant::now();
-    let users = Arc::new(std::sync::Mutex::new(users));
-    let sign_in = join(options.concurrency, |n| {
-        let target = target.clone();
-        let mut authenticator = users
-            .lock()
-            .unwrap()
-            .pop()
-            .expect("one authenticator per user");
-        let external_id = format!("u{}", options.concurrency - 1 - n);
-        async move {
-            let mut t = Timings::default();
-            while Instant::now() < until {
-                if target
-                    .sign_in(&mut authenticator, &external_id, &mut t)
-                    .await
-                    .is_err()
-                {
-                    t.errors += 1;
+    let mut sign_ins = Vec::new();
+    for kind in Kind::ALL {
+        let measured = measure(&pid, options.concurrency, options.duration, |n, until| {
+            let target = target.clone();
+            let user = users[n].clone();
+            async move {
+                let mut user = user.lock().await;
+                let (authenticator, external_id) = &mut *user;
+                let mut t = Timings::default();
+                while Instant::now() < until {
+                    if target
+                        .sign_in(kind, authenticator, external_id, &mut t)
+                        .await
+                        .is_err()
+                    {
+                        t.errors += 1;
+                    }
                 }
+                t
             }
-            t
-        }
-    })
-    .await;
-    let seconds = started.elapsed().as_secs_f64();
+        })
+        .await;
+        sign_ins.push((kind, measured));
+    }
     let peak_rss = server.peak_rss();
     server.stop().await;
     Ok(Run {
         engine: engine.to_owned(),
         stored,
-
-        sign_ins_per_second: sign_in.steps[4].0.len() as f64 / seconds,
-        sign_in,
+        sign_ins,
         register,
-        registrations_per_second,
         peak_rss,
     })
 }
