@@ -6,7 +6,12 @@ use std::{
 };
 
 use anyhow::{bail, Context};
-use serde_json::{json, Value};
+use reqwest::{
+    header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE},
+    Url,
+};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::Value;
 use softkey::Authenticator;
 
 use crate::{
@@ -120,33 +125,133 @@ impl Run {
     }
 }
 
+/// The server under load, and every URL and header the ceremonies use, made once.
+///
+/// The generator shares the cores with the server, so it is kept lean: URLs
+/// parsed once, bodies written from typed structs, answers read into typed
+/// structs (only the WebAuthn options stay a JSON value, as the software
+/// passkey takes them), and the passkey signs with ring (see `softkey`).
 struct Target {
     http: reqwest::Client,
-    base: String,
-    app_id: String,
-    key: String,
+    bearer: HeaderValue,
+    urls: Urls,
+}
+
+struct Urls {
+    register_transaction: Url,
+    authenticate_transaction: Url,
+    register_start: Url,
+    register_finish: Url,
+    authenticate_start: Url,
+    authenticate_finish: Url,
+    verify: Url,
+}
+
+impl Urls {
+    fn new(base: &str, app_id: &str) -> anyhow::Result<Self> {
+        let url = |path: &str| Url::parse(&format!("{base}/v1/apps/{app_id}{path}"));
+        Ok(Self {
+            register_transaction: url("/transactions/register")?,
+            authenticate_transaction: url("/transactions/authenticate")?,
+            register_start: url("/register/transactions/webauthn/start")?,
+            register_finish: url("/register/transactions/webauthn/finish")?,
+            authenticate_start: url("/authenticate/transactions/webauthn/start")?,
+            authenticate_finish: url("/authenticate/transactions/webauthn/finish")?,
+            verify: url("/authenticate/verify")?,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct TransactionRequest<'a> {
+    external_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passkey_display_name: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct TransactionAnswer {
+    transaction_id: String,
+}
+
+#[derive(Serialize)]
+struct StartRequest<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transaction_id: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct StartAnswer {
+    handshake: HandshakeAnswer,
+}
+
+#[derive(Deserialize)]
+struct HandshakeAnswer {
+    id: String,
+    challenge: Challenge,
+}
+
+#[derive(Deserialize)]
+struct Challenge {
+    #[serde(rename = "publicKey")]
+    public_key: Value,
+}
+
+#[derive(Serialize)]
+struct FinishRequest<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transaction_id: Option<&'a str>,
+    handshake_id: &'a str,
+    handshake_response: &'a Value,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Nonce {
+    nonce: String,
+}
+
+#[derive(Deserialize)]
+struct Verified {
+    external_id: String,
+}
+
+/// Which ceremony a run goes through.
+enum Ceremony {
+    Register,
+    Authenticate,
 }
 
 impl Target {
-    async fn manage(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        let response = self
-            .http
-            .post(format!("{}/v1/apps/{}{path}", self.base, self.app_id))
-            .bearer_auth(&self.key)
-            .json(&body)
-            .send()
-            .await?;
-        answer(response).await
+    fn new(http: reqwest::Client, base: &str, app_id: &str, key: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            http,
+            bearer: HeaderValue::from_str(&format!("Bearer {key}"))?,
+            urls: Urls::new(base, app_id)?,
+        })
     }
 
-    async fn client(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        let response = self
+    /// POSTs `body` as JSON (with the API key if `manage`); reads the answer as `T`.
+    async fn post<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        manage: bool,
+        body: &impl Serialize,
+    ) -> anyhow::Result<T> {
+        let mut request = self
             .http
-            .post(format!("{}/v1/apps/{}{path}", self.base, self.app_id))
-            .json(&body)
-            .send()
-            .await?;
-        answer(response).await
+            .post(url.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(serde_json::to_vec(body)?);
+        if manage {
+            request = request.header(AUTHORIZATION, self.bearer.clone());
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        if !status.is_success() {
+            bail!("{status}: {}", String::from_utf8_lossy(&bytes));
+        }
+        Ok(serde_json::from_slice(&bytes)?)
     }
 
     async fn register(
@@ -155,8 +260,11 @@ impl Target {
         external_id: &str,
         t: &mut Timings,
     ) -> anyhow::Result<()> {
-        let body = json!({ "external_id": external_id, "passkey_display_name": external_id });
-        self.ceremony("register", Some(body), external_id, t, |options| {
+        let body = TransactionRequest {
+            external_id,
+            passkey_display_name: Some(external_id),
+        };
+        self.ceremony(Ceremony::Register, Some(body), external_id, t, |options| {
             authenticator.register(ORIGIN, options)
         })
         .await
@@ -170,73 +278,80 @@ impl Target {
         t: &mut Timings,
     ) -> anyhow::Result<()> {
         let body = match kind {
-            Kind::IdentifierFirst => Some(json!({ "external_id": external_id })),
+            Kind::IdentifierFirst => Some(TransactionRequest {
+                external_id,
+                passkey_display_name: None,
+            }),
             Kind::Discoverable => None,
         };
-        self.ceremony("authenticate", body, external_id, t, |options| {
+        self.ceremony(Ceremony::Authenticate, body, external_id, t, |options| {
             authenticator.authenticate(ORIGIN, options)
         })
         .await
     }
 
-    /// One full ceremony of `kind` (`register` or `authenticate`), timed step by
-    /// step: transaction (unless discoverable) → start → the authenticator →
-    /// finish → verify nonce.
+    /// One full ceremony, timed step by step: transaction (unless
+    /// discoverable) → start → the authenticator → finish → verify nonce.
     async fn ceremony(
         &self,
-        kind: &str,
-        transaction_body: Option<Value>,
+        ceremony: Ceremony,
+        transaction: Option<TransactionRequest<'_>>,
         external_id: &str,
         t: &mut Timings,
         sign: impl FnOnce(&Value) -> Value,
     ) -> anyhow::Result<()> {
-        let ceremony = Instant::now();
-        let transaction = match transaction_body {
+        let u = &self.urls;
+        let (transaction_url, start_url, finish_url) = match ceremony {
+            Ceremony::Register => (
+                &u.register_transaction,
+                &u.register_start,
+                &u.register_finish,
+            ),
+            Ceremony::Authenticate => (
+                &u.authenticate_transaction,
+                &u.authenticate_start,
+                &u.authenticate_finish,
+            ),
+        };
+        let started = Instant::now();
+        let transaction_id = match transaction {
             Some(body) => {
                 let now = Instant::now();
-                let tx = self.manage(&format!("/transactions/{kind}"), body).await?;
+                let answer: TransactionAnswer = self.post(transaction_url, true, &body).await?;
                 t.steps[0].push(now);
-                tx["transaction_id"].clone()
+                Some(answer.transaction_id)
             }
-            None => Value::Null,
+            None => None,
         };
+        let transaction_id = transaction_id.as_deref();
         let now = Instant::now();
-        let start = self
-            .client(
-                &format!("/{kind}/transactions/webauthn/start"),
-                json!({ "transaction_id": transaction }),
-            )
+        let start: StartAnswer = self
+            .post(start_url, false, &StartRequest { transaction_id })
             .await?;
         t.steps[1].push(now);
-        let response = sign(&start["handshake"]["challenge"]["publicKey"]);
+        let response = sign(&start.handshake.challenge.public_key);
         let now = Instant::now();
-        let finish = self
-            .client(
-                &format!("/{kind}/transactions/webauthn/finish"),
-                json!({ "transaction_id": transaction, "handshake_id": start["handshake"]["id"], "handshake_response": response }),
+        let finish: Nonce = self
+            .post(
+                finish_url,
+                false,
+                &FinishRequest {
+                    transaction_id,
+                    handshake_id: &start.handshake.id,
+                    handshake_response: &response,
+                },
             )
             .await?;
         t.steps[2].push(now);
         let now = Instant::now();
-        let verified = self
-            .manage("/authenticate/verify", json!({ "nonce": finish["nonce"] }))
-            .await?;
+        let verified: Verified = self.post(&u.verify, true, &finish).await?;
         t.steps[3].push(now);
-        if verified["external_id"] != external_id {
-            bail!("the nonce verified to {}", verified["external_id"]);
+        if verified.external_id != external_id {
+            bail!("the nonce verified to {}", verified.external_id);
         }
-        t.steps[4].push(ceremony);
+        t.steps[4].push(started);
         Ok(())
     }
-}
-
-async fn answer(response: reqwest::Response) -> anyhow::Result<Value> {
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        bail!("{status}: {body}");
-    }
-    Ok(body)
 }
 
 /// Runs `work` on `concurrency` virtual users until `seconds` pass; measures
@@ -262,6 +377,26 @@ where
     }
 }
 
+/// [`run`] on a current-thread runtime of its own: the virtual users are
+/// tasks on one thread, with no work-stealing or cross-thread wake-ups (the
+/// generator needs a fraction of one core).
+pub async fn run_on_one_thread(
+    options: &Options,
+    database_url: &str,
+    engine: &str,
+    stored: usize,
+) -> anyhow::Result<Run> {
+    let (options, database_url, engine) =
+        (options.clone(), database_url.to_owned(), engine.to_owned());
+    tokio::task::spawn_blocking(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(run(&options, &database_url, &engine, stored))
+    })
+    .await?
+}
+
 /// Runs registration then both kinds of sign-in against a fresh `latchkey` on `database_url`.
 pub async fn run(
     options: &Options,
@@ -272,14 +407,12 @@ pub async fn run(
     let (app_id, key) = process::create_app(&options.latchkey()?, database_url, ORIGIN).await?;
     let server = process::Server::start(&options.latchkey()?, database_url).await?;
     let pid = server.pid().context("the server's pid")?.to_string();
-    let target = Arc::new(Target {
-        http: reqwest::Client::builder()
-            .pool_max_idle_per_host(options.concurrency * 2)
-            .build()?,
-        base: server.base.clone(),
-        app_id,
-        key,
-    });
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(options.concurrency * 2)
+        // A local server: no proxy matching per request.
+        .no_proxy()
+        .build()?;
+    let target = Arc::new(Target::new(http, &server.base, &app_id, &key)?);
 
     // Registration: each virtual user keeps adding passkeys for new users.
     let register = measure(

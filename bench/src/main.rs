@@ -123,7 +123,7 @@ async fn main() -> anyhow::Result<()> {
             if stored > 0 {
                 seed::passkeys(&database.url, stored).await?;
             }
-            let run = load::run(&options, &database.url, engine, stored).await?;
+            let run = load::run_on_one_thread(&options, &database.url, engine, stored).await?;
             report.runs.push(run);
         }
     }
