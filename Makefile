@@ -77,7 +77,7 @@ profile: ## perf record of discoverable sign-ins in process on SQLite (PROFILE_I
 	CARGO_PROFILE_RELEASE_DEBUG=true cargo build --release -p bench
 	perf record -g --call-graph dwarf,16384 -F 499 -o "$(PROFILE_DATA)" -- \
 		"$(CARGO_TARGET_DIR)/release/latchkey-bench" --profile $(PROFILE_ITERATIONS)
-	perf report -i "$(PROFILE_DATA)" --stdio --no-children --percent-limit 1 2>/dev/null | grep -v '^$$' | head -80
+	perf report -i "$(PROFILE_DATA)" --stdio --no-children --no-inline --percent-limit 1 2>/dev/null | grep -v '^$$' | head -80
 	@echo "==> full report: perf report -i $(PROFILE_DATA); or: valgrind --tool=callgrind $(CARGO_TARGET_DIR)/release/latchkey-bench --profile 500"
 
 fuzz: test-tools ## The fuzz tests at length (5,000 mutated ceremonies and bodies) on SQLite and PostgreSQL
