@@ -100,8 +100,8 @@ impl Report {
              discoverable sign-in is start → the passkey signs → finish → the backend verifies the nonce; \
              an identifier-first one begins with the backend's authenticate transaction. CPU per sign-in \
              is the process's user + system time from `/proc/<pid>/stat` over the run, divided by the \
-             sign-ins completed in it: the server process alone, and the load generator (this process) \
-             beside it. Numbers from one run on a shared, noisy machine: compare ratios within this file, \
+             sign-ins completed in it: the server process alone (on PostgreSQL, the database's own \
+             processes are not in it), and the load generator (this process) beside it. Numbers from one run on a shared, noisy machine: compare ratios within this file, \
              not across files.\n",
             o.concurrency, o.duration, o.register_duration
         )?;
@@ -476,7 +476,7 @@ impl Report {
                  the statements counted below. The load generator spent {generator:.3} ms beside it. On \
                  {cores:.0} cores shared by both, the ceiling is {cores:.0} × 1000 / ({server:.3} + \
                  {generator:.3}) ≈ {ceiling:.0} sign-ins/s; the run did {:.0}/s, each taking {mean_ms:.1} ms \
-                 on average with {} in flight (Little's law). {} What would close it: fewer statements per \
+                 on average with {} in flight (Little's law). {}{} What would close it: fewer statements per \
                  step (see the table below), the app, its `Webauthn` verifier and the API-key lookups \
                  cached instead of read on every request, and the native sqlx drivers instead of `Any`; \
                  `make profile` records where the in-process ceremony spends its time.",
@@ -484,6 +484,19 @@ impl Report {
                 bounds.webauthn_ms() * 1000.0,
                 m.per_second,
                 self.options.concurrency,
+                {
+                    let (server_use, generator_use) = m.cpu_use();
+                    if server_use + generator_use < 90.0 * cores {
+                        format!(
+                            "The cores were not saturated (server {server_use:.0} %, generator \
+                             {generator_use:.0} % of {:.0} %): requests also wait on something other \
+                             than CPU (SQLite's one writer, the pool). ",
+                            100.0 * cores
+                        )
+                    } else {
+                        String::new()
+                    }
+                },
                 if ceiling < SIGN_INS_PER_SECOND {
                     format!(
                         "{SIGN_INS_PER_SECOND:.0}/s needs server + generator ≤ {:.2} ms per sign-in.",
