@@ -19,7 +19,7 @@ BENCH ?= quick
 BENCH_ARGS_quick := --duration 10 --register-duration 5
 BENCH_ARGS_full := --duration 60 --register-duration 20
 
-.PHONY: help run dev test tools test-tools lint test-rust test-sqlite test-postgres test-e2e bench fuzz soak
+.PHONY: help run dev test tools test-tools lint test-rust test-sqlite test-postgres test-e2e bench profile fuzz soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -61,7 +61,7 @@ test-e2e: ## Build the site and run the Playwright suite in Chromium
 		LATCHKEY_SITE_ROOT="$(CURDIR)/target/site" LATCHKEY_E2E_PORT=$(E2E_PORT) \
 		npx playwright test
 
-bench: ## Benchmarks over HTTP vs in process, at 200k passkeys, page weight -> BENCHMARKS.md (BENCH=full: longer runs)
+bench: ## Targets: server and load-generator CPU per sign-in, throughput, p99, 200k passkeys, statements per step, page weight -> BENCHMARKS.md (BENCH=full: longer runs)
 	scripts/install-tools.sh bench
 	cargo leptos build --release
 	cargo build --release -p bench
@@ -69,6 +69,16 @@ bench: ## Benchmarks over HTTP vs in process, at 200k passkeys, page weight -> B
 		--latchkey "$(CARGO_TARGET_DIR)/release/latchkey" --site target/site \
 		--wasm-symbols "$(CARGO_TARGET_DIR)/front/wasm32-unknown-unknown/wasm-release/frontend.wasm" \
 		--command "make bench BENCH=$(BENCH)" $(BENCH_ARGS_$(BENCH))
+
+PROFILE_ITERATIONS ?= 5000
+PROFILE_DATA ?= $(CARGO_TARGET_DIR)/perf.data
+
+profile: ## perf record of discoverable sign-ins in process on SQLite (PROFILE_ITERATIONS=5000), then the top of perf report
+	CARGO_PROFILE_RELEASE_DEBUG=true cargo build --release -p bench
+	perf record -g --call-graph dwarf,16384 -F 499 -o "$(PROFILE_DATA)" -- \
+		"$(CARGO_TARGET_DIR)/release/latchkey-bench" --profile $(PROFILE_ITERATIONS)
+	perf report -i "$(PROFILE_DATA)" --stdio --no-children --no-inline --percent-limit 1 2>/dev/null | grep -v '^$$' | head -80
+	@echo "==> full report: perf report -i $(PROFILE_DATA); or: valgrind --tool=callgrind $(CARGO_TARGET_DIR)/release/latchkey-bench --profile 500"
 
 fuzz: test-tools ## The fuzz tests at length (5,000 mutated ceremonies and bodies) on SQLite and PostgreSQL
 	LATCHKEY_FUZZ_CASES=5000 LATCHKEY_TEST_DATABASE=sqlite cargo nextest run -p server --test api fuzz::

@@ -6,10 +6,18 @@ use std::{
 };
 
 use anyhow::{bail, Context};
-use serde_json::{json, Value};
+use reqwest::{
+    header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE},
+    Url,
+};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::Value;
 use softkey::Authenticator;
 
-use crate::{process, Options};
+use crate::{
+    cpu::{self, Spent},
+    process, Options,
+};
 
 const ORIGIN: &str = "http://localhost:3000";
 
@@ -56,44 +64,194 @@ impl Timings {
     }
 }
 
+impl Measured {
+    /// (server, load generator) CPU use over the run, in % of one core.
+    pub fn cpu_use(&self) -> (f64, f64) {
+        (
+            self.server_cpu.seconds * 100.0 / self.elapsed,
+            self.generator_cpu.seconds * 100.0 / self.elapsed,
+        )
+    }
+}
+
+/// The two sign-ins the targets name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// No transaction: start without one, sign with a discoverable credential, finish, verify.
+    Discoverable,
+    /// The backend's authenticate transaction for a user, then start, finish, verify.
+    IdentifierFirst,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 2] = [Kind::Discoverable, Kind::IdentifierFirst];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Discoverable => "discoverable",
+            Kind::IdentifierFirst => "identifier-first",
+        }
+    }
+}
+
+/// One timed run of one kind of ceremony, and what it cost each process.
+#[derive(Debug, Default)]
+pub struct Measured {
+    pub timings: Timings,
+    pub per_second: f64,
+    /// Wall-clock seconds the run took.
+    pub elapsed: f64,
+    /// The server process alone, over the run.
+    pub server_cpu: Spent,
+    /// This process (the load generator), over the run.
+    pub generator_cpu: Spent,
+}
+
 #[derive(Debug)]
 pub struct Run {
     pub engine: String,
     pub stored: usize,
-    pub sign_in: Timings,
-    pub sign_ins_per_second: f64,
-    pub register: Timings,
-    pub registrations_per_second: f64,
+    pub sign_ins: Vec<(Kind, Measured)>,
+    pub register: Measured,
     pub peak_rss: Option<u64>,
 }
 
+impl Run {
+    pub fn sign_in(&self, kind: Kind) -> Option<&Measured> {
+        self.sign_ins
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, m)| m)
+    }
+}
+
+/// The server under load, and every URL and header the ceremonies use, made once.
+///
+/// The generator shares the cores with the server, so it is kept lean: URLs
+/// parsed once, bodies written from typed structs, answers read into typed
+/// structs (only the WebAuthn options stay a JSON value, as the software
+/// passkey takes them), and the passkey signs with ring (see `softkey`).
 struct Target {
     http: reqwest::Client,
-    base: String,
-    app_id: String,
-    key: String,
+    bearer: HeaderValue,
+    urls: Urls,
+}
+
+struct Urls {
+    register_transaction: Url,
+    authenticate_transaction: Url,
+    register_start: Url,
+    register_finish: Url,
+    authenticate_start: Url,
+    authenticate_finish: Url,
+    verify: Url,
+}
+
+impl Urls {
+    fn new(base: &str, app_id: &str) -> anyhow::Result<Self> {
+        let url = |path: &str| Url::parse(&format!("{base}/v1/apps/{app_id}{path}"));
+        Ok(Self {
+            register_transaction: url("/transactions/register")?,
+            authenticate_transaction: url("/transactions/authenticate")?,
+            register_start: url("/register/transactions/webauthn/start")?,
+            register_finish: url("/register/transactions/webauthn/finish")?,
+            authenticate_start: url("/authenticate/transactions/webauthn/start")?,
+            authenticate_finish: url("/authenticate/transactions/webauthn/finish")?,
+            verify: url("/authenticate/verify")?,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct TransactionRequest<'a> {
+    external_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passkey_display_name: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct TransactionAnswer {
+    transaction_id: String,
+}
+
+#[derive(Serialize)]
+struct StartRequest<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transaction_id: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct StartAnswer {
+    handshake: HandshakeAnswer,
+}
+
+#[derive(Deserialize)]
+struct HandshakeAnswer {
+    id: String,
+    challenge: Challenge,
+}
+
+#[derive(Deserialize)]
+struct Challenge {
+    #[serde(rename = "publicKey")]
+    public_key: Value,
+}
+
+#[derive(Serialize)]
+struct FinishRequest<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transaction_id: Option<&'a str>,
+    handshake_id: &'a str,
+    handshake_response: &'a Value,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Nonce {
+    nonce: String,
+}
+
+#[derive(Deserialize)]
+struct Verified {
+    external_id: String,
+}
+
+/// Which ceremony a run goes through.
+enum Ceremony {
+    Register,
+    Authenticate,
 }
 
 impl Target {
-    async fn manage(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        let response = self
-            .http
-            .post(format!("{}/v1/apps/{}{path}", self.base, self.app_id))
-            .bearer_auth(&self.key)
-            .json(&body)
-            .send()
-            .await?;
-        answer(response).await
+    fn new(http: reqwest::Client, base: &str, app_id: &str, key: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            http,
+            bearer: HeaderValue::from_str(&format!("Bearer {key}"))?,
+            urls: Urls::new(base, app_id)?,
+        })
     }
 
-    async fn client(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        let response = self
+    /// POSTs `body` as JSON (with the API key if `manage`); reads the answer as `T`.
+    async fn post<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        manage: bool,
+        body: &impl Serialize,
+    ) -> anyhow::Result<T> {
+        let mut request = self
             .http
-            .post(format!("{}/v1/apps/{}{path}", self.base, self.app_id))
-            .json(&body)
-            .send()
-            .await?;
-        answer(response).await
+            .post(url.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(serde_json::to_vec(body)?);
+        if manage {
+            request = request.header(AUTHORIZATION, self.bearer.clone());
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        if !status.is_success() {
+            bail!("{status}: {}", String::from_utf8_lossy(&bytes));
+        }
+        Ok(serde_json::from_slice(&bytes)?)
     }
 
     async fn register(
@@ -102,8 +260,11 @@ impl Target {
         external_id: &str,
         t: &mut Timings,
     ) -> anyhow::Result<()> {
-        let body = json!({ "external_id": external_id, "passkey_display_name": external_id });
-        self.ceremony("register", body, external_id, t, |options| {
+        let body = TransactionRequest {
+            external_id,
+            passkey_display_name: Some(external_id),
+        };
+        self.ceremony(Ceremony::Register, Some(body), external_id, t, |options| {
             authenticator.register(ORIGIN, options)
         })
         .await
@@ -111,168 +272,220 @@ impl Target {
 
     async fn sign_in(
         &self,
+        kind: Kind,
         authenticator: &mut Authenticator,
         external_id: &str,
         t: &mut Timings,
     ) -> anyhow::Result<()> {
-        let body = json!({ "external_id": external_id });
-        self.ceremony("authenticate", body, external_id, t, |options| {
+        let body = match kind {
+            Kind::IdentifierFirst => Some(TransactionRequest {
+                external_id,
+                passkey_display_name: None,
+            }),
+            Kind::Discoverable => None,
+        };
+        self.ceremony(Ceremony::Authenticate, body, external_id, t, |options| {
             authenticator.authenticate(ORIGIN, options)
         })
         .await
     }
 
-    /// One full ceremony of `kind` (`register` or `authenticate`), timed step by
-    /// step: transaction → start → the authenticator → finish → verify nonce.
+    /// One full ceremony, timed step by step: transaction (unless
+    /// discoverable) → start → the authenticator → finish → verify nonce.
     async fn ceremony(
         &self,
-        kind: &str,
-        transaction_body: Value,
+        ceremony: Ceremony,
+        transaction: Option<TransactionRequest<'_>>,
         external_id: &str,
         t: &mut Timings,
         sign: impl FnOnce(&Value) -> Value,
     ) -> anyhow::Result<()> {
-        let ceremony = Instant::now();
+        let u = &self.urls;
+        let (transaction_url, start_url, finish_url) = match ceremony {
+            Ceremony::Register => (
+                &u.register_transaction,
+                &u.register_start,
+                &u.register_finish,
+            ),
+            Ceremony::Authenticate => (
+                &u.authenticate_transaction,
+                &u.authenticate_start,
+                &u.authenticate_finish,
+            ),
+        };
+        let started = Instant::now();
+        let transaction_id = match transaction {
+            Some(body) => {
+                let now = Instant::now();
+                let answer: TransactionAnswer = self.post(transaction_url, true, &body).await?;
+                t.steps[0].push(now);
+                Some(answer.transaction_id)
+            }
+            None => None,
+        };
+        let transaction_id = transaction_id.as_deref();
         let now = Instant::now();
-        let tx = self
-            .manage(&format!("/transactions/{kind}"), transaction_body)
-            .await?;
-        t.steps[0].push(now);
-        let transaction = tx["transaction_id"].clone();
-        let now = Instant::now();
-        let start = self
-            .client(
-                &format!("/{kind}/transactions/webauthn/start"),
-                json!({ "transaction_id": transaction }),
-            )
+        let start: StartAnswer = self
+            .post(start_url, false, &StartRequest { transaction_id })
             .await?;
         t.steps[1].push(now);
-        let response = sign(&start["handshake"]["challenge"]["publicKey"]);
+        let response = sign(&start.handshake.challenge.public_key);
         let now = Instant::now();
-        let finish = self
-            .client(
-                &format!("/{kind}/transactions/webauthn/finish"),
-                json!({ "transaction_id": transaction, "handshake_id": start["handshake"]["id"], "handshake_response": response }),
+        let finish: Nonce = self
+            .post(
+                finish_url,
+                false,
+                &FinishRequest {
+                    transaction_id,
+                    handshake_id: &start.handshake.id,
+                    handshake_response: &response,
+                },
             )
             .await?;
         t.steps[2].push(now);
         let now = Instant::now();
-        let verified = self
-            .manage("/authenticate/verify", json!({ "nonce": finish["nonce"] }))
-            .await?;
+        let verified: Verified = self.post(&u.verify, true, &finish).await?;
         t.steps[3].push(now);
-        if verified["external_id"] != external_id {
-            bail!("the nonce verified to {}", verified["external_id"]);
+        if verified.external_id != external_id {
+            bail!("the nonce verified to {}", verified.external_id);
         }
-        t.steps[4].push(ceremony);
+        t.steps[4].push(started);
         Ok(())
     }
 }
 
-async fn answer(response: reqwest::Response) -> anyhow::Result<Value> {
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        bail!("{status}: {body}");
+/// Runs `work` on `concurrency` virtual users until `seconds` pass; measures
+/// the ceremonies completed, per second, and the CPU of the server and of this process.
+async fn measure<F, Fut>(server_pid: &str, concurrency: usize, seconds: u64, work: F) -> Measured
+where
+    F: Fn(usize, Instant) -> Fut,
+    Fut: std::future::Future<Output = Timings> + Send + 'static,
+{
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let server_before = cpu::used(server_pid);
+    let generator_before = cpu::used("self");
+    let started = Instant::now();
+    let timings = join(concurrency, |n| work(n, until)).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let completed = timings.steps[4].0.len();
+    Measured {
+        per_second: completed as f64 / elapsed,
+        elapsed,
+        server_cpu: Spent::between(server_before, cpu::used(server_pid), completed),
+        generator_cpu: Spent::between(generator_before, cpu::used("self"), completed),
+        timings,
     }
-    Ok(body)
 }
 
-/// Runs registration then sign-in load against a fresh `latchkey` on `database_url`.
+/// [`run`] on a current-thread runtime of its own: the virtual users are
+/// tasks on one thread, with no work-stealing or cross-thread wake-ups (the
+/// generator needs a fraction of one core).
+pub async fn run_on_one_thread(
+    options: &Options,
+    database_url: &str,
+    engine: &str,
+    stored: usize,
+) -> anyhow::Result<Run> {
+    let (options, database_url, engine) =
+        (options.clone(), database_url.to_owned(), engine.to_owned());
+    tokio::task::spawn_blocking(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(run(&options, &database_url, &engine, stored))
+    })
+    .await?
+}
+
+/// Runs registration then both kinds of sign-in against a fresh `latchkey` on `database_url`.
 pub async fn run(
     options: &Options,
     database_url: &str,
     engine: &str,
     stored: usize,
 ) -> anyhow::Result<Run> {
-    let (app_id, key) = process::create_app(&options.latchkey, database_url, ORIGIN).await?;
-    let server = process::Server::start(&options.latchkey, database_url).await?;
-    let target = Arc::new(Target {
-        http: reqwest::Client::builder()
-            .pool_max_idle_per_host(options.concurrency * 2)
-            .build()?,
-        base: server.base.clone(),
-        app_id,
-        key,
-    });
+    let (app_id, key) = process::create_app(&options.latchkey()?, database_url, ORIGIN).await?;
+    let server = process::Server::start(&options.latchkey()?, database_url).await?;
+    let pid = server.pid().context("the server's pid")?.to_string();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(options.concurrency * 2)
+        // A local server: no proxy matching per request.
+        .no_proxy()
+        .build()?;
+    let target = Arc::new(Target::new(http, &server.base, &app_id, &key)?);
 
     // Registration: each virtual user keeps adding passkeys for new users.
-    let until = Instant::now() + Duration::from_secs(options.register_duration);
-    let started = Instant::now();
-    let register = join(options.concurrency, |n| {
-        let target = target.clone();
-        async move {
-            let mut t = Timings::default();
-            let mut i = 0;
-            while Instant::now() < until {
-                let mut authenticator = Authenticator::new();
-                if target
-                    .register(&mut authenticator, &format!("r{n}-{i}"), &mut t)
-                    .await
-                    .is_err()
-                {
-                    t.errors += 1;
+    let register = measure(
+        &pid,
+        options.concurrency,
+        options.register_duration,
+        |n, until| {
+            let target = target.clone();
+            async move {
+                let mut t = Timings::default();
+                let mut i = 0;
+                while Instant::now() < until {
+                    let mut authenticator = Authenticator::new();
+                    if target
+                        .register(&mut authenticator, &format!("r{n}-{i}"), &mut t)
+                        .await
+                        .is_err()
+                    {
+                        t.errors += 1;
+                    }
+                    i += 1;
                 }
-                i += 1;
+                t
             }
-            t
-        }
-    })
+        },
+    )
     .await;
-    let registrations_per_second =
-        register.steps[4].0.len() as f64 / started.elapsed().as_secs_f64();
 
-    // Sign-in: each virtual user registers once, then loops full ceremonies.
+    // Sign-in: each virtual user registers once, then loops full ceremonies of each kind.
     let mut users = Vec::new();
     for n in 0..options.concurrency {
         let mut authenticator = Authenticator::new();
+        let external_id = format!("u{n}");
         target
-            .register(
-                &mut authenticator,
-                &format!("u{n}"),
-                &mut Timings::default(),
-            )
+            .register(&mut authenticator, &external_id, &mut Timings::default())
             .await
             .context("registering a virtual user")?;
-        users.push(authenticator);
+        users.push(Arc::new(tokio::sync::Mutex::new((
+            authenticator,
+            external_id,
+        ))));
     }
-    let until = Instant::now() + options.run_for();
-    let started = Instant::now();
-    let users = Arc::new(std::sync::Mutex::new(users));
-    let sign_in = join(options.concurrency, |n| {
-        let target = target.clone();
-        let mut authenticator = users
-            .lock()
-            .unwrap()
-            .pop()
-            .expect("one authenticator per user");
-        let external_id = format!("u{}", options.concurrency - 1 - n);
-        async move {
-            let mut t = Timings::default();
-            while Instant::now() < until {
-                if target
-                    .sign_in(&mut authenticator, &external_id, &mut t)
-                    .await
-                    .is_err()
-                {
-                    t.errors += 1;
+    let mut sign_ins = Vec::new();
+    for kind in Kind::ALL {
+        let measured = measure(&pid, options.concurrency, options.duration, |n, until| {
+            let target = target.clone();
+            let user = users[n].clone();
+            async move {
+                let mut user = user.lock().await;
+                let (authenticator, external_id) = &mut *user;
+                let mut t = Timings::default();
+                while Instant::now() < until {
+                    if target
+                        .sign_in(kind, authenticator, external_id, &mut t)
+                        .await
+                        .is_err()
+                    {
+                        t.errors += 1;
+                    }
                 }
+                t
             }
-            t
-        }
-    })
-    .await;
-    let seconds = started.elapsed().as_secs_f64();
+        })
+        .await;
+        sign_ins.push((kind, measured));
+    }
     let peak_rss = server.peak_rss();
     server.stop().await;
     Ok(Run {
         engine: engine.to_owned(),
         stored,
-
-        sign_ins_per_second: sign_in.steps[4].0.len() as f64 / seconds,
-        sign_in,
+        sign_ins,
         register,
-        registrations_per_second,
         peak_rss,
     })
 }

@@ -1,10 +1,14 @@
 //! `latchkey-bench`: what `make bench` runs.
 //!
 //! - Over HTTP, against a real `latchkey` process: N virtual users, each with a
-//!   software passkey, loop full sign-in ceremonies (authenticate transaction →
-//!   start → sign → finish → verify nonce); then registration ceremonies.
-//! - In process, on one core: the same sign-in through the core without HTTP,
-//!   and the bare webauthn-rs `finish_passkey_authentication`.
+//!   software passkey, run registration ceremonies, then loop full sign-ins of
+//!   both kinds: discoverable (start → sign → finish → verify nonce) and
+//!   identifier-first (authenticate transaction first). The server's CPU time
+//!   (from /proc, its process alone) and the load generator's own, per sign-in.
+//! - Statements per ceremony step, counted in process through the real router.
+//! - In process, on one core: the same sign-ins through the core without HTTP,
+//!   and the bare webauthn-rs `finish_passkey_authentication`, the bound the
+//!   server's CPU per sign-in is stated against.
 //! - At scale: the same sign-in with 200,000 stored passkeys (100,000 users),
 //!   on SQLite and on PostgreSQL.
 //! - The release site's page weight: JS, WASM, CSS; raw, gzip, brotli.
@@ -12,11 +16,13 @@
 //! It writes `BENCHMARKS.md` with the numbers, the machine and the command.
 #![forbid(unsafe_code)]
 
+mod cpu;
 mod inprocess;
 mod load;
 mod process;
 mod report;
 mod seed;
+mod statements;
 mod weight;
 
 use std::{path::PathBuf, time::Duration};
@@ -26,9 +32,16 @@ use clap::Parser;
 #[derive(Debug, Parser, Clone)]
 #[command(name = "latchkey-bench")]
 pub struct Options {
-    /// The release `latchkey` binary.
+    /// The release `latchkey` binary (for the runs over HTTP).
     #[arg(long)]
-    pub latchkey: PathBuf,
+    pub latchkey: Option<PathBuf>,
+    /// Only run this many discoverable sign-ins in process on SQLite, and
+    /// nothing else (for `perf record` or callgrind: `make profile`).
+    #[arg(long, value_name = "ITERATIONS")]
+    pub profile: Option<u64>,
+    /// Only count the statements per ceremony step (in process, SQLite), print them, and stop.
+    #[arg(long)]
+    pub statements: bool,
     /// The release site (`target/site`), for the page weight.
     #[arg(long, default_value = "target/site")]
     pub site: PathBuf,
@@ -59,16 +72,42 @@ pub struct Options {
 }
 
 impl Options {
-    fn run_for(&self) -> Duration {
-        Duration::from_secs(self.duration)
+    pub fn latchkey(&self) -> anyhow::Result<PathBuf> {
+        self.latchkey
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("--latchkey names the release latchkey binary"))
     }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = Options::parse();
+    statements::install();
     sqlx::any::install_default_drivers();
+    if let Some(iterations) = options.profile {
+        return inprocess::profile(iterations).await;
+    }
+    eprintln!("==> statements per ceremony step (in process, SQLite)");
+    let counted = statements::count().await?;
+    statements::check(&counted)?;
+    if options.statements {
+        for (ceremony, step, count) in &counted {
+            println!(
+                "(\"{ceremony}\", \"{step}\", {}, {}),{}",
+                count.reads,
+                count.writes,
+                if count.other > 0 {
+                    format!(" // and {} other", count.other)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        return Ok(());
+    }
+    options.latchkey()?;
     let mut report = report::Report::new(&options);
+    report.statements = Some(counted);
 
     eprintln!("==> in-process bounds (one core)");
     report.bounds = Some(inprocess::measure(Duration::from_secs(options.duration.min(5))).await?);
@@ -84,7 +123,7 @@ async fn main() -> anyhow::Result<()> {
             if stored > 0 {
                 seed::passkeys(&database.url, stored).await?;
             }
-            let run = load::run(&options, &database.url, engine, stored).await?;
+            let run = load::run_on_one_thread(&options, &database.url, engine, stored).await?;
             report.runs.push(run);
             database.remove().await?;
         }

@@ -72,6 +72,11 @@ impl Server {
         bail!("latchkey exited before listening")
     }
 
+    /// The process id, for its CPU time in `/proc`.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// The process's peak resident memory (VmHWM), in bytes.
     pub fn peak_rss(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
