@@ -6,9 +6,11 @@ use std::time::{Duration, Instant};
 
 use latchkey::{
     flex::{
-        apps::{create_app, App, NewApp},
-        ceremonies::{self, Attachment},
+        apps::{App, NewApp},
+        ceremonies::Attachment,
+        clock::Clock,
         ids::{DisplayName, ExternalId},
+        Flex,
     },
     store::Store,
 };
@@ -94,18 +96,10 @@ where
     .await?
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-/// Every call into the core's ceremonies is here (the core's API is being
-/// reshaped; adapt this and nothing else).
+/// Every call into the core's ceremonies is here.
 struct Core {
     _dir: tempfile::TempDir,
-    store: Store,
+    flex: Flex,
     app: App,
     user: ExternalId,
     authenticator: Authenticator,
@@ -120,33 +114,23 @@ impl Core {
             dir.path().join("bound.db").display()
         ))
         .await?;
-        let (app, _) = create_app(
-            &store,
-            &NewApp::parse("bound", &[ORIGIN.to_owned()], None)?,
-            now(),
-        )
-        .await?;
+        let flex = Flex::new(store, Clock::system());
+        let (app, _) = flex
+            .create_app(&NewApp::parse("bound", &[ORIGIN.to_owned()], None)?)
+            .await?;
         let user = ExternalId::parse("user")?;
         let name = DisplayName::parse("name", "user")?;
         let mut authenticator = Authenticator::new();
-        let tx = ceremonies::create_register_transaction(&store, &app, &user, &name, now()).await?;
-        let handshake =
-            ceremonies::start_registration(&store, &app, tx.as_str(), Attachment::Any, now())
-                .await?;
+        let tx = flex.create_register_transaction(&app, &user, &name).await?;
+        let handshake = flex.start_registration(&app, &tx, Attachment::Any).await?;
         let response = authenticator.register(ORIGIN, &handshake.challenge["publicKey"]);
-        let nonce = ceremonies::finish_registration(
-            &store,
-            &app,
-            tx.as_str(),
-            handshake.id.as_str(),
-            &serde_json::from_value(response)?,
-            now(),
-        )
-        .await?;
-        ceremonies::verify_nonce(&store, &app, nonce.as_str(), now()).await?;
+        let nonce = flex
+            .finish_registration(&app, &tx, &handshake.id, &serde_json::from_value(response)?)
+            .await?;
+        flex.verify_nonce(&app, &nonce).await?;
         Ok(Self {
             _dir: dir,
-            store,
+            flex,
             app,
             user,
             authenticator,
@@ -155,27 +139,20 @@ impl Core {
 
     /// One full sign-in: (transaction →) start → sign → finish → verify nonce.
     async fn sign_in(&mut self, discoverable: bool) -> anyhow::Result<()> {
-        let (store, app) = (&self.store, &self.app);
+        let (flex, app) = (&self.flex, &self.app);
         let tx = if discoverable {
             None
         } else {
-            Some(ceremonies::create_authenticate_transaction(store, app, &self.user, now()).await?)
+            Some(flex.create_authenticate_transaction(app, &self.user).await?)
         };
-        let tx = tx.as_ref().map(|tx| tx.as_str());
-        let handshake = ceremonies::start_authentication(store, app, tx, now()).await?;
+        let handshake = flex.start_authentication(app, tx.as_ref()).await?;
         let response = self
             .authenticator
             .authenticate(ORIGIN, &handshake.challenge["publicKey"]);
-        let nonce = ceremonies::finish_authentication(
-            store,
-            app,
-            tx,
-            handshake.id.as_str(),
-            &serde_json::from_value(response)?,
-            now(),
-        )
-        .await?;
-        let external_id = ceremonies::verify_nonce(store, app, nonce.as_str(), now()).await?;
+        let nonce = flex
+            .finish_authentication(app, tx.as_ref(), &handshake.id, &serde_json::from_value(response)?)
+            .await?;
+        let external_id = flex.verify_nonce(app, &nonce).await?;
         anyhow::ensure!(
             external_id == self.user.as_str(),
             "verified to {external_id}"
@@ -184,7 +161,7 @@ impl Core {
     }
 
     async fn close(self) {
-        self.store.close().await;
+        self.flex.store().close().await;
     }
 
     /// Sign-ins per second over `duration`.

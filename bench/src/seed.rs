@@ -1,7 +1,7 @@
 //! Fresh databases, and stored passkeys by the hundred thousand.
 
 use anyhow::Context;
-use sqlx::{migrate::MigrateDatabase, Any, AnyPool};
+use sqlx::{migrate::MigrateDatabase, Any};
 use tempfile::TempDir;
 
 pub struct Database {
@@ -47,72 +47,66 @@ impl Database {
 
 /// Stores `count` passkeys for `count / 2` users of one app, as the store holds
 /// them after real registrations (the credential JSON is a real one's, with the
-/// credential id changed), in batched inserts.
+/// credential id changed), in batches, through the store.
 pub async fn passkeys(database_url: &str, count: usize) -> anyhow::Result<()> {
-    // Migrate by opening the store the server uses.
-    latchkey::store::Store::connect(database_url)
-        .await?
-        .close()
-        .await;
-    let pool = AnyPool::connect(database_url).await?;
+    use latchkey::{
+        flex::{apps::NewApp, clock::Clock, ids::DeviceId, Flex},
+        store::{NewPasskey, NewUser, Store},
+    };
+    let flex = Flex::new(Store::connect(database_url).await?, Clock::system());
+    let (app, _) = flex
+        .create_app(&NewApp::parse("seed", &["http://localhost:3000".to_owned()], None)?)
+        .await?;
     let template = template_credential();
-    let app_id = "0".repeat(32);
-    sqlx::query(
-        "INSERT INTO apps (id, name, rp_id, origins, user_verification, webauthn_timeout_ms, \
-         transaction_ttl_ms, nonce_ttl_ms, is_builtin, created_at) \
-         VALUES ($1, 'seed', 'localhost', '[\"http://localhost:3000\"]', 'required', 300000, 300000, 60000, 0, 0)",
-    )
-    .bind(&app_id)
-    .execute(&pool)
-    .await?;
+    let transports = ["internal".to_owned()];
     let started = std::time::Instant::now();
-    let users = count / 2;
     let batch = 500;
-    for first in (0..users).step_by(batch) {
-        let mut tx = pool.begin().await?;
-        let last = (first + batch).min(users);
-        let mut user_sql = String::from("INSERT INTO users (id, app_id, external_id, display_name, created_at, updated_at) VALUES ");
-        let mut passkey_sql = String::from(
-            "INSERT INTO passkeys (id, app_id, user_id, cred_id, credential, friendly_name, aaguid, transports, \
-             backup_eligible, backup_state, counter, kind, created_at, updated_at) VALUES ",
-        );
-        for n in first..last {
-            let user_id = uuid::Uuid::new_v4();
-            let sep = if n == first { "" } else { "," };
-            user_sql.push_str(&format!(
-                "{sep}('{user_id}', '{app_id}', 'seed-{n}', 'seed {n}', 0, 0)"
-            ));
-            for k in 0..2 {
+    for first in (0..count / 2).step_by(batch) {
+        let last = (first + batch).min(count / 2);
+        let ids: Vec<_> = (first..last)
+            .map(|n| (uuid::Uuid::new_v4().to_string(), format!("seed-{n}"), format!("seed {n}")))
+            .collect();
+        let creds: Vec<_> = (0..ids.len() * 2)
+            .map(|_| {
                 let cred = uuid::Uuid::new_v4().simple().to_string();
-                let credential = template.replace("CRED_ID", &cred);
-                let sep = if n == first && k == 0 { "" } else { "," };
-                passkey_sql.push_str(&format!(
-                    "{sep}('{}', '{app_id}', '{user_id}', {}, '{credential}', 'Passkey', \
-                     '00000000-0000-0000-0000-000000000000', '[\"internal\"]', 1, 1, 0, 'passkey', 0, 0)",
-                    uuid::Uuid::new_v4().simple(),
-                    blob_literal(database_url, cred.as_bytes()),
-                ));
-            }
-        }
-        sqlx::query(&user_sql).execute(&mut *tx).await?;
-        sqlx::query(&passkey_sql).execute(&mut *tx).await?;
-        tx.commit().await?;
+                (DeviceId::generate(), template.replace("CRED_ID", &cred), cred)
+            })
+            .collect();
+        let users: Vec<_> = ids
+            .iter()
+            .zip(creds.chunks(2))
+            .map(|((id, external_id, name), creds)| NewUser {
+                id,
+                external_id,
+                display_name: name,
+                passkeys: creds
+                    .iter()
+                    .map(|(device, credential, cred)| NewPasskey {
+                        id: device,
+                        user_id: id,
+                        cred_id: cred.as_bytes(),
+                        credential,
+                        friendly_name: "Passkey",
+                        aaguid: "00000000-0000-0000-0000-000000000000",
+                        transports: &transports,
+                        backup_eligible: true,
+                        backup_state: true,
+                        counter: 0,
+                        kind: "passkey",
+                    })
+                    .collect(),
+            })
+            .collect();
+        flex.store()
+            .insert_users_with_passkeys(&app.id, &users, Clock::system().now())
+            .await?;
     }
-    pool.close().await;
+    flex.store().close().await;
     eprintln!(
         "    seeded {count} passkeys in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-fn blob_literal(database_url: &str, bytes: &[u8]) -> String {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    if database_url.starts_with("sqlite") {
-        format!("X'{hex}'")
-    } else {
-        format!("'\\x{hex}'::bytea")
-    }
 }
 
 /// A stored passkey's JSON, from a real registration, with its id replaced by `CRED_ID`.
@@ -134,5 +128,5 @@ fn template_credential() -> String {
         .unwrap();
     let mut json = serde_json::to_value(&passkey).unwrap();
     json["cred"]["cred_id"] = "CRED_ID".into();
-    json.to_string().replace('\'', "''")
+    json.to_string()
 }

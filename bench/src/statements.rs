@@ -24,7 +24,7 @@ use anyhow::{bail, Context};
 use latchkey::{
     config::{Config, PublicUrl},
     flex::{
-        apps::{create_app, NewApp},
+        apps::NewApp,
         clock::Clock,
     },
     startup::Application,
@@ -204,13 +204,10 @@ pub async fn count() -> anyhow::Result<Table> {
         trusted_proxies: Default::default(),
     };
     let application = Application::build(config).await?;
-    let store = application.store();
-    let (app, key) = create_app(
-        &store,
-        &NewApp::parse("count", &[ORIGIN.to_owned()], None)?,
-        Clock::system().now(),
-    )
-    .await?;
+    let (app, key) = application
+        .flex()
+        .create_app(&NewApp::parse("count", &[ORIGIN.to_owned()], None)?)
+        .await?;
     let probe = Probe {
         http: reqwest::Client::new(),
         base: format!(

@@ -30,7 +30,7 @@ pub use ceremonies::{
 };
 pub use site::{AccountKey, AccountRow};
 pub use sqlx::types::Json;
-pub use users::{NewPasskey, PasskeyRow, UserRow};
+pub use users::{NewPasskey, NewUser, PasskeyRow, UserRow};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
