@@ -143,14 +143,22 @@ impl Core {
         let tx = if discoverable {
             None
         } else {
-            Some(flex.create_authenticate_transaction(app, &self.user).await?)
+            Some(
+                flex.create_authenticate_transaction(app, &self.user)
+                    .await?,
+            )
         };
         let handshake = flex.start_authentication(app, tx.as_ref()).await?;
         let response = self
             .authenticator
             .authenticate(ORIGIN, &handshake.challenge["publicKey"]);
         let nonce = flex
-            .finish_authentication(app, tx.as_ref(), &handshake.id, &serde_json::from_value(response)?)
+            .finish_authentication(
+                app,
+                tx.as_ref(),
+                &handshake.id,
+                &serde_json::from_value(response)?,
+            )
             .await?;
         let external_id = flex.verify_nonce(app, &nonce).await?;
         anyhow::ensure!(

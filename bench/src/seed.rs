@@ -55,7 +55,11 @@ pub async fn passkeys(database_url: &str, count: usize) -> anyhow::Result<()> {
     };
     let flex = Flex::new(Store::connect(database_url).await?, Clock::system());
     let (app, _) = flex
-        .create_app(&NewApp::parse("seed", &["http://localhost:3000".to_owned()], None)?)
+        .create_app(&NewApp::parse(
+            "seed",
+            &["http://localhost:3000".to_owned()],
+            None,
+        )?)
         .await?;
     let template = template_credential();
     let transports = ["internal".to_owned()];
@@ -64,12 +68,22 @@ pub async fn passkeys(database_url: &str, count: usize) -> anyhow::Result<()> {
     for first in (0..count / 2).step_by(batch) {
         let last = (first + batch).min(count / 2);
         let ids: Vec<_> = (first..last)
-            .map(|n| (uuid::Uuid::new_v4().to_string(), format!("seed-{n}"), format!("seed {n}")))
+            .map(|n| {
+                (
+                    uuid::Uuid::new_v4().to_string(),
+                    format!("seed-{n}"),
+                    format!("seed {n}"),
+                )
+            })
             .collect();
         let creds: Vec<_> = (0..ids.len() * 2)
             .map(|_| {
                 let cred = uuid::Uuid::new_v4().simple().to_string();
-                (DeviceId::generate(), template.replace("CRED_ID", &cred), cred)
+                (
+                    DeviceId::generate(),
+                    template.replace("CRED_ID", &cred),
+                    cred,
+                )
             })
             .collect();
         let users: Vec<_> = ids

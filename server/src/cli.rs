@@ -13,13 +13,13 @@ use crate::{
         ids::{ApiKeyId, AppId},
         Flex, FlexError,
     },
+    startup::{shutdown_signal, Application},
+    store::Store,
+    telemetry::{self, LogFormat},
     traffic::{
         client_ip::{self, TrustedProxies},
         limits::RateLimitConfig,
     },
-    startup::{shutdown_signal, Application},
-    store::Store,
-    telemetry::{self, LogFormat},
 };
 
 /// Self-hosted passkeys for applications that already have users.
@@ -328,7 +328,8 @@ async fn keys_command(command: KeysCommand, global: &GlobalArgs) -> anyhow::Resu
         KeysCommand::Revoke { app_id, key_id } => {
             let id = AppId::parse(&app_id).ok_or(FlexError::AppNotFound)?;
             flex.app(&id).await?;
-            let key = ApiKeyId::parse(&key_id).ok_or_else(|| FlexError::invalid("no such API key"))?;
+            let key =
+                ApiKeyId::parse(&key_id).ok_or_else(|| FlexError::invalid("no such API key"))?;
             flex.revoke_api_key(&id, &key).await?;
             println!("Revoked key {key_id} of app {app_id}.");
         }

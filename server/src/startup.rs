@@ -20,10 +20,10 @@ use crate::{
     config::Config,
     flex::{apps::Origin, Flex},
     routes,
-    traffic::{client_ip::TrustedProxies, limits::Limits},
     site::{self, limits::SiteLimits},
-    state::AppState,
+    state::{AppState, Shared},
     store::Store,
+    traffic::{client_ip::TrustedProxies, limits::Limits},
 };
 
 pub struct Application {
@@ -53,7 +53,7 @@ impl Application {
         let leptos_options = leptos_options(&config, listener.local_addr()?);
         let limits = Arc::new(Limits::new(config.rate_limits, &store, &config.clock));
         let site_limits = Arc::new(SiteLimits::new(&config.clock));
-        let state = AppState {
+        let state = AppState::new(Shared {
             leptos_options,
             flex: flex.clone(),
             clock: config.clock.clone(),
@@ -61,7 +61,7 @@ impl Application {
             site: site::site(&flex, builtin, &config.public_url),
             limits: limits.clone(),
             site_limits: site_limits.clone(),
-        };
+        });
         Ok(Self {
             listener,
             router: router(state, config.request_timeout, config.trusted_proxies),
@@ -239,11 +239,7 @@ fn redact(url: &str) -> String {
 /// minute, and prunes the in-memory rate limits (the API's and the site's).
 /// Expiry is checked on every use anyway; this only keeps the tables and the
 /// limiters small.
-async fn sweep_expired(
-    flex: Flex,
-    limits: Arc<Limits>,
-    site_limits: Arc<SiteLimits>,
-) {
+async fn sweep_expired(flex: Flex, limits: Arc<Limits>, site_limits: Arc<SiteLimits>) {
     let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         every_minute.tick().await;

@@ -1,4 +1,7 @@
-//! The one state value handed to Axum and, as context, to Leptos.
+//! The one state value handed to Axum and, as context, to Leptos: cloned for
+//! every request and every middleware, so it is one `Arc`.
+
+use std::{ops::Deref, sync::Arc};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -9,7 +12,10 @@ use crate::{
 };
 
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What every request may reach.
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     /// The core, with the store and its caches.
     pub flex: Flex,
@@ -18,9 +24,23 @@ pub struct AppState {
     pub public_url: PublicUrl,
     /// The reference site's backends, handed to its server functions as context.
     pub site: app::backend::Site,
-    pub limits: std::sync::Arc<crate::traffic::limits::Limits>,
+    pub limits: Arc<crate::traffic::limits::Limits>,
     /// The limits on the site's server functions.
-    pub site_limits: std::sync::Arc<crate::site::limits::SiteLimits>,
+    pub site_limits: Arc<crate::site::limits::SiteLimits>,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -43,13 +43,19 @@ impl<K, V> Default for Entries<K, V> {
 impl<K: Hash + Eq, V: Clone> Entries<K, V> {
     /// The value, if it was read from the database less than `CACHE_TTL_MS` ago.
     pub fn get(&self, key: &K, now: Millis) -> Option<V> {
-        let map = self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let map = self
+            .0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let (value, read_at) = map.get(key)?;
         fresh(*read_at, now).then(|| value.clone())
     }
 
     pub fn put(&self, key: K, value: V, now: Millis) {
-        let mut map = self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut map = self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if map.len() >= PRUNE_ABOVE {
             map.retain(|_, (_, read_at)| fresh(*read_at, now));
         }
@@ -58,7 +64,10 @@ impl<K: Hash + Eq, V: Clone> Entries<K, V> {
 
     /// Forgets every entry `stale` picks (a change made through this instance).
     pub fn forget(&self, stale: impl Fn(&K, &V) -> bool) {
-        let mut map = self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut map = self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         map.retain(|key, (value, _)| !stale(key, value));
     }
 }

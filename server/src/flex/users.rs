@@ -139,7 +139,6 @@ impl Flex {
             .map(User::from)
             .ok_or(FlexError::UserNotFound)
     }
-
 }
 
 /// The most users a page of `list_users` holds.
@@ -199,7 +198,11 @@ impl Flex {
         user: &User,
         device_id: &DeviceId,
     ) -> Result<(), FlexError> {
-        if !self.store.delete_passkey(&app.id, &user.id, device_id).await? {
+        if !self
+            .store
+            .delete_passkey(&app.id, &user.id, device_id)
+            .await?
+        {
             return Err(FlexError::DeviceNotFound);
         }
         Ok(())

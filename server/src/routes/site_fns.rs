@@ -13,10 +13,7 @@ use axum::{
 use leptos::{prelude::ServerFnError, server_fn::error::FromServerFnError};
 
 use crate::{
-    routes::api::BODY_LIMIT,
-    traffic::client_ip::ClientIp,
-    site::limits::Call,
-    state::AppState,
+    routes::api::BODY_LIMIT, site::limits::Call, state::AppState, traffic::client_ip::ClientIp,
 };
 
 /// The address limits are counted for: the client's (`traffic::client_ip`,

@@ -84,7 +84,12 @@ fn account(row: AccountRow) -> (Account, String) {
 impl SqlAccounts {
     /// The account, and its password hash.
     async fn find(&self, key: AccountKey<'_>) -> Result<Option<(Account, String)>, AccountError> {
-        Ok(self.store.find_account(key).await.map_err(internal)?.map(account))
+        Ok(self
+            .store
+            .find_account(key)
+            .await
+            .map_err(internal)?
+            .map(account))
     }
 }
 

@@ -20,7 +20,10 @@ use crate::{
 pub fn site(flex: &Flex, app: App, public_url: &PublicUrl) -> Site {
     Site {
         app_id: app.id.as_str().to_owned(),
-        accounts: Arc::new(accounts::SqlAccounts::new(flex.store().clone(), flex.clock().clone())),
+        accounts: Arc::new(accounts::SqlAccounts::new(
+            flex.store().clone(),
+            flex.clock().clone(),
+        )),
         passkeys: Arc::new(passkeys::InProcess::new(flex.clone(), app)),
         secure_cookies: public_url.origin().starts_with("https://"),
     }

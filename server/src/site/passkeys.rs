@@ -99,13 +99,13 @@ impl PasskeyBackend for InProcess {
         passkey_display_name: &str,
     ) -> Result<String, BackendError> {
         let external_id = ExternalId::parse(external_id).map_err(BackendError::from)?;
-        let name =
-            DisplayName::parse("passkey_display_name", passkey_display_name).map_err(BackendError::from)?;
+        let name = DisplayName::parse("passkey_display_name", passkey_display_name)
+            .map_err(BackendError::from)?;
         self.flex
             .create_register_transaction(&self.app, &external_id, &name)
             .await
-        .map(|id| id.as_str().to_owned())
-        .map_err(BackendError::from)
+            .map(|id| id.as_str().to_owned())
+            .map_err(BackendError::from)
     }
 
     async fn create_authenticate_transaction(
@@ -116,8 +116,8 @@ impl PasskeyBackend for InProcess {
         self.flex
             .create_authenticate_transaction(&self.app, &external_id)
             .await
-        .map(|id| id.as_str().to_owned())
-        .map_err(BackendError::from)
+            .map(|id| id.as_str().to_owned())
+            .map_err(BackendError::from)
     }
 
     async fn verify_nonce(&self, nonce: &str) -> Result<String, BackendError> {
@@ -146,12 +146,13 @@ impl PasskeyBackend for InProcess {
     ) -> Result<(), BackendError> {
         let user = self.user(external_id).await.map_err(BackendError::from)?;
         let device = DeviceId::parse(device_id).ok_or(BackendError::DeviceNotFound)?;
-        let name = DisplayName::parse("friendly_name", friendly_name).map_err(BackendError::from)?;
+        let name =
+            DisplayName::parse("friendly_name", friendly_name).map_err(BackendError::from)?;
         self.flex
             .rename_passkey(&self.app, &user, &device, &name)
             .await
-        .map(drop)
-        .map_err(BackendError::from)
+            .map(drop)
+            .map_err(BackendError::from)
     }
 
     async fn revoke_device(&self, external_id: &str, device_id: &str) -> Result<(), BackendError> {

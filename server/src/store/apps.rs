@@ -160,12 +160,17 @@ impl Store {
     }
 
     /// The live (unrevoked) key with this hash, whichever app it belongs to.
-    pub async fn find_live_api_key(&self, key_hash: &[u8]) -> Result<Option<ApiKeyRow>, sqlx::Error> {
+    pub async fn find_live_api_key(
+        &self,
+        key_hash: &[u8],
+    ) -> Result<Option<ApiKeyRow>, sqlx::Error> {
         on_reader!(self, |pool| {
-            sqlx::query_as("SELECT id, app_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
-                .bind(key_hash)
-                .fetch_optional(pool)
-                .await
+            sqlx::query_as(
+                "SELECT id, app_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+            )
+            .bind(key_hash)
+            .fetch_optional(pool)
+            .await
         })
     }
 }

@@ -239,7 +239,13 @@ impl Store {
     /// Consumes the handshake, updates the passkey (only if it is still this
     /// user's and its counter moves forward; both zero is "no counter") and the
     /// user, and stores the nonce: all or nothing.
-    pub async fn write_authentication(&self, w: &AuthenticationWrite<'_>) -> Result<Finish, sqlx::Error> {
+    pub async fn write_authentication(
+        &self,
+        w: &AuthenticationWrite<'_>,
+    ) -> Result<Finish, sqlx::Error> {
+        if let super::Pool::Sqlite { writer, .. } = &self.pool {
+            return write_authentication_sqlite(writer, w).await;
+        }
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             if !consume_handshake_query(w.app_id, w.handshake_hash, w.now)
@@ -280,9 +286,16 @@ impl Store {
             if updated.rows_affected() != 1 {
                 return Ok(Finish::UserGone);
             }
-            insert_nonce_query(w.app_id, w.nonce_hash, w.user_id, w.external_id, w.now, w.nonce_expires_at)
-                .execute(&mut *tx)
-                .await?;
+            insert_nonce_query(
+                w.app_id,
+                w.nonce_hash,
+                w.user_id,
+                w.external_id,
+                w.now,
+                w.nonce_expires_at,
+            )
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             Ok(Finish::Written)
         })
@@ -290,7 +303,10 @@ impl Store {
 
     /// Consumes the handshake, stores the passkey (within the app's cap per
     /// user, counted with the user's row locked) and the nonce: all or nothing.
-    pub async fn write_registration(&self, w: &RegistrationWrite<'_>) -> Result<Finish, sqlx::Error> {
+    pub async fn write_registration(
+        &self,
+        w: &RegistrationWrite<'_>,
+    ) -> Result<Finish, sqlx::Error> {
         let p = &w.passkey;
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
@@ -314,11 +330,13 @@ impl Store {
             let Some(external_id) = external_id else {
                 return Ok(Finish::UserGone);
             };
-            let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passkeys WHERE user_id = $1 AND app_id = $2")
-                .bind(p.user_id)
-                .bind(w.app_id.as_str())
-                .fetch_one(&mut *tx)
-                .await?;
+            let held: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM passkeys WHERE user_id = $1 AND app_id = $2",
+            )
+            .bind(p.user_id)
+            .bind(w.app_id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
             if held >= w.max_passkeys_per_user {
                 return Ok(Finish::TooManyPasskeys);
             }
@@ -346,16 +364,28 @@ impl Store {
                 Err(e) if is_duplicate(&e) => return Ok(Finish::CredentialTaken),
                 other => other?,
             };
-            insert_nonce_query(w.app_id, w.nonce_hash, p.user_id, &external_id, w.now, w.nonce_expires_at)
-                .execute(&mut *tx)
-                .await?;
+            insert_nonce_query(
+                w.app_id,
+                w.nonce_hash,
+                p.user_id,
+                &external_id,
+                w.now,
+                w.nonce_expires_at,
+            )
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             Ok(Finish::Written)
         })
     }
 
     /// Uses up a live nonce of this app: one statement. Returns its user's external id.
-    pub async fn take_nonce(&self, app_id: &AppId, hash: &[u8], now: i64) -> Result<Option<String>, sqlx::Error> {
+    pub async fn take_nonce(
+        &self,
+        app_id: &AppId,
+        hash: &[u8],
+        now: i64,
+    ) -> Result<Option<String>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_scalar(
                 "DELETE FROM nonces WHERE hash = $1 AND app_id = $2 AND expires_at > $3 RETURNING external_id",
@@ -382,6 +412,54 @@ impl Store {
         }
         Ok(swept)
     }
+}
+
+/// `write_authentication` on SQLite in one round trip to its writer thread:
+/// the same four writes, each run only if the one before changed its row
+/// (`changes()`); the count of rows changed says which one refused, and then
+/// the database transaction rolls back.
+async fn write_authentication_sqlite(
+    writer: &sqlx::SqlitePool,
+    w: &AuthenticationWrite<'_>,
+) -> Result<Finish, sqlx::Error> {
+    let mut tx = writer.begin().await?;
+    let changed = sqlx::query(
+        "DELETE FROM handshakes WHERE id_hash = $9 AND app_id = $7 AND expires_at > $5; \
+         UPDATE passkeys SET credential = $1, counter = $2, backup_eligible = $3, backup_state = $4, \
+         usage_count = usage_count + 1, last_used_at = $5, updated_at = $5 \
+         WHERE changes() = 1 AND id = $6 AND app_id = $7 AND user_id = $8 \
+         AND (counter < $2 OR (counter = 0 AND $2 = 0)); \
+         UPDATE users SET login_count = login_count + 1, last_login_at = $5, updated_at = $5 \
+         WHERE changes() = 1 AND id = $8 AND app_id = $7; \
+         INSERT INTO nonces (hash, app_id, user_id, external_id, created_at, expires_at) \
+         SELECT $10, $7, $8, $11, $5, $12 WHERE changes() = 1",
+    )
+    .bind(w.credential)
+    .bind(w.counter)
+    .bind(w.backup_eligible)
+    .bind(w.backup_state)
+    .bind(w.now)
+    .bind(w.passkey_id)
+    .bind(w.app_id.as_str())
+    .bind(w.user_id)
+    .bind(w.handshake_hash)
+    .bind(w.nonce_hash)
+    .bind(w.external_id)
+    .bind(w.nonce_expires_at)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let refused = match changed {
+        4 => {
+            tx.commit().await?;
+            return Ok(Finish::Written);
+        }
+        0 => Finish::HandshakeGone,
+        1 => Finish::PasskeyChanged,
+        _ => Finish::UserGone,
+    };
+    tx.rollback().await?;
+    Ok(refused)
 }
 
 type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>;
@@ -412,7 +490,11 @@ where
     .bind(new.expires_at)
 }
 
-fn consume_handshake_query<'q, DB: sqlx::Database>(app_id: &'q AppId, id_hash: &'q [u8], now: i64) -> Query<'q, DB>
+fn consume_handshake_query<'q, DB: sqlx::Database>(
+    app_id: &'q AppId,
+    id_hash: &'q [u8],
+    now: i64,
+) -> Query<'q, DB>
 where
     &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,

@@ -20,7 +20,9 @@ use std::{str::FromStr, time::Duration};
 use sqlx::{
     migrate::Migrator,
     postgres::{PgPool, PgPoolOptions},
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous},
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    },
 };
 
 pub use apps::{ApiKeyRow, AppRow, NewAppRow};
@@ -165,7 +167,10 @@ impl Store {
 
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        on_reader!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(drop))
+        on_reader!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(drop))
     }
 
     /// Counts one hit of `key` in the one-second window starting at `window`

@@ -47,7 +47,10 @@ impl Store {
         }
     }
 
-    pub async fn find_account(&self, key: AccountKey<'_>) -> Result<Option<AccountRow>, sqlx::Error> {
+    pub async fn find_account(
+        &self,
+        key: AccountKey<'_>,
+    ) -> Result<Option<AccountRow>, sqlx::Error> {
         let (column, value) = match key {
             AccountKey::Id(id) => ("id", id),
             AccountKey::Email(email) => ("email", email),
@@ -107,7 +110,11 @@ impl Store {
     }
 
     /// The account of a live session.
-    pub async fn session_account(&self, id_hash: &[u8], now: i64) -> Result<Option<AccountRow>, sqlx::Error> {
+    pub async fn session_account(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<AccountRow>, sqlx::Error> {
         on_reader!(self, |pool| {
             sqlx::query_as(
                 "SELECT a.id, a.email, a.external_id, a.password_hash FROM site_sessions s \

@@ -98,7 +98,11 @@ impl Store {
         })
     }
 
-    pub async fn find_user(&self, app_id: &AppId, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    pub async fn find_user(
+        &self,
+        app_id: &AppId,
+        id: &str,
+    ) -> Result<Option<UserRow>, sqlx::Error> {
         on_reader!(self, |pool| {
             sqlx::query_as(&format!(
                 "SELECT {USER_COLUMNS} FROM users WHERE app_id = $1 AND id = $2"
@@ -111,7 +115,11 @@ impl Store {
     }
 
     /// How many passkeys the user of this external id holds (0 for no such user).
-    pub async fn count_passkeys_of(&self, app_id: &AppId, external_id: &str) -> Result<i64, sqlx::Error> {
+    pub async fn count_passkeys_of(
+        &self,
+        app_id: &AppId,
+        external_id: &str,
+    ) -> Result<i64, sqlx::Error> {
         on_reader!(self, |pool| {
             sqlx::query_scalar(
                 "SELECT COUNT(*) FROM passkeys p JOIN users u ON u.id = p.user_id \
@@ -136,11 +144,12 @@ impl Store {
         let condition = "app_id = $1 AND ($2 = '' OR external_id = $2)";
         let filter = external_id.unwrap_or_default();
         on_reader!(self, |pool| {
-            let total = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users WHERE {condition}"))
-                .bind(app_id.as_str())
-                .bind(filter)
-                .fetch_one(pool)
-                .await?;
+            let total =
+                sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users WHERE {condition}"))
+                    .bind(app_id.as_str())
+                    .bind(filter)
+                    .fetch_one(pool)
+                    .await?;
             let users = sqlx::query_as(&format!(
                 "SELECT {USER_COLUMNS} FROM users WHERE {condition} \
                  ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"
@@ -155,7 +164,11 @@ impl Store {
         })
     }
 
-    pub async fn list_passkeys(&self, app_id: &AppId, user_id: &str) -> Result<Vec<PasskeyRow>, sqlx::Error> {
+    pub async fn list_passkeys(
+        &self,
+        app_id: &AppId,
+        user_id: &str,
+    ) -> Result<Vec<PasskeyRow>, sqlx::Error> {
         on_reader!(self, |pool| {
             sqlx::query_as(&format!(
                 "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE app_id = $1 AND user_id = $2 ORDER BY created_at, id"

@@ -326,7 +326,8 @@ async fn the_cli_creates_an_app_and_a_key_that_a_freshly_started_server_accepts(
         .unwrap();
     // The server caches live keys: a key revoked by another process (the CLI)
     // stops working there within the stated bound, CACHE_TTL_MS (README).
-    let revoked_by = std::time::Instant::now() + Duration::from_millis(latchkey::flex::CACHE_TTL_MS as u64 + 500);
+    let revoked_by = std::time::Instant::now()
+        + Duration::from_millis(latchkey::flex::CACHE_TTL_MS as u64 + 500);
     let after_revoke = loop {
         let answer = second_flex
             .auth

@@ -8,13 +8,10 @@ use app::wire::{
 use latchkey::{
     client::LatchkeyFlex,
     config::{Config, PublicUrl},
-    flex::{
-        apps::NewApp,
-        clock::Clock,
-    },
-    traffic::limits::{Limits, RateLimitConfig},
+    flex::{apps::NewApp, clock::Clock},
     startup::Application,
     store::Store,
+    traffic::limits::{Limits, RateLimitConfig},
 };
 use reqwest::StatusCode;
 use serde_json::Value;

@@ -2,13 +2,9 @@
 //! other, and a nonce issued by one verifies on the other, once.
 
 use latchkey::{
-    flex::{
-        apps::NewApp,
-        clock::Clock,
-        Flex,
-    },
-    traffic::limits::RateLimitConfig,
+    flex::{apps::NewApp, clock::Clock, Flex},
     startup::Application,
+    traffic::limits::RateLimitConfig,
 };
 use serde_json::json;
 use softkey::Authenticator;
@@ -21,11 +17,7 @@ async fn instance(url: &str) -> (String, Flex) {
     instance_with(url, Clock::system(), RateLimitConfig::off()).await
 }
 
-async fn instance_with(
-    url: &str,
-    clock: Clock,
-    limits: RateLimitConfig,
-) -> (String, Flex) {
+async fn instance_with(url: &str, clock: Clock, limits: RateLimitConfig) -> (String, Flex) {
     let app = Application::build(test_config_with_limits(url, clock, limits))
         .await
         .unwrap();
@@ -182,7 +174,8 @@ async fn a_revoked_key_stops_at_once_where_revoked_and_within_the_cache_bound_el
         .await
         .unwrap();
     let key = core_one.create_api_key(&app.id).await.unwrap();
-    let flex = |base: &str| latchkey::client::LatchkeyFlex::new(base, app.id.as_str(), key.key.as_str());
+    let flex =
+        |base: &str| latchkey::client::LatchkeyFlex::new(base, app.id.as_str(), key.key.as_str());
     let (flex_one, flex_two) = (flex(&one), flex(&two));
     async fn works(flex: &latchkey::client::LatchkeyFlex) -> Result<(), Option<String>> {
         match flex.auth.create_register_transaction("user-1", "Ada").await {
@@ -204,7 +197,14 @@ async fn a_revoked_key_stops_at_once_where_revoked_and_within_the_cache_bound_el
     let _ = works(&flex_two).await;
     // … and never after it.
     clock.advance(std::time::Duration::from_millis(1));
-    assert_eq!(works(&flex_two).await, refused, "within the bound elsewhere");
+    assert_eq!(
+        works(&flex_two).await,
+        refused,
+        "within the bound elsewhere"
+    );
     assert_eq!(works(&flex_one).await, refused);
-    assert!(latchkey::flex::CACHE_TTL_MS <= 2_000, "the README promises 2 s at most");
+    assert!(
+        latchkey::flex::CACHE_TTL_MS <= 2_000,
+        "the README promises 2 s at most"
+    );
 }

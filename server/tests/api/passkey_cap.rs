@@ -22,8 +22,9 @@ async fn cap(app: &TestApp, max: i64) {
         .execute(&app.db)
         .await
         .unwrap();
-    app.clock
-        .advance(std::time::Duration::from_millis(latchkey::flex::CACHE_TTL_MS as u64));
+    app.clock.advance(std::time::Duration::from_millis(
+        latchkey::flex::CACHE_TTL_MS as u64,
+    ));
 }
 
 async fn passkeys_of(app: &TestApp, external_id: &str) -> usize {

@@ -98,7 +98,9 @@ fn relying_party(
     for url in urls.iter().filter(|u| *u != first_web) {
         builder = builder.append_allowed_origin(url);
     }
-    Ok(builder.build().map_err(|e| anyhow::anyhow!("app {id}: {e}"))?)
+    Ok(builder
+        .build()
+        .map_err(|e| anyhow::anyhow!("app {id}: {e}"))?)
 }
 
 /// An API key as created: the secret is shown once and never stored.
@@ -117,7 +119,10 @@ impl Flex {
         };
         let id = AppId::generate();
         self.store
-            .insert_app(&new_app_row(&id, new, false, self.now()), Some((&key.id, &key.key.hash())))
+            .insert_app(
+                &new_app_row(&id, new, false, self.now()),
+                Some((&key.id, &key.key.hash())),
+            )
             .await?;
         Ok((self.app(&id).await?.as_ref().clone(), key))
     }
@@ -128,7 +133,11 @@ impl Flex {
         if let Some(app) = self.cache.apps.get(id, now) {
             return Ok(app);
         }
-        let row = self.store.find_app(id).await?.ok_or(FlexError::AppNotFound)?;
+        let row = self
+            .store
+            .find_app(id)
+            .await?
+            .ok_or(FlexError::AppNotFound)?;
         let app = Arc::new(App::try_from(row)?);
         self.cache.apps.put(id.clone(), app.clone(), now);
         Ok(app)
@@ -136,11 +145,17 @@ impl Flex {
 
     /// The app of an id as the caller wrote it; `AppNotFound` for an id of the wrong shape too.
     pub async fn find_app(&self, id: &str) -> Result<Arc<App>, FlexError> {
-        self.app(&AppId::parse(id).ok_or(FlexError::AppNotFound)?).await
+        self.app(&AppId::parse(id).ok_or(FlexError::AppNotFound)?)
+            .await
     }
 
     pub async fn list_apps(&self) -> Result<Vec<App>, FlexError> {
-        self.store.list_apps().await?.into_iter().map(App::try_from).collect()
+        self.store
+            .list_apps()
+            .await?
+            .into_iter()
+            .map(App::try_from)
+            .collect()
     }
 
     /// The app of the built-in site, created on first start (once, even when
@@ -152,7 +167,9 @@ impl Flex {
         let new = NewApp::parse("Latchkey site", &[origin.as_str().to_owned()], None)?;
         let id = AppId::generate();
         // `false`: another instance won the race; its app is the one.
-        self.store.insert_app(&new_app_row(&id, &new, true, self.now()), None).await?;
+        self.store
+            .insert_app(&new_app_row(&id, &new, true, self.now()), None)
+            .await?;
         let row = self.store.find_builtin_app().await?;
         App::try_from(row.ok_or_else(|| anyhow::anyhow!("the built-in app was not created"))?)
     }
@@ -162,7 +179,10 @@ impl Flex {
             id: ApiKeyId::generate(),
             key: ApiKey::generate(),
         };
-        let added = self.store.insert_api_key(app_id, &key.id, &key.key.hash(), self.now()).await?;
+        let added = self
+            .store
+            .insert_api_key(app_id, &key.id, &key.key.hash(), self.now())
+            .await?;
         if !added {
             return Err(FlexError::AppNotFound);
         }
@@ -173,7 +193,10 @@ impl Flex {
     /// [`CACHE_TTL_MS`](super::CACHE_TTL_MS) on the others.
     pub async fn revoke_api_key(&self, app_id: &AppId, key_id: &ApiKeyId) -> Result<(), FlexError> {
         self.app(app_id).await?;
-        let revoked = self.store.revoke_api_key(app_id, key_id, self.now()).await?;
+        let revoked = self
+            .store
+            .revoke_api_key(app_id, key_id, self.now())
+            .await?;
         self.cache.keys.forget(|_, (_, id)| id == key_id);
         if !revoked {
             return Err(FlexError::invalid(
@@ -206,10 +229,12 @@ impl Flex {
                     .await?
                     .ok_or(FlexError::InvalidAccessToken)?;
                 let live = (
-                    AppId::parse(&row.app_id)
-                        .ok_or_else(|| anyhow::anyhow!("stored app id {} is malformed", row.app_id))?,
-                    ApiKeyId::parse(&row.id)
-                        .ok_or_else(|| anyhow::anyhow!("stored API key id {} is malformed", row.id))?,
+                    AppId::parse(&row.app_id).ok_or_else(|| {
+                        anyhow::anyhow!("stored app id {} is malformed", row.app_id)
+                    })?,
+                    ApiKeyId::parse(&row.id).ok_or_else(|| {
+                        anyhow::anyhow!("stored API key id {} is malformed", row.id)
+                    })?,
                 );
                 self.cache.keys.put(hash, live.clone(), now);
                 live

@@ -56,29 +56,35 @@ impl Flex {
             Some(transaction) => {
                 let kind = CeremonyKind::Authenticate;
                 self.store
-                    .start_with_transaction(&app.id, &transaction.hash(), kind.as_str(), now, |used| {
-                        let passkeys = used
-                            .passkeys
-                            .iter()
-                            .map(|(_, credential)| serde_json::from_str(credential))
-                            .collect::<Result<Vec<Passkey>, _>>()?;
-                        if passkeys.is_empty() {
-                            return Err(FlexError::UserHasNoPasskeys);
-                        }
-                        let (options, state) = app
-                            .webauthn()
-                            .start_passkey_authentication(&passkeys)
-                            .map_err(|e| anyhow::anyhow!("could not start a sign-in: {e}"))?;
-                        let handshake = NewHandshake {
-                            id_hash: id.hash(),
-                            kind: kind.as_str(),
-                            user_id: Some(used.user_id),
-                            transaction_hash: Some(transaction.hash()),
-                            state: serde_json::to_string(&state)?,
-                            expires_at,
-                        };
-                        Ok((handshake, options))
-                    })
+                    .start_with_transaction(
+                        &app.id,
+                        &transaction.hash(),
+                        kind.as_str(),
+                        now,
+                        |used| {
+                            let passkeys = used
+                                .passkeys
+                                .iter()
+                                .map(|(_, credential)| serde_json::from_str(credential))
+                                .collect::<Result<Vec<Passkey>, _>>()?;
+                            if passkeys.is_empty() {
+                                return Err(FlexError::UserHasNoPasskeys);
+                            }
+                            let (options, state) = app
+                                .webauthn()
+                                .start_passkey_authentication(&passkeys)
+                                .map_err(|e| anyhow::anyhow!("could not start a sign-in: {e}"))?;
+                            let handshake = NewHandshake {
+                                id_hash: id.hash(),
+                                kind: kind.as_str(),
+                                user_id: Some(used.user_id),
+                                transaction_hash: Some(transaction.hash()),
+                                state: serde_json::to_string(&state)?,
+                                expires_at,
+                            };
+                            Ok((handshake, options))
+                        },
+                    )
                     .await?
                     .ok_or(FlexError::TransactionNotFound)?
             }
@@ -95,7 +101,9 @@ impl Flex {
                     state: serde_json::to_string(&state)?,
                     expires_at,
                 };
-                self.store.insert_handshake(&app.id, &handshake, now).await?;
+                self.store
+                    .insert_handshake(&app.id, &handshake, now)
+                    .await?;
                 options
             }
         };
@@ -136,7 +144,15 @@ impl Flex {
             });
         };
         let stored: Passkey = serde_json::from_str(credential)?;
-        let result = self.verify_assertion(app, kind, &row.state, row.user_id.as_deref(), owner, &stored, response)?;
+        let result = self.verify_assertion(
+            app,
+            kind,
+            &row.state,
+            row.user_id.as_deref(),
+            owner,
+            &stored,
+            response,
+        )?;
         if result.cred_id().as_slice() != cred_id {
             return Err(refused("the passkey is not the one that signed"));
         }
@@ -198,7 +214,9 @@ impl Flex {
                     .finish_passkey_authentication(response, &state)
                     .map_err(|e| FlexError::LoginFailed(e.to_string()))?;
                 if handshake_user != Some(owner) {
-                    return Err(FlexError::LoginFailed("the passkey is not this user's".into()));
+                    return Err(FlexError::LoginFailed(
+                        "the passkey is not this user's".into(),
+                    ));
                 }
                 Ok(result)
             }
@@ -214,7 +232,11 @@ impl Flex {
                     ));
                 }
                 app.webauthn()
-                    .finish_discoverable_authentication_v2(response, state, &Credential::from(stored.clone()))
+                    .finish_discoverable_authentication_v2(
+                        response,
+                        state,
+                        &Credential::from(stored.clone()),
+                    )
                     .map_err(|e| FlexError::DiscoverableLoginFailed(e.to_string()))
             }
             CeremonyKind::Register => Err(FlexError::HandshakeNotFound),

@@ -125,7 +125,13 @@ impl Flex {
         let transaction_hash = transaction.map(TransactionId::hash);
         let row = self
             .store
-            .find_handshake(&app.id, &id.hash(), transaction_hash.as_deref(), cred_id, self.now())
+            .find_handshake(
+                &app.id,
+                &id.hash(),
+                transaction_hash.as_deref(),
+                cred_id,
+                self.now(),
+            )
             .await?
             .ok_or(FlexError::HandshakeNotFound)?;
         let kind = CeremonyKind::parse(&row.kind)

@@ -23,7 +23,10 @@ impl Flex {
         external_id: &ExternalId,
         display_name: &DisplayName,
     ) -> Result<TransactionId, FlexError> {
-        let held = self.store.count_passkeys_of(&app.id, external_id.as_str()).await?;
+        let held = self
+            .store
+            .count_passkeys_of(&app.id, external_id.as_str())
+            .await?;
         if held >= app.max_passkeys_per_user {
             return Err(FlexError::TooManyPasskeys(app.max_passkeys_per_user));
         }
@@ -60,7 +63,11 @@ impl Flex {
                 }
                 let user_handle = Uuid::parse_str(&used.user_id)
                     .map_err(|e| anyhow::anyhow!("user id is not a UUID: {e}"))?;
-                let exclude = used.passkeys.into_iter().map(|(cred_id, _)| cred_id.into()).collect();
+                let exclude = used
+                    .passkeys
+                    .into_iter()
+                    .map(|(cred_id, _)| cred_id.into())
+                    .collect();
                 let name = &used.display_name;
                 let (options, state) = app
                     .webauthn()
@@ -72,7 +79,9 @@ impl Flex {
                 selection["residentKey"] = "required".into();
                 selection["requireResidentKey"] = true.into();
                 match attachment {
-                    Attachment::Platform => selection["authenticatorAttachment"] = "platform".into(),
+                    Attachment::Platform => {
+                        selection["authenticatorAttachment"] = "platform".into()
+                    }
                     Attachment::CrossPlatform => {
                         selection["authenticatorAttachment"] = "cross-platform".into()
                     }
@@ -102,7 +111,9 @@ impl Flex {
         handshake_id: &HandshakeId,
         response: &RegisterPublicKeyCredential,
     ) -> Result<Nonce, FlexError> {
-        let handshake = self.find_handshake(app, handshake_id, Some(transaction), None).await?;
+        let handshake = self
+            .find_handshake(app, handshake_id, Some(transaction), None)
+            .await?;
         if handshake.kind != CeremonyKind::Register {
             return Err(FlexError::HandshakeNotFound);
         }
@@ -162,7 +173,9 @@ impl Flex {
             Finish::UserGone => Err(FlexError::UserNotFound),
             Finish::TooManyPasskeys => Err(FlexError::TooManyPasskeys(app.max_passkeys_per_user)),
             Finish::CredentialTaken => Err(FlexError::CredentialAlreadyRegistered),
-            Finish::PasskeyChanged => Err(anyhow::anyhow!("a registration updated a passkey").into()),
+            Finish::PasskeyChanged => {
+                Err(anyhow::anyhow!("a registration updated a passkey").into())
+            }
         }
     }
 }

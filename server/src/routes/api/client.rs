@@ -27,8 +27,8 @@ use crate::{
         ids::{HandshakeId, TransactionId},
         FlexError,
     },
-    traffic::client_ip::ClientIp,
     state::AppState,
+    traffic::client_ip::ClientIp,
 };
 
 /// Finds the app of a client request and applies its CORS policy.
@@ -154,8 +154,12 @@ pub async fn register_start(
     ApiJson(body): ApiJson<RegisterStartRequest>,
 ) -> Result<ApiJson<HandshakeResponse>, ApiError> {
     let attachment = Attachment::parse(body.authenticator_attachment.as_deref())?;
-    let transaction = TransactionId::parse(&body.transaction_id).ok_or(FlexError::TransactionNotFound)?;
-    let handshake = state.flex.start_registration(&app, &transaction, attachment).await?;
+    let transaction =
+        TransactionId::parse(&body.transaction_id).ok_or(FlexError::TransactionNotFound)?;
+    let handshake = state
+        .flex
+        .start_registration(&app, &transaction, attachment)
+        .await?;
     Ok(handshake_response(handshake))
 }
 
@@ -173,7 +177,8 @@ pub async fn register_finish(
 ) -> Result<ApiJson<NonceResponse>, ApiError> {
     let response =
         parse_response::<FlexRegistration>(body.handshake_response)?.into_credential()?;
-    let transaction = TransactionId::parse(&body.transaction_id).ok_or(FlexError::HandshakeNotFound)?;
+    let transaction =
+        TransactionId::parse(&body.transaction_id).ok_or(FlexError::HandshakeNotFound)?;
     let handshake = HandshakeId::parse(&body.handshake_id).ok_or(FlexError::HandshakeNotFound)?;
     let nonce = state
         .flex
@@ -195,7 +200,10 @@ pub async fn authenticate_start(
     ApiJson(body): ApiJson<AuthenticateStartRequest>,
 ) -> Result<ApiJson<HandshakeResponse>, ApiError> {
     let transaction = optional_transaction(body.transaction_id, FlexError::TransactionNotFound)?;
-    let handshake = state.flex.start_authentication(&app, transaction.as_ref()).await?;
+    let handshake = state
+        .flex
+        .start_authentication(&app, transaction.as_ref())
+        .await?;
     Ok(handshake_response(handshake))
 }
 

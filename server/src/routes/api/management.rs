@@ -20,8 +20,8 @@ use crate::{
         ids::{AppId, DeviceId, DisplayName, ExternalId, Nonce},
         FlexError,
     },
-    traffic::client_ip::ClientIp,
     state::AppState,
+    traffic::client_ip::ClientIp,
 };
 
 /// The app a management request acts for, once its API key is checked.
@@ -118,7 +118,10 @@ pub async fn create_authenticate_transaction(
     ApiJson(body): ApiJson<CreateAuthenticateTransactionRequest>,
 ) -> Result<ApiJson<TransactionResponse>, ApiError> {
     let external_id = ExternalId::parse(&body.external_id)?;
-    let id = state.flex.create_authenticate_transaction(&app, &external_id).await?;
+    let id = state
+        .flex
+        .create_authenticate_transaction(&app, &external_id)
+        .await?;
     Ok(ApiJson(TransactionResponse {
         transaction_id: id.as_str().to_owned(),
     }))
@@ -246,7 +249,10 @@ pub async fn revoke_device(
     ApiPath(path): ApiPath<DevicePath>,
 ) -> Result<(), ApiError> {
     let user = state.flex.find_user(&app, &user_id(&path.user_id)?).await?;
-    state.flex.revoke_passkey(&app, &user, &device_id(&path.device_id)?).await?;
+    state
+        .flex
+        .revoke_passkey(&app, &user, &device_id(&path.device_id)?)
+        .await?;
     Ok(())
 }
 
@@ -264,7 +270,10 @@ pub async fn rename_device(
     let name = DisplayName::parse("friendly_name", &body.friendly_name)?;
     let user = state.flex.find_user(&app, &user_id(&path.user_id)?).await?;
     let device = device_id(&path.device_id)?;
-    let record = state.flex.rename_passkey(&app, &user, &device, &name).await?;
+    let record = state
+        .flex
+        .rename_passkey(&app, &user, &device, &name)
+        .await?;
     Ok(ApiJson(DeviceResponse {
         device: wire::device(&record, &state.public_url.origin()),
     }))
