@@ -12,6 +12,7 @@
 
 mod apps;
 mod ceremonies;
+mod finishes;
 mod site;
 mod users;
 
@@ -27,9 +28,9 @@ use sqlx::{
 
 pub use apps::{ApiKeyRow, AppRow, NewAppRow};
 pub use ceremonies::{
-    AuthenticationWrite, Finish, HandshakeRow, NewHandshake, NewTransaction, PasskeyInHandshake,
-    RegistrationWrite, UsedTransaction,
+    HandshakeRow, NewHandshake, NewTransaction, PasskeyInHandshake, UsedTransaction,
 };
+pub use finishes::{AuthenticationWrite, Finish, RegistrationWrite};
 pub use site::{AccountKey, AccountRow};
 pub use sqlx::types::Json;
 pub use users::{NewPasskey, NewUser, PasskeyRow, UserRow};
