@@ -235,7 +235,7 @@ impl Flex {
                     .finish_discoverable_authentication_v2(
                         response,
                         state,
-                        &Credential::from(stored.clone()),
+                        Credential::from(stored.clone()),
                     )
                     .map_err(|e| FlexError::DiscoverableLoginFailed(e.to_string()))
             }

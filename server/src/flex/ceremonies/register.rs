@@ -66,7 +66,7 @@ impl Flex {
                 let exclude = used
                     .passkeys
                     .into_iter()
-                    .map(|(cred_id, _)| cred_id.into())
+                    .map(|(cred_id, _)| cred_id)
                     .collect();
                 let name = &used.display_name;
                 let (options, state) = app
