@@ -399,10 +399,13 @@ impl Report {
             "Counted in process: the real server (router, middleware, default rate limits, which count \
              in memory) runs inside `latchkey-bench` on a fresh SQLite file, and one registration, one \
              identifier-first and one discoverable sign-in go through it over HTTP, one request at a \
-             time. A `tracing` layer counts the events sqlx logs under `sqlx::query`, one per statement \
-             executed. `BEGIN` and `COMMIT` are not in the count: sqlx's SQLite driver runs them without \
-             logging them, so a step that writes in a database transaction runs two statements more. \
-             Nor are the `PRAGMA`s of a newly opened pooled connection (the count runs once uncounted \
+             time, with the app and the API key served from the cache (its clock stands still). A \
+             `tracing` layer counts the events sqlx logs under `sqlx::query`: one per query sent to the \
+             database, that is one round trip (on SQLite, one hop to its worker thread). A sign-in \
+             finish on SQLite sends its four writes (handshake, passkey, user, nonce) as one query \
+             of four statements, each conditional on the one before: it counts 1. `BEGIN` and `COMMIT` \
+             are not in the count: sqlx's SQLite driver runs them without logging them, so a step that \
+             writes in a database transaction makes two round trips more. Nor are the `PRAGMA`s of a newly opened pooled connection (the count runs once uncounted \
              first, so the pool is warm). \"Before\" is commit {}, counted the same way.\n",
             statements::BEFORE_COMMIT
         )?;
@@ -476,10 +479,15 @@ impl Report {
                  the statements counted below. The load generator spent {generator:.3} ms beside it. On \
                  {cores:.0} cores shared by both, the ceiling is {cores:.0} × 1000 / ({server:.3} + \
                  {generator:.3}) ≈ {ceiling:.0} sign-ins/s; the run did {:.0}/s, each taking {mean_ms:.1} ms \
-                 on average with {} in flight (Little's law). {}{} What would close it: fewer statements per \
-                 step (see the table below), the app, its `Webauthn` verifier and the API-key lookups \
-                 cached instead of read on every request, and the native sqlx drivers instead of `Any`; \
-                 `make profile` records where the in-process ceremony spends its time.",
+                 on average with {} in flight (Little's law). {}{} Where the server's time goes \
+                 (`perf record` on the server under this load, by crate; `make profile` for the in-process \
+                 ceremony): about a quarter is P-256 arithmetic (webauthn-rs verifies ES256 with RustCrypto \
+                 `p256` through `crypto-glue`), a quarter the kernel (context switches between tokio's \
+                 workers and sqlx's SQLite worker threads, socket and WAL writes), an eighth malloc and \
+                 free, a tenth hyper, axum and tower, the rest SQLite, sqlx, tokio, tracing and JSON. What \
+                 would close it: a faster P-256 verifier under webauthn-rs, SQLite without a thread hop \
+                 per statement (a connection used in place, not through a worker thread), fewer \
+                 allocations per request, and the load generator on another machine.",
                 server / bounds.webauthn_ms(),
                 bounds.webauthn_ms() * 1000.0,
                 m.per_second,
