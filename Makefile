@@ -78,6 +78,8 @@ profile: ## perf record of discoverable sign-ins in process on SQLite (PROFILE_I
 	perf record -g --call-graph dwarf,16384 -F 499 -o "$(PROFILE_DATA)" -- \
 		"$(CARGO_TARGET_DIR)/release/latchkey-bench" --profile $(PROFILE_ITERATIONS)
 	perf report -i "$(PROFILE_DATA)" --stdio --no-children --no-inline --percent-limit 1 2>/dev/null | grep -v '^$$' | head -80
+	@echo "==> by crate"
+	perf report -i "$(PROFILE_DATA)" --stdio --no-children --sort symbol -g none 2>/dev/null | scripts/perf-by-crate.py
 	@echo "==> full report: perf report -i $(PROFILE_DATA); or: valgrind --tool=callgrind $(CARGO_TARGET_DIR)/release/latchkey-bench --profile 500"
 
 fuzz: test-tools ## The fuzz tests at length (5,000 mutated ceremonies and bodies) on SQLite and PostgreSQL
