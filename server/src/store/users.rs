@@ -122,8 +122,8 @@ impl Store {
     ) -> Result<i64, sqlx::Error> {
         on_reader!(self, |pool| {
             sqlx::query_scalar(
-                "SELECT COUNT(*) FROM passkeys p JOIN users u ON u.id = p.user_id \
-                 WHERE u.app_id = $1 AND u.external_id = $2",
+                "SELECT COUNT(*) FROM passkeys WHERE user_id = \
+                 (SELECT id FROM users WHERE app_id = $1 AND external_id = $2)",
             )
             .bind(app_id.as_str())
             .bind(external_id)
