@@ -1,7 +1,8 @@
 //! Latchkey: self-hosted passkeys for applications that already have users.
 //!
 //! `cli` parses the command line and calls into `startup`, which builds one Axum
-//! router serving the REST API and the Leptos site over one `Store`.
+//! router serving the REST API and the Leptos site over one `flex::Flex` core
+//! (which owns the `store::Store`).
 #![forbid(unsafe_code)]
 
 pub mod cli;
