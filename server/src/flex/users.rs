@@ -139,28 +139,7 @@ impl Flex {
             .map(User::from)
             .ok_or(FlexError::UserNotFound)
     }
-}
 
-/// The most users a page of `list_users` holds.
-pub const MAX_LIMIT: i64 = 100;
-/// The last page `list_users` serves: beyond it (offsets past 10^8 users) a
-/// page is refused, so no page number can overflow the offset.
-pub const MAX_PAGE: i64 = 1_000_000;
-
-/// The offset of a 1-based page of `limit` users, for pages and limits in range.
-fn page_offset(page: i64, limit: i64) -> Result<i64, FlexError> {
-    let refused = || {
-        FlexError::invalid(format!(
-            "page must be from 1 to {MAX_PAGE} and limit from 1 to {MAX_LIMIT}"
-        ))
-    };
-    if !(1..=MAX_PAGE).contains(&page) || !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(refused());
-    }
-    (page - 1).checked_mul(limit).ok_or_else(refused)
-}
-
-impl Flex {
     /// One page of an app's users, newest first, optionally only the one with an
     /// external id; and how many there are in all.
     pub async fn list_users(
@@ -222,6 +201,25 @@ impl Flex {
             .ok_or(FlexError::DeviceNotFound)?
             .try_into()
     }
+}
+
+/// The most users a page of `list_users` holds.
+pub const MAX_LIMIT: i64 = 100;
+/// The last page `list_users` serves: beyond it (offsets past 10^8 users) a
+/// page is refused, so no page number can overflow the offset.
+pub const MAX_PAGE: i64 = 1_000_000;
+
+/// The offset of a 1-based page of `limit` users, for pages and limits in range.
+fn page_offset(page: i64, limit: i64) -> Result<i64, FlexError> {
+    let refused = || {
+        FlexError::invalid(format!(
+            "page must be from 1 to {MAX_PAGE} and limit from 1 to {MAX_LIMIT}"
+        ))
+    };
+    if !(1..=MAX_PAGE).contains(&page) || !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(refused());
+    }
+    (page - 1).checked_mul(limit).ok_or_else(refused)
 }
 
 #[cfg(test)]

@@ -144,7 +144,7 @@ impl Flex {
             });
         };
         let stored: Passkey = serde_json::from_str(credential)?;
-        let result = self.verify_assertion(
+        let result = verify_assertion(
             app,
             kind,
             &row.state,
@@ -191,55 +191,53 @@ impl Flex {
             )),
         }
     }
+}
 
-    /// Verifies an assertion against the handshake's state: for an
-    /// identifier-first sign-in, the passkey must be the transaction user's;
-    /// for a discoverable one, the user handle must own it.
-    #[allow(clippy::too_many_arguments)]
-    fn verify_assertion(
-        &self,
-        app: &App,
-        kind: CeremonyKind,
-        state: &str,
-        handshake_user: Option<&str>,
-        owner: &str,
-        stored: &Passkey,
-        response: &PublicKeyCredential,
-    ) -> Result<AuthenticationResult, FlexError> {
-        match kind {
-            CeremonyKind::Authenticate => {
-                let state: PasskeyAuthentication = serde_json::from_str(state)?;
-                let result = app
-                    .webauthn()
-                    .finish_passkey_authentication(response, &state)
-                    .map_err(|e| FlexError::LoginFailed(e.to_string()))?;
-                if handshake_user != Some(owner) {
-                    return Err(FlexError::LoginFailed(
-                        "the passkey is not this user's".into(),
-                    ));
-                }
-                Ok(result)
+/// Verifies an assertion against the handshake's state: for an
+/// identifier-first sign-in, the passkey must be the transaction user's;
+/// for a discoverable one, the user handle must own it.
+fn verify_assertion(
+    app: &App,
+    kind: CeremonyKind,
+    state: &str,
+    handshake_user: Option<&str>,
+    owner: &str,
+    stored: &Passkey,
+    response: &PublicKeyCredential,
+) -> Result<AuthenticationResult, FlexError> {
+    match kind {
+        CeremonyKind::Authenticate => {
+            let state: PasskeyAuthentication = serde_json::from_str(state)?;
+            let result = app
+                .webauthn()
+                .finish_passkey_authentication(response, &state)
+                .map_err(|e| FlexError::LoginFailed(e.to_string()))?;
+            if handshake_user != Some(owner) {
+                return Err(FlexError::LoginFailed(
+                    "the passkey is not this user's".into(),
+                ));
             }
-            CeremonyKind::Discoverable => {
-                let state: DiscoverableAuthentication = serde_json::from_str(state)?;
-                let (user_handle, _) = app
-                    .webauthn()
-                    .identify_discoverable_authentication(response)
-                    .map_err(|e| FlexError::DiscoverableLoginFailed(e.to_string()))?;
-                if owner != user_handle.to_string() {
-                    return Err(FlexError::DiscoverableLoginFailed(
-                        "the user handle does not own this passkey".into(),
-                    ));
-                }
-                app.webauthn()
-                    .finish_discoverable_authentication_v2(
-                        response,
-                        state,
-                        Credential::from(stored.clone()),
-                    )
-                    .map_err(|e| FlexError::DiscoverableLoginFailed(e.to_string()))
-            }
-            CeremonyKind::Register => Err(FlexError::HandshakeNotFound),
+            Ok(result)
         }
+        CeremonyKind::Discoverable => {
+            let state: DiscoverableAuthentication = serde_json::from_str(state)?;
+            let (user_handle, _) = app
+                .webauthn()
+                .identify_discoverable_authentication(response)
+                .map_err(|e| FlexError::DiscoverableLoginFailed(e.to_string()))?;
+            if owner != user_handle.to_string() {
+                return Err(FlexError::DiscoverableLoginFailed(
+                    "the user handle does not own this passkey".into(),
+                ));
+            }
+            app.webauthn()
+                .finish_discoverable_authentication_v2(
+                    response,
+                    state,
+                    Credential::from(stored.clone()),
+                )
+                .map_err(|e| FlexError::DiscoverableLoginFailed(e.to_string()))
+        }
+        CeremonyKind::Register => Err(FlexError::HandshakeNotFound),
     }
 }
