@@ -19,7 +19,7 @@ BENCH ?= quick
 BENCH_ARGS_quick := --duration 10 --register-duration 5
 BENCH_ARGS_full := --duration 60 --register-duration 20
 
-.PHONY: help run dev test tools test-tools lint test-rust test-sqlite test-postgres test-e2e bench profile fuzz soak
+.PHONY: help run dev test tools test-tools lint test-rust test-sqlite test-postgres test-e2e sdk bench profile fuzz soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -54,12 +54,17 @@ test-postgres: ## Every Rust test on a throwaway PostgreSQL cluster
 	@echo "==> Rust tests on PostgreSQL"
 	LATCHKEY_TEST_DATABASE=postgres scripts/with-postgres.sh cargo nextest run $(RUST_PACKAGES)
 
-test-e2e: ## Build the site and run the Playwright suite in Chromium
+test-e2e: sdk ## Build the site and the npm packages, run the Playwright suite (browser and Node specs)
 	cargo leptos build
+	cargo build -p softkey --bin softkey
 	@echo "==> Playwright in Chromium ($$(/usr/bin/chromium --version 2>/dev/null))"
 	cd end2end && LATCHKEY_BIN="$(CARGO_TARGET_DIR)/debug/latchkey" \
+		LATCHKEY_SOFTKEY="$(CARGO_TARGET_DIR)/debug/softkey" \
 		LATCHKEY_SITE_ROOT="$(CURDIR)/target/site" LATCHKEY_E2E_PORT=$(E2E_PORT) \
 		npx playwright test
+
+sdk: ## Build the drop-in npm packages (sdk/*/dist), pack them into sdk/packs, print their sizes
+	scripts/sdk.sh
 
 bench: ## Targets: server and load-generator CPU per sign-in, throughput, p99, 200k passkeys, statements per step, page weight -> BENCHMARKS.md (BENCH=full: longer runs)
 	scripts/install-tools.sh bench

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { test as base, expect, type CDPSession, type Page } from '@playwright/test';
 
@@ -65,4 +67,31 @@ export async function manage(app: E2EApp, path: string, body: object) {
   });
   expect(response.status).toBe(200);
   return response.json();
+}
+
+/**
+ * The project's software authenticator (softkey/src/bin/softkey.rs) as a child
+ * process, for specs that run a ceremony's browser step from Node: `register`
+ * answers `publicKey` creation options, `authenticate` request options, each
+ * with the JSON a browser would send. `make test-e2e` builds it and passes
+ * LATCHKEY_SOFTKEY. Credentials live until `close()`.
+ */
+export function softkey() {
+  const bin = process.env.LATCHKEY_SOFTKEY;
+  if (!bin) throw new Error('LATCHKEY_SOFTKEY is not set: run the suite with `make test-e2e`, which builds it');
+  const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const ask = async (op: 'register' | 'authenticate', origin: string, options: unknown) => {
+    child.stdin!.write(`${JSON.stringify({ op, origin, options })}\n`);
+    const { value, done } = await lines.next();
+    if (done) throw new Error('softkey exited');
+    const answer = JSON.parse(value);
+    if (answer.error) throw new Error(`softkey refused: ${answer.error}`);
+    return answer;
+  };
+  return {
+    register: (origin: string, options: unknown) => ask('register', origin, options),
+    authenticate: (origin: string, options: unknown) => ask('authenticate', origin, options),
+    close: () => { child.stdin!.end(); },
+  };
 }
