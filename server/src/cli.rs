@@ -48,6 +48,9 @@ enum Command {
     /// Create and revoke an app's API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Print the REST API's OpenAPI 3.1 document (what `GET /v1/openapi.json`
+    /// serves), to generate a client or check it; needs no database.
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,6 +226,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve(args, cli.global).await,
         Some(Command::Apps(command)) => apps_command(command, &cli.global).await,
         Some(Command::Keys(command)) => keys_command(command, &cli.global).await,
+        Some(Command::Openapi) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(crate::routes::openapi())?
+            );
+            Ok(())
+        }
     }
 }
 

@@ -97,6 +97,23 @@ impl Application {
         self.local_addr().port()
     }
 
+    /// Every path the router has a route for, read from the router itself
+    /// (axum lists them in its `Debug`; it has no other way to enumerate).
+    /// The OpenAPI test compares them with the document.
+    pub fn served_paths(&self) -> Vec<String> {
+        let router = format!("{:?}", self.router);
+        let mut paths: Vec<String> = router
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|text| text.starts_with('/'))
+            .map(str::to_owned)
+            .collect();
+        paths.sort_unstable();
+        paths.dedup();
+        paths
+    }
+
     /// Serves until `shutdown` completes, then finishes the requests under way.
     pub async fn run_until_stopped(
         self,

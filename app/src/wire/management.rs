@@ -42,6 +42,7 @@ pub struct VerifyNonceResponse {
 // The query of `GET /users`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
 pub struct UserListQuery {
     /// Only the user with this external id.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -9,6 +9,8 @@ use axum::{routing::get, Router};
 
 use crate::state::AppState;
 
+pub use api::openapi;
+
 /// The routes that are not the Leptos site: health and the REST API.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()

@@ -140,6 +140,8 @@ pub struct TestApp {
     pub core: latchkey::flex::Flex,
     /// The server's rate limits (tests read their key count and prune them).
     pub limits: std::sync::Arc<Limits>,
+    /// Every path the server's router has a route for (`Application::served_paths`).
+    pub served_paths: Vec<String>,
     // Keeps the database (for SQLite, its file) alive while the server runs.
     _database: TestDatabase,
 }
@@ -168,6 +170,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let store = app.store();
     let core = app.flex();
     let limits = app.limits();
+    let served_paths = app.served_paths();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
 
     let new_app = NewApp::parse("Test app", std::slice::from_ref(&address), None).unwrap();
@@ -192,6 +195,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         store,
         core,
         limits,
+        served_paths,
         _database: database,
     }
 }

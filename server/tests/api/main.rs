@@ -13,6 +13,7 @@ mod helpers;
 mod instances;
 mod limits;
 mod negative;
+mod openapi;
 mod passkey_cap;
 mod races;
 mod responses;

@@ -145,9 +145,7 @@ impl FlexRegistration {
 /// Start adding a passkey with a register transaction.
 #[utoipa::path(post, path = "/v1/apps/{app_id}/register/transactions/webauthn/start", tag = "client",
     params(("app_id" = String, Path)), request_body = RegisterStartRequest,
-    responses((status = 200, body = HandshakeResponse), (status = 400, body = ErrorBody),
-        (status = 404, description = "app_not_found or transaction_not_found", body = ErrorBody),
-        (status = 409, description = "too_many_passkeys", body = ErrorBody)))]
+    responses((status = 200, body = HandshakeResponse)))]
 pub async fn register_start(
     State(state): State<AppState>,
     Extension(app): Extension<Arc<App>>,
@@ -166,10 +164,7 @@ pub async fn register_start(
 /// Finish adding a passkey: the attestation from `navigator.credentials.create()`.
 #[utoipa::path(post, path = "/v1/apps/{app_id}/register/transactions/webauthn/finish", tag = "client",
     params(("app_id" = String, Path)), request_body = RegisterFinishRequest,
-    responses((status = 200, body = NonceResponse),
-        (status = 400, description = "invalid_request or webauthn_registration_failed", body = ErrorBody),
-        (status = 404, description = "handshake_not_found", body = ErrorBody),
-        (status = 409, description = "credential_already_registered or too_many_passkeys", body = ErrorBody)))]
+    responses((status = 200, body = NonceResponse)))]
 pub async fn register_finish(
     State(state): State<AppState>,
     Extension(app): Extension<Arc<App>>,
@@ -193,7 +188,7 @@ pub async fn register_finish(
 /// without one (discoverable: one click or autofill).
 #[utoipa::path(post, path = "/v1/apps/{app_id}/authenticate/transactions/webauthn/start", tag = "client",
     params(("app_id" = String, Path)), request_body = AuthenticateStartRequest,
-    responses((status = 200, body = HandshakeResponse), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = HandshakeResponse)))]
 pub async fn authenticate_start(
     State(state): State<AppState>,
     Extension(app): Extension<Arc<App>>,
@@ -210,9 +205,7 @@ pub async fn authenticate_start(
 /// Finish a sign-in: the assertion from `navigator.credentials.get()`.
 #[utoipa::path(post, path = "/v1/apps/{app_id}/authenticate/transactions/webauthn/finish", tag = "client",
     params(("app_id" = String, Path)), request_body = AuthenticateFinishRequest,
-    responses((status = 200, body = NonceResponse), (status = 400, body = ErrorBody),
-        (status = 401, description = "webauthn_login_failed or discoverable_login_failed", body = ErrorBody),
-        (status = 404, description = "handshake_not_found", body = ErrorBody)))]
+    responses((status = 200, body = NonceResponse)))]
 pub async fn authenticate_finish(
     State(state): State<AppState>,
     Extension(app): Extension<Arc<App>>,

@@ -62,12 +62,12 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
-        let error = match &self {
-            Self::Flex(FlexError::Internal(cause)) => {
-                tracing::error!(error = format!("{cause:#}"), "internal error");
+impl ApiError {
+    /// The body callers get: the code and a sentence for people (never an
+    /// internal cause: that goes to the log).
+    pub fn body(&self) -> ErrorBody {
+        let error = match self {
+            Self::Flex(FlexError::Internal(_)) => {
                 "Something went wrong on our side. Try again; if it keeps failing, tell the operator.".to_owned()
             }
             Self::Flex(other) => other.to_string(),
@@ -76,6 +76,19 @@ impl IntoResponse for ApiError {
                 format!("Too many requests: try again in {} s.", wait.as_secs() + 1)
             }
         };
+        ErrorBody {
+            code: self.status_and_code().1.to_owned(),
+            error,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let Self::Flex(FlexError::Internal(cause)) = &self {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+        }
         // The request span carries the request id the answer's `x-request-id` names.
         match &self {
             Self::Flex(error) if error.cause().is_some() => {
@@ -88,14 +101,7 @@ impl IntoResponse for ApiError {
             }
             _ => tracing::debug!(status = status.as_u16(), code, "request refused"),
         }
-        let mut response = (
-            status,
-            Json(ErrorBody {
-                code: code.to_owned(),
-                error,
-            }),
-        )
-            .into_response();
+        let mut response = (status, Json(self.body())).into_response();
         if let Self::RateLimited(wait) = self {
             response
                 .headers_mut()

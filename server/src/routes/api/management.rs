@@ -81,15 +81,11 @@ fn device_id(text: &str) -> Result<DeviceId, FlexError> {
     DeviceId::parse(text).ok_or(FlexError::DeviceNotFound)
 }
 
-const ERRORS: &str = "`{code, error}`";
-
 /// Create a register transaction for a user (created on their first one).
 #[utoipa::path(post, path = "/v1/apps/{app_id}/transactions/register", tag = "management",
     params(("app_id" = String, Path)), request_body = CreateRegisterTransactionRequest,
     security(("api_key" = [])),
-    responses((status = 200, body = TransactionResponse),
-        (status = 400, description = ERRORS, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "too_many_passkeys", body = ErrorBody)))]
+    responses((status = 200, body = TransactionResponse)))]
 pub async fn create_register_transaction(
     State(state): State<AppState>,
     ManagedApp(app): ManagedApp,
@@ -110,8 +106,7 @@ pub async fn create_register_transaction(
 #[utoipa::path(post, path = "/v1/apps/{app_id}/transactions/authenticate", tag = "management",
     params(("app_id" = String, Path)), request_body = CreateAuthenticateTransactionRequest,
     security(("api_key" = [])),
-    responses((status = 200, body = TransactionResponse), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 409, description = "user_has_no_passkeys", body = ErrorBody)))]
+    responses((status = 200, body = TransactionResponse)))]
 pub async fn create_authenticate_transaction(
     State(state): State<AppState>,
     ManagedApp(app): ManagedApp,
@@ -130,7 +125,7 @@ pub async fn create_authenticate_transaction(
 /// Trade a nonce, once, for the user's external id.
 #[utoipa::path(post, path = "/v1/apps/{app_id}/authenticate/verify", tag = "management",
     params(("app_id" = String, Path)), request_body = VerifyNonceRequest, security(("api_key" = [])),
-    responses((status = 200, body = VerifyNonceResponse), (status = 401, description = "invalid_nonce", body = ErrorBody)))]
+    responses((status = 200, body = VerifyNonceResponse)))]
 pub async fn verify_nonce(
     State(state): State<AppState>,
     ManagedApp(app): ManagedApp,
@@ -144,7 +139,7 @@ pub async fn verify_nonce(
 /// List users, newest first; `identifier` finds the one with an external id.
 #[utoipa::path(get, path = "/v1/apps/{app_id}/users", tag = "management",
     params(("app_id" = String, Path), UserListQuery), security(("api_key" = [])),
-    responses((status = 200, body = UserListResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = UserListResponse)))]
 pub async fn list_users(
     State(state): State<AppState>,
     ManagedApp(app): ManagedApp,
@@ -189,7 +184,7 @@ pub async fn list_users(
 /// A user, with their passkeys.
 #[utoipa::path(get, path = "/v1/apps/{app_id}/users/{user_id}", tag = "management",
     params(("app_id" = String, Path), ("user_id" = String, Path)), security(("api_key" = [])),
-    responses((status = 200, body = UserResponse), (status = 404, description = "user_not_found", body = ErrorBody)))]
+    responses((status = 200, body = UserResponse)))]
 pub async fn get_user(
     State(state): State<AppState>,
     ManagedApp(app): ManagedApp,
@@ -221,7 +216,7 @@ pub async fn get_user(
 /// A user's passkeys.
 #[utoipa::path(get, path = "/v1/apps/{app_id}/users/{user_id}/devices", tag = "management",
     params(("app_id" = String, Path), ("user_id" = String, Path)), security(("api_key" = [])),
-    responses((status = 200, body = DevicesResponse), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = DevicesResponse)))]
 pub async fn list_devices(
     State(state): State<AppState>,
     ManagedApp(app): ManagedApp,
@@ -242,7 +237,7 @@ pub async fn list_devices(
 #[utoipa::path(delete, path = "/v1/apps/{app_id}/users/{user_id}/devices/{device_id}", tag = "management",
     params(("app_id" = String, Path), ("user_id" = String, Path), ("device_id" = String, Path)),
     security(("api_key" = [])),
-    responses((status = 200, description = "removed"), (status = 404, description = "user_not_found or device_not_found", body = ErrorBody)))]
+    responses((status = 200, description = "removed")))]
 pub async fn revoke_device(
     State(state): State<AppState>,
     ManagedApp(app): ManagedApp,
@@ -260,7 +255,7 @@ pub async fn revoke_device(
 #[utoipa::path(patch, path = "/v1/apps/{app_id}/users/{user_id}/devices/{device_id}", tag = "management",
     params(("app_id" = String, Path), ("user_id" = String, Path), ("device_id" = String, Path)),
     request_body = RenameDeviceRequest, security(("api_key" = [])),
-    responses((status = 200, body = DeviceResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = DeviceResponse)))]
 pub async fn rename_device(
     State(state): State<AppState>,
     ManagedApp(app): ManagedApp,

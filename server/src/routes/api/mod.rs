@@ -5,14 +5,16 @@ mod client;
 mod error;
 mod json;
 mod management;
+mod reference;
 mod wire;
+
+use std::sync::LazyLock;
 
 use axum::{
     extract::{DefaultBodyLimit, Path},
     http::{header, StatusCode},
     middleware,
     response::IntoResponse,
-    routing::get,
     Json, Router,
 };
 use utoipa::{
@@ -28,10 +30,12 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Latchkey", description = "Passkey Flex, self-hosted: Passage's Flex API."),
+    info(title = "Latchkey", description = "Passkey Flex, self-hosted: Passage's Flex API, and Latchkey's additions."),
     modifiers(&ApiKeyAuth),
-    tags((name = "management", description = "Server to server, with an API key"),
-         (name = "client", description = "Browser to Latchkey, no secret"))
+    components(schemas(wire::ErrorBody)),
+    tags((name = "management", description = "Server to server, with an API key (`Authorization: Bearer …`)"),
+         (name = "client", description = "Browser to Latchkey: no secret, the app id is in the path; CORS for the app's origins"),
+         (name = "meta", description = "This document and the passkey providers' icons: no secret"))
 )]
 struct ApiDoc;
 
@@ -44,13 +48,20 @@ impl Modify for ApiKeyAuth {
             .get_or_insert_with(Default::default)
             .add_security_scheme(
                 "api_key",
-                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some("An API key of the app (`latchkey keys create`)."))
+                        .build(),
+                ),
             );
     }
 }
 
-pub fn router(state: AppState) -> Router<AppState> {
-    let management = OpenApiRouter::new()
+/// Every route under `/v1`, each with its OpenAPI operation: the client API
+/// apart, as it runs behind its own middleware.
+fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
+    let rest = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(management::create_register_transaction))
         .routes(routes!(management::create_authenticate_transaction))
         .routes(routes!(management::verify_nonce))
@@ -60,28 +71,52 @@ pub fn router(state: AppState) -> Router<AppState> {
         .routes(routes!(
             management::revoke_device,
             management::rename_device
-        ));
+        ))
+        .routes(routes!(openapi_document))
+        .routes(routes!(provider_icon));
     let client = OpenApiRouter::new()
         .routes(routes!(client::register_start))
         .routes(routes!(client::register_finish))
         .routes(routes!(client::authenticate_start))
-        .routes(routes!(client::authenticate_finish))
-        .route_layer(middleware::from_fn_with_state(state, client::app_and_cors));
-    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(management)
-        .merge(client)
-        .split_for_parts();
-    api.route(
-        "/v1/openapi.json",
-        get(move || async move { Json(openapi) }),
-    )
-    .route("/v1/aaguid-icons/{file}", get(provider_icon))
-    .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .routes(routes!(client::authenticate_finish));
+    (rest, client)
+}
+
+/// The OpenAPI document of every route under `/v1` (`GET /v1/openapi.json`,
+/// `latchkey openapi`, the reference at `/docs/api`).
+pub fn openapi() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
+        let (rest, client) = routes();
+        let mut document = rest.merge(client).into_openapi();
+        reference::complete(&mut document);
+        document
+    });
+    &DOCUMENT
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let (rest, client) = routes();
+    let (rest, _) = rest.split_for_parts();
+    let (client, _) = client.split_for_parts();
+    rest.merge(client.route_layer(middleware::from_fn_with_state(state, client::app_and_cors)))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+/// This document: OpenAPI 3.1, every route under `/v1`.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
+async fn openapi_document() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(openapi())
 }
 
 /// The policy of a provider icon: styles of its own, nothing else, sandboxed.
 const ICON_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
 
+/// A passkey provider's icon: the URLs in a device's `icons` point here.
+#[utoipa::path(get, path = "/v1/aaguid-icons/{file}", tag = "meta",
+    params(("file" = String, Path, description = "An icon's file name, as a device's `icons` give it", example = "1password-icon-light.svg")),
+    responses((status = 200, description = "The icon", content(("image/svg+xml"), ("image/png"))),
+        (status = 404, description = "No provider has this icon")))]
 async fn provider_icon(Path(file): Path<String>) -> impl IntoResponse {
     match aaguid::icon(&file) {
         Some((bytes, media_type)) => (

@@ -1,0 +1,389 @@
+//! What the OpenAPI document says beyond the handlers' annotations: every
+//! error each operation can answer (status, code and sentence taken from
+//! `ApiError` itself, so the document cannot drift from the answers), and an
+//! example of every request and success, built from the wire types.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::openapi::{
+    example::ExampleBuilder,
+    path::Operation,
+    server::{ServerBuilder, ServerVariableBuilder},
+    ContentBuilder, HeaderBuilder, LicenseBuilder, ObjectBuilder, OpenApi, Ref, RefOr,
+    ResponseBuilder, Type,
+};
+
+use super::{error::ApiError, wire::*};
+use crate::flex::FlexError;
+
+/// Completes `openapi`; panics on an operation it has no errors or examples
+/// for, so a new route cannot be served half documented (a test builds it).
+pub fn complete(openapi: &mut OpenApi) {
+    openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    openapi.info.license = Some(
+        LicenseBuilder::new()
+            .name("MIT OR Apache-2.0")
+            .identifier(Some("MIT OR Apache-2.0"))
+            .build(),
+    );
+    openapi.servers = Some(vec![ServerBuilder::new()
+        .url("{latchkey}")
+        .description(Some("Your Latchkey"))
+        .parameter(
+            "latchkey",
+            ServerVariableBuilder::new()
+                .default_value("http://localhost:3000")
+                .description(Some("Its public URL (`--public-url`)")),
+        )
+        .build()]);
+    for item in openapi.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.delete,
+            &mut item.put,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            complete_operation(operation);
+        }
+    }
+}
+
+fn complete_operation(operation: &mut Operation) {
+    let id = operation.operation_id.clone().unwrap_or_default();
+    // The client API and the meta routes take no secret: say so, not nothing.
+    operation.security.get_or_insert_with(Vec::new);
+    let (request, success) = examples(&id);
+    if let Some(body) = &mut operation.request_body {
+        let content = body
+            .content
+            .get_mut("application/json")
+            .unwrap_or_else(|| panic!("{id}: a JSON request body"));
+        content.example = Some(request.unwrap_or_else(|| panic!("{id}: no request example")));
+    }
+    if let Some(example) = success {
+        if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") {
+            if let Some(content) = ok.content.get_mut("application/json") {
+                content.example = Some(example);
+            }
+        }
+    }
+    let mut by_status: BTreeMap<u16, Vec<ApiError>> = BTreeMap::new();
+    for error in errors(&id, operation.request_body.is_some()) {
+        by_status
+            .entry(error.status_and_code().0.as_u16())
+            .or_default()
+            .push(error);
+    }
+    for (status, errors) in by_status {
+        let codes: Vec<String> = errors
+            .iter()
+            .map(|e| format!("`{}`", e.status_and_code().1))
+            .collect();
+        let mut content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody")));
+        for error in &errors {
+            let body = error.body();
+            content = content.examples_from_iter([(
+                body.code.clone(),
+                ExampleBuilder::new().value(Some(to_json(&body))).build(),
+            )]);
+        }
+        let mut response = ResponseBuilder::new()
+            .description(format!("`{{code, error}}`: {}", codes.join(", ")))
+            .content("application/json", content.build());
+        if status == 429 {
+            response = response.header(
+                "retry-after",
+                HeaderBuilder::new()
+                    .schema(ObjectBuilder::new().schema_type(Type::Integer))
+                    .description(Some("Seconds to wait before trying again"))
+                    .build(),
+            );
+        }
+        operation
+            .responses
+            .responses
+            .insert(status.to_string(), response.build().into());
+    }
+}
+
+/// The errors operation `id` can answer: those of every request (malformed,
+/// too many, our fault), of its API, and its own.
+fn errors(id: &str, has_body: bool) -> Vec<ApiError> {
+    use FlexError as E;
+    let invalid = E::invalid(
+        "Failed to deserialize the JSON body into the target type: missing field `external_id`.",
+    );
+    let mut errors = vec![ApiError::RateLimited(Duration::from_secs(4))];
+    let management = vec![invalid, E::InvalidAccessToken, E::AppNotFound];
+    let client = vec![
+        E::invalid("handshake_response is not a WebAuthn response."),
+        E::AppNotFound,
+    ];
+    let (api, own): (Vec<FlexError>, Vec<FlexError>) = match id {
+        "create_register_transaction" => (management, vec![E::TooManyPasskeys(10)]),
+        "create_authenticate_transaction" => (management, vec![E::UserHasNoPasskeys]),
+        "verify_nonce" => (management, vec![E::InvalidNonce]),
+        "list_users" => (management, vec![]),
+        "get_user" | "list_devices" => (management, vec![E::UserNotFound]),
+        "revoke_device" | "rename_device" => (management, vec![E::UserNotFound, E::DeviceNotFound]),
+        "register_start" => (client, vec![E::TransactionNotFound, E::TooManyPasskeys(10)]),
+        "register_finish" => (
+            client,
+            vec![
+                E::RegistrationFailed(String::new()),
+                E::HandshakeNotFound,
+                E::UserNotFound,
+                E::CredentialAlreadyRegistered,
+                E::TooManyPasskeys(10),
+            ],
+        ),
+        "authenticate_start" => (client, vec![E::TransactionNotFound, E::UserHasNoPasskeys]),
+        "authenticate_finish" => (
+            client,
+            vec![
+                E::LoginFailed(String::new()),
+                E::DiscoverableLoginFailed(String::new()),
+                E::HandshakeNotFound,
+            ],
+        ),
+        // No body and no app: they answer 200, or 404 with no body.
+        "openapi_document" | "provider_icon" => return Vec::new(),
+        other => panic!("{other}: say in reference.rs which errors it answers"),
+    };
+    errors.extend(api.into_iter().chain(own).map(ApiError::from));
+    if has_body {
+        errors.push(ApiError::PayloadTooLarge);
+    }
+    errors.push(E::Internal(anyhow::anyhow!("example")).into());
+    errors
+}
+
+const APP_ID: &str = "q8Zv2rYpWm3dXkTf7LhN1c";
+const TRANSACTION_ID: &str = "k3J9xVb2QmN7wRt5YhZ8aL4pD6sF1gEc0uHnKiOq";
+const HANDSHAKE_ID: &str = "Vh2mQ8rX5nT1kZp9yL3wB7cJ4dF6gS0aE2uNiKoM";
+const NONCE: &str = "n7Xc2VbM9qR4tY8uJ1kL5zP3wA6sD0fGhEiKoNmQ";
+const USER_ID: &str = "3f9c2b1e-8d7a-4c6b-9e5f-1a2b3c4d5e6f";
+const DEVICE_ID: &str = "Rk4nW8qZ2xV6mT0pL9jH3bY7";
+const CREDENTIAL_ID: &str = "bWl0Y2hlbGwtcGFzc2tleS1leGFtcGxlLWlk";
+const CLIENT_DATA: &str = "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0IiwiY2hhbGxlbmdlIjoiLi4uIn0";
+
+fn to_json(value: &impl Serialize) -> Value {
+    serde_json::to_value(value).expect("wire types serialize")
+}
+
+fn device() -> Device {
+    Device {
+        id: DEVICE_ID.into(),
+        cred_id: CREDENTIAL_ID.into(),
+        friendly_name: "ada@example.com".into(),
+        kind: "passkey".into(),
+        usage_count: 3,
+        created_at: "2026-11-02T09:14:05Z".into(),
+        updated_at: "2026-11-20T18:02:44Z".into(),
+        last_login_at: "2026-11-20T18:02:44Z".into(),
+        icons: Icons {
+            light: Some(
+                "https://passkeys.example.com/v1/aaguid-icons/1password-icon-light.svg".into(),
+            ),
+            dark: Some(
+                "https://passkeys.example.com/v1/aaguid-icons/1password-icon-dark.svg".into(),
+            ),
+        },
+        provider_name: Some("1Password".into()),
+        aaguid: "bada5566-a7aa-401f-bd96-45619a55120d".into(),
+        backup_eligible: true,
+        backup_state: true,
+        transports: vec!["hybrid".into(), "internal".into()],
+    }
+}
+
+fn user() -> UserListItem {
+    UserListItem {
+        id: USER_ID.into(),
+        external_id: "user-1234".into(),
+        status: "active".into(),
+        email: String::new(),
+        email_verified: false,
+        phone: String::new(),
+        phone_verified: false,
+        login_count: 3,
+        created_at: "2026-11-02T09:14:05Z".into(),
+        updated_at: "2026-11-20T18:02:44Z".into(),
+        last_login_at: "2026-11-20T18:02:44Z".into(),
+        user_metadata: None,
+    }
+}
+
+fn handshake(public_key: Value) -> Value {
+    to_json(&HandshakeResponse {
+        handshake: HandshakeBody {
+            id: HANDSHAKE_ID.into(),
+            challenge: Challenge { public_key },
+        },
+    })
+}
+
+/// The example request body and success body of operation `id`.
+fn examples(id: &str) -> (Option<Value>, Option<Value>) {
+    let transaction = || {
+        Some(to_json(&TransactionResponse {
+            transaction_id: TRANSACTION_ID.into(),
+        }))
+    };
+    let nonce = || {
+        Some(to_json(&NonceResponse {
+            nonce: NONCE.into(),
+        }))
+    };
+    let link = |page: i64| Link {
+        href: format!("/v1/apps/{APP_ID}/users?page={page}&limit=20"),
+    };
+    match id {
+        "create_register_transaction" => (
+            Some(to_json(&CreateRegisterTransactionRequest {
+                external_id: "user-1234".into(),
+                passkey_display_name: "ada@example.com".into(),
+            })),
+            transaction(),
+        ),
+        "create_authenticate_transaction" => (
+            Some(to_json(&CreateAuthenticateTransactionRequest {
+                external_id: "user-1234".into(),
+            })),
+            transaction(),
+        ),
+        "verify_nonce" => (
+            Some(to_json(&VerifyNonceRequest {
+                nonce: NONCE.into(),
+            })),
+            Some(to_json(&VerifyNonceResponse {
+                external_id: "user-1234".into(),
+            })),
+        ),
+        "list_users" => (
+            None,
+            Some(to_json(&UserListResponse {
+                users: vec![user()],
+                total_users: 1,
+                page: 1,
+                limit: 20,
+                created_before: 1_795_000_000,
+                _links: PaginatedLinks {
+                    first: link(1),
+                    last: link(1),
+                    next: link(1),
+                    previous: link(1),
+                    this: link(1),
+                },
+            })),
+        ),
+        "get_user" => (
+            None,
+            Some(to_json(&UserResponse {
+                user: UserInfo {
+                    listed: user(),
+                    recent_events: Vec::new(),
+                    social_connections: json!({}),
+                    webauthn: true,
+                    webauthn_devices: vec![device()],
+                    webauthn_types: vec!["passkey".into()],
+                },
+            })),
+        ),
+        "list_devices" => (
+            None,
+            Some(to_json(&DevicesResponse {
+                devices: vec![device()],
+            })),
+        ),
+        "revoke_device" => (None, None),
+        "rename_device" => (
+            Some(to_json(&RenameDeviceRequest {
+                friendly_name: "Work laptop".into(),
+            })),
+            Some(to_json(&DeviceResponse { device: device() })),
+        ),
+        "register_start" => (
+            Some(to_json(&RegisterStartRequest {
+                transaction_id: TRANSACTION_ID.into(),
+                authenticator_attachment: Some("platform".into()),
+            })),
+            Some(handshake(json!({
+                "rp": { "name": "Example", "id": "example.com" },
+                "user": { "id": "P5wsHo1eTDWeXxqLPE1ebw", "name": "ada@example.com", "displayName": "ada@example.com" },
+                "challenge": "2mN8qX4vR7tY1wZ5kL9pB3cJ6dF0gS8a",
+                "pubKeyCredParams": [{ "type": "public-key", "alg": -7 }, { "type": "public-key", "alg": -257 }],
+                "timeout": 300000,
+                "excludeCredentials": [],
+                "authenticatorSelection": { "residentKey": "required", "requireResidentKey": true, "userVerification": "required", "authenticatorAttachment": "platform" },
+                "attestation": "none",
+                "extensions": { "credProps": true },
+            }))),
+        ),
+        "register_finish" => (
+            Some(to_json(&RegisterFinishRequest {
+                transaction_id: TRANSACTION_ID.into(),
+                handshake_id: HANDSHAKE_ID.into(),
+                handshake_response: json!({
+                    "id": CREDENTIAL_ID,
+                    "rawId": CREDENTIAL_ID,
+                    "type": "public-key",
+                    "response": {
+                        "clientDataJSON": CLIENT_DATA,
+                        "attestationObject": "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YVjF",
+                        "transports": ["hybrid", "internal"],
+                    },
+                    "clientExtensionResults": { "credProps": { "rk": true } },
+                }),
+            })),
+            nonce(),
+        ),
+        "authenticate_start" => (
+            Some(to_json(&AuthenticateStartRequest {
+                transaction_id: Some(TRANSACTION_ID.into()),
+            })),
+            Some(handshake(json!({
+                "challenge": "8pB3cJ6dF0gS2mN8qX4vR7tY1wZ5kL9a",
+                "timeout": 300000,
+                "rpId": "example.com",
+                "allowCredentials": [{ "type": "public-key", "id": CREDENTIAL_ID }],
+                "userVerification": "required",
+            }))),
+        ),
+        "authenticate_finish" => (
+            Some(to_json(&AuthenticateFinishRequest {
+                transaction_id: Some(TRANSACTION_ID.into()),
+                handshake_id: HANDSHAKE_ID.into(),
+                handshake_response: json!({
+                    "id": CREDENTIAL_ID,
+                    "rawId": CREDENTIAL_ID,
+                    "type": "public-key",
+                    "response": {
+                        "clientDataJSON": CLIENT_DATA,
+                        "authenticatorData": "SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MFAAAAAQ",
+                        "signature": "MEUCIQDx7Z9kL3mN8qX4vR7tY1wZ5kL9pB3cJ6dF0gS2mN8qXAIgV2b",
+                        "userHandle": "P5wsHo1eTDWeXxqLPE1ebw",
+                    },
+                    "clientExtensionResults": {},
+                }),
+            })),
+            nonce(),
+        ),
+        "openapi_document" => (
+            None,
+            Some(json!({
+                "openapi": "3.1.0",
+                "info": { "title": "Latchkey", "version": env!("CARGO_PKG_VERSION") },
+                "paths": {},
+            })),
+        ),
+        "provider_icon" => (None, None),
+        other => panic!("{other}: give it examples in reference.rs"),
+    }
+}
