@@ -54,9 +54,10 @@ test-postgres: ## Every Rust test on a throwaway PostgreSQL cluster
 	@echo "==> Rust tests on PostgreSQL"
 	LATCHKEY_TEST_DATABASE=postgres scripts/with-postgres.sh cargo nextest run $(RUST_PACKAGES)
 
-test-e2e: sdk ## Build the site and the npm packages, run the Playwright suite (browser and Node specs)
+test-e2e: sdk ## Build the site and the npm packages, lint the OpenAPI document and generate a client from it, run the Playwright suite (browser and Node specs)
 	cargo leptos build
 	cargo build -p softkey --bin softkey
+	scripts/openapi.sh "$(CARGO_TARGET_DIR)/debug/latchkey"
 	@echo "==> Playwright in Chromium ($$(/usr/bin/chromium --version 2>/dev/null))"
 	cd end2end && LATCHKEY_BIN="$(CARGO_TARGET_DIR)/debug/latchkey" \
 		LATCHKEY_SOFTKEY="$(CARGO_TARGET_DIR)/debug/softkey" \

@@ -72,6 +72,22 @@ install_twiggy() {
   timed cargo install -q --locked twiggy --version 0.8.0
 }
 
+# The OpenAPI validator and client generator of scripts/openapi.sh. openapi-ts
+# needs TypeScript's compiler API, which TypeScript 7 (the Go port) lacks: 5.9.
+OPENAPI_TOOLS=(@redocly/cli@2.77.0 @hey-api/openapi-ts@0.99.0 typescript@5.9.3)
+
+install_openapi_tools() {
+  local installed=yes spec
+  for spec in "${OPENAPI_TOOLS[@]}"; do
+    local name=${spec%@*} version=${spec##*@}
+    grep -q "\"version\": \"$version\"" "$TOOLS_DIR/node_modules/$name/package.json" 2>/dev/null || installed=no
+  done
+  if [ "$installed" = yes ]; then return; fi
+  step "installing the OpenAPI tools (${OPENAPI_TOOLS[*]}) into $TOOLS_DIR"
+  mkdir -p "$TOOLS_DIR"
+  timed npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "${OPENAPI_TOOLS[@]}"
+}
+
 install_chromium() {
   if [ -x /usr/bin/chromium ]; then return; fi
   step "installing Chromium from apt"
@@ -94,6 +110,7 @@ case "${1:-build}" in
     install_nextest
     install_chromium
     install_npm_packages
+    install_openapi_tools
     ;;
   bench) install_twiggy ;;
 esac
