@@ -161,9 +161,7 @@ fn router(
             move || provide_context(context_state.site.clone()),
             move || app::shell(shell_options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::shell,
-        ))
+        .fallback(fallback(&state))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             routes::site_fns::limit_server_fns,
@@ -189,6 +187,31 @@ fn router(
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// What no route answers: under `/v1/`, the API's `{code, error}` 404; elsewhere
+/// a file of the site, or the site's own 404 page (with the site in its context).
+fn fallback(
+    state: &AppState,
+) -> impl Fn(
+    axum::http::Uri,
+    axum::extract::State<AppState>,
+    axum::extract::Request,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = axum::response::Response> + Send>>
+       + Clone
+       + Send
+       + 'static {
+    let site = state.site.clone();
+    let site_files = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        move || provide_context(site.clone()),
+        app::shell,
+    );
+    move |uri, state, request| {
+        if uri.path().starts_with("/v1/") {
+            return Box::pin(async { routes::api_not_found() });
+        }
+        site_files(uri, state, request)
+    }
 }
 
 /// The span of a request's log lines: its method, path (not the query) and id.

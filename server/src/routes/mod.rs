@@ -1,6 +1,7 @@
 //! HTTP adapters: parse, call one operation, map the answer.
 
 mod api;
+mod api_docs;
 mod health;
 pub mod security;
 pub mod site_fns;
@@ -9,12 +10,13 @@ use axum::{routing::get, Router};
 
 use crate::state::AppState;
 
-pub use api::openapi;
+pub use api::{not_found as api_not_found, openapi};
 
-/// The routes that are not the Leptos site: health and the REST API.
+/// The routes that are not the Leptos site: health, the REST API and its reference.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
+        .route("/docs/api", get(api_docs::page))
         .merge(api::router(state))
 }

@@ -244,3 +244,24 @@ async fn the_errors_the_api_answers_are_the_documented_ones() {
     }
     assert!(checked >= 40, "only {checked} errors were checked");
 }
+
+#[tokio::test]
+async fn a_path_no_route_has_is_a_404_in_the_api_form_under_v1_and_the_site_page_elsewhere() {
+    let app = spawn_app().await;
+    for path in [
+        "/v1/nope",
+        "/v1/apps/x/users/y/devices/z/",
+        "/v1/apps/x/transactions",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        let body: Value = response.json().await.expect("a JSON body");
+        assert_eq!(body["code"], "not_found", "{path}: {body}");
+    }
+    let page = app.get("/no-such-page").await;
+    assert_eq!(page.status(), 404);
+    assert!(page
+        .headers()
+        .get("content-type")
+        .is_some_and(|t| t.to_str().unwrap().starts_with("text/html")));
+}

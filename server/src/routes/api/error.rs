@@ -15,6 +15,8 @@ use crate::flex::FlexError;
 pub enum ApiError {
     Flex(FlexError),
     PayloadTooLarge,
+    /// No route has the path (the documented routes are in `/v1/openapi.json`).
+    NoRoute,
     /// Too many requests: wait this long.
     RateLimited(std::time::Duration),
 }
@@ -40,6 +42,7 @@ impl ApiError {
         let error = match self {
             Self::Flex(error) => error,
             Self::PayloadTooLarge => return (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::NoRoute => return (StatusCode::NOT_FOUND, "not_found"),
             Self::RateLimited(_) => return (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
         };
         let status = match error {
@@ -72,6 +75,9 @@ impl ApiError {
             }
             Self::Flex(other) => other.to_string(),
             Self::PayloadTooLarge => "The request body is too large.".to_owned(),
+            Self::NoRoute => {
+                "No such API route: the routes are in /v1/openapi.json.".to_owned()
+            }
             Self::RateLimited(wait) => {
                 format!("Too many requests: try again in {} s.", wait.as_secs() + 1)
             }

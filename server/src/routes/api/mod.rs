@@ -102,6 +102,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
+/// A path under `/v1/` that no route has: 404 `not_found`, in the API's form.
+pub fn not_found() -> axum::response::Response {
+    error::ApiError::NoRoute.into_response()
+}
+
 /// This document: OpenAPI 3.1, every route under `/v1`.
 #[utoipa::path(get, path = "/v1/openapi.json", tag = "meta",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
