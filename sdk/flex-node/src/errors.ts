@@ -60,13 +60,18 @@ export type PassageErrorCode = (typeof PassageErrorCode)[keyof typeof PassageErr
  */
 export class PassageError extends Error {
     public override name = 'PassageError';
+    declare public readonly message: string;
 
     public constructor(
         public readonly statusCode: number,
         public readonly errorCode: PassageErrorCode,
-        public override readonly message: string,
+        message: string,
     ) {
         super(message);
+        // Own and enumerable, as passage-flex-node's, so JSON.stringify(error) shows it. Not a
+        // class field: Node 20's V8 stops redefining an inherited own property that way after
+        // about ten instances, and the message turns non-enumerable.
+        Object.defineProperty(this, 'message', { value: message, enumerable: true, writable: true, configurable: true });
     }
 }
 
