@@ -42,6 +42,7 @@ export const e2eApps = {
   'passage-flex-js': [latchkey],
   'cross-origin': [crossOrigin],
   'other-origin': ['https://elsewhere.example'],
+  'flex-node': [latchkey],
 } as const;
 
 export type E2EApp = { app_id: string; api_key: string; origins: string[] };
