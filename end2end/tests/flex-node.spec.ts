@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { PassageError, PassageErrorCode, PassageFlex, LatchkeyFlex } from '@latchkey/flex-node';
-import { test, expect, e2eApp, latchkey, softkey, type E2EApp } from './fixtures';
+import { test, expect, e2eApp, latchkey, softkey } from './fixtures';
 import { authenticate, register, type Authenticator } from './flex-node/ceremony';
 import { passkeyRoutes, type Account } from './flex-node/backend';
 
