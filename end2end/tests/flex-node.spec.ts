@@ -78,7 +78,7 @@ test('a backend written for passage-flex-node differs from it only in the import
   ]);
 });
 
-test('that backend adds a passkey, signs in with it three ways, lists it and removes it', async () => {
+test('that backend adds a passkey, signs in with it (identifier-first, one click), lists and removes passkeys', async () => {
   const routes = passkeyRoutes({
     PASSAGE_APP_ID: app().app_id,
     PASSAGE_API_KEY: app().api_key,
