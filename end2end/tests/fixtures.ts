@@ -43,6 +43,7 @@ export const e2eApps = {
   'cross-origin': [crossOrigin],
   'other-origin': ['https://elsewhere.example'],
   'openapi-client': [latchkey],
+  'flex-node': [latchkey],
 } as const;
 
 export type E2EApp = { app_id: string; api_key: string; origins: string[] };
