@@ -132,8 +132,11 @@ export class Passkey {
   async canUseConditionalMediation(): Promise<boolean> {
     if (!hasWebAuthn()) return false;
     try {
+      // WebAuthn Level 3 names the capability `conditionalGet`; drafts said
+      // `conditionalMediation` (the only name passage-flex-js reads, so it
+      // answers false in Chromium, where autofill works).
       const capabilities = await PublicKeyCredential.getClientCapabilities?.();
-      const answer = capabilities?.conditionalMediation;
+      const answer = capabilities?.conditionalGet ?? capabilities?.conditionalMediation;
       if (typeof answer === 'boolean') return answer;
       return (await PublicKeyCredential.isConditionalMediationAvailable?.()) === true;
     } catch (cause) {
