@@ -109,7 +109,8 @@ export async function management(app: E2EApp, method: 'GET' | 'POST', path: stri
 
 /** The passkeys (devices) Latchkey holds for a user of the app, by external id; [] for no such user. */
 export async function passkeysOf(app: E2EApp, externalId: string): Promise<Array<Record<string, any>>> {
-  const { body } = await management(app, 'GET', `/users?identifier=${encodeURIComponent(externalId)}&limit=1`);
+  const { status, body } = await management(app, 'GET', `/users?identifier=${encodeURIComponent(externalId)}&limit=1`);
+  expect(status).toBe(200);
   const user = body.users[0];
   if (!user) return [];
   return (await management(app, 'GET', `/users/${user.id}/devices`)).body.devices;
