@@ -1,8 +1,8 @@
+import { addVirtualAuthenticator, crossOrigin, e2eApp, expect, latchkey } from './fixtures';
 import {
-  addVirtualAuthenticator, authenticateTransaction, crossOrigin, e2eApp, expect, flexScenarios, flexTest as test,
-  latchkey, latchkeyFlexJs, newUser, openFlexPage, passageFlexJs, registerTransaction, removeWebAuthn, verified,
-  type FlexSdk,
-} from './fixtures';
+  authenticateTransaction, flexScenarios, flexTest as test, latchkeyFlexJs, newUser, openFlexPage, passageFlexJs,
+  registerTransaction, removeWebAuthn, verified, type FlexSdk,
+} from './flex-sdks';
 import type { Page } from '@playwright/test';
 
 // @latchkey/flex-js (sdk/flex-js, built by `make sdk`) through the scenarios

@@ -1,4 +1,4 @@
-import { flexScenarios, passageFlexJs } from './fixtures';
+import { flexScenarios, passageFlexJs } from './flex-sdks';
 
 // Passage's own browser SDK, @passageidentity/passage-flex-js 1.0.2, unchanged:
 // its calls to Passage's host are routed to Latchkey, and every method works.
