@@ -5,7 +5,11 @@
 #      recommended-strict rules (redocly.yaml): any error or warning fails;
 #   3. @hey-api/openapi-ts generates a TypeScript client from it into
 #      end2end/generated/latchkey-api, which end2end/tests/openapi-client.spec.ts
-#      runs a whole flow through against a real Latchkey.
+#      runs a whole flow through against a real Latchkey;
+#   4. the drop-in npm packages' wire types (sdk/*/src/wire.ts) are compiled
+#      against the generated ones (end2end/wire/check.ts): one wire format from
+#      app/src/wire to the browser and Node packages. Needs `make sdk` first
+#      (its TypeScript).
 # Usage: scripts/openapi.sh path/to/latchkey
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,3 +29,5 @@ if ! log=$(openapi-ts --input ./target/openapi.json --output end2end/generated/l
   exit 1
 fi
 echo "    $(find end2end/generated/latchkey-api -name '*.ts' | wc -l) files in end2end/generated/latchkey-api"
+echo "==> The npm packages' wire types against the document's (end2end/wire/check.ts)"
+sdk/flex-js/node_modules/.bin/tsc -p end2end/wire/tsconfig.json

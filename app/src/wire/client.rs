@@ -33,17 +33,17 @@ pub struct HandshakeResponse {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HandshakeBody {
     pub id: String,
-    /// `{"publicKey": PublicKeyCredentialCreationOptions or RequestOptions}`, binary fields base64url.
-    #[cfg_attr(feature = "ssr", schema(value_type = Value))]
     pub challenge: Challenge,
 }
 
 /// What `navigator.credentials.create()` or `.get()` is asked, as JSON.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Challenge {
     /// `PublicKeyCredentialCreationOptions` or `PublicKeyCredentialRequestOptions`,
     /// binary fields base64url.
     #[serde(rename = "publicKey")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub public_key: Value,
 }
 

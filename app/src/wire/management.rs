@@ -100,6 +100,8 @@ pub struct UserListItem {
     pub created_at: String,
     pub updated_at: String,
     pub last_login_at: String,
+    /// Always `null`: Latchkey keeps no metadata (Passage's field).
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>, required = true))]
     pub user_metadata: Option<Value>,
 }
 
@@ -117,6 +119,7 @@ pub struct UserInfo {
     #[serde(flatten)]
     pub listed: UserListItem,
     pub recent_events: Vec<Value>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub social_connections: Value,
     pub webauthn: bool,
     pub webauthn_devices: Vec<Device>,
@@ -126,7 +129,11 @@ pub struct UserInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Icons {
+    /// The provider's icon for light backgrounds, when known.
+    #[cfg_attr(feature = "ssr", schema(required = true))]
     pub light: Option<String>,
+    /// For dark backgrounds, when known.
+    #[cfg_attr(feature = "ssr", schema(required = true))]
     pub dark: Option<String>,
 }
 
@@ -147,6 +154,7 @@ pub struct Device {
     pub last_login_at: String,
     pub icons: Icons,
     /// The provider's name from the AAGUID, when known.
+    #[cfg_attr(feature = "ssr", schema(required = true))]
     pub provider_name: Option<String>,
     pub aaguid: String,
     pub backup_eligible: bool,

@@ -21,7 +21,7 @@ export interface UserListItem {
     created_at: string;
     updated_at: string;
     last_login_at: string;
-    user_metadata: object | null;
+    user_metadata: Record<string, unknown> | null;
 }
 
 export interface UserListResponse {
@@ -35,7 +35,7 @@ export interface UserListResponse {
 
 export interface UserInfo extends UserListItem {
     recent_events: unknown[];
-    social_connections: object;
+    social_connections: Record<string, unknown>;
     webauthn: boolean;
     webauthn_devices: Device[];
     webauthn_types: string[];
