@@ -19,7 +19,7 @@ BENCH ?= quick
 BENCH_ARGS_quick := --duration 10 --register-duration 5
 BENCH_ARGS_full := --duration 60 --register-duration 20
 
-.PHONY: help run dev test tools test-tools lint test-rust test-sqlite test-postgres test-e2e sdk bench profile fuzz soak
+.PHONY: help run dev test tools test-tools lint test-rust test-sqlite test-postgres test-e2e sdk dist bench profile fuzz soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ test-e2e: sdk ## Build the site and the npm packages, lint the OpenAPI document 
 		LATCHKEY_SOFTKEY="$(CARGO_TARGET_DIR)/debug/softkey" \
 		LATCHKEY_SITE_ROOT="$(CURDIR)/target/site" LATCHKEY_E2E_PORT=$(E2E_PORT) \
 		npx playwright test
+
+dist: tools ## One file to deploy: dist/latchkey-<version>-<target>.tar.gz (release binary with the site inside), then check it
+	scripts/dist.sh
 
 sdk: ## Build the drop-in npm packages (sdk/*/dist), pack them into sdk/packs, print their sizes
 	scripts/sdk.sh

@@ -22,7 +22,7 @@ use std::{
 
 use anyhow::{bail, Context};
 use latchkey::{
-    config::{Config, PublicUrl},
+    config::{Config, PublicUrl, SiteFiles},
     flex::{apps::NewApp, clock::Clock},
     startup::Application,
 };
@@ -194,7 +194,7 @@ pub async fn count() -> anyhow::Result<Table> {
         listen: "127.0.0.1:0".into(),
         database_url: format!("sqlite://{}", dir.path().join("count.db").display()),
         public_url: PublicUrl::parse(ORIGIN)?,
-        site_root: "target/site".into(),
+        site: SiteFiles::Folder("target/site".into()),
         // A clock that stands still: the counts are the steady state, with the app
         // and the API key served from the cache (read again once a second).
         clock: Clock::manual(),

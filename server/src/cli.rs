@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
-    config::{find_site_root, Config, PublicUrl},
+    config::{find_site, Config, PublicUrl},
     flex::{
         apps,
         clock::Clock,
@@ -353,7 +353,7 @@ async fn serve(args: ServeArgs, global: GlobalArgs) -> anyhow::Result<()> {
         listen: args.listen,
         database_url: global.database_url,
         public_url: PublicUrl::parse(&args.public_url)?,
-        site_root: find_site_root(args.site_root),
+        site: find_site(args.site_root),
         clock: Clock::system(),
         rate_limits: RateLimitConfig {
             per_ip: args.rate_limit_ip,

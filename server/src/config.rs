@@ -19,8 +19,8 @@ pub struct Config {
     pub database_url: String,
     /// The origin the built-in site is served at.
     pub public_url: PublicUrl,
-    /// The folder holding the built site (`pkg/latchkey.js`, `.wasm`, `.css`).
-    pub site_root: PathBuf,
+    /// Where the built site's files (`pkg/latchkey.js`, `.wasm`, `.css`) come from.
+    pub site: SiteFiles,
     /// The system clock, or a hand-moved one in tests.
     pub clock: Clock,
     pub rate_limits: RateLimitConfig,
@@ -63,16 +63,39 @@ impl PublicUrl {
     }
 }
 
-/// Where the built site is, when no option says: next to the binary (an
+/// Where the built site's files come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SiteFiles {
+    /// A folder (`--site-root`, or where cargo-leptos built it).
+    Folder(PathBuf),
+    /// Inside the binary (`make dist`; `crate::site_files`).
+    Embedded,
+}
+
+impl SiteFiles {
+    /// The folder, if the files are in one.
+    pub fn folder(&self) -> Option<&Path> {
+        match self {
+            Self::Folder(path) => Some(path),
+            Self::Embedded => None,
+        }
+    }
+}
+
+/// Where the built site is, when no option says: where cargo-leptos put it,
+/// inside the binary (a release from `make dist`), next to the binary (an
 /// installed layout, or `target/<profile>/latchkey` beside `target/site`), else
 /// `target/site` under the working directory.
-pub fn find_site_root(explicit: Option<PathBuf>) -> PathBuf {
+pub fn find_site(explicit: Option<PathBuf>) -> SiteFiles {
     if let Some(path) = explicit {
-        return path;
+        return SiteFiles::Folder(path);
     }
     // cargo-leptos tells the server where it put the site.
     if let Some(path) = std::env::var_os("LEPTOS_SITE_ROOT") {
-        return PathBuf::from(path);
+        return SiteFiles::Folder(PathBuf::from(path));
+    }
+    if crate::site_files::embedded().is_some() {
+        return SiteFiles::Embedded;
     }
     let beside_binary = std::env::current_exe().ok().and_then(|exe| {
         let dir = exe.parent()?.to_path_buf();
@@ -80,10 +103,10 @@ pub fn find_site_root(explicit: Option<PathBuf>) -> PathBuf {
             .into_iter()
             .find(|candidate| has_site(candidate))
     });
-    beside_binary.unwrap_or_else(|| PathBuf::from("target/site"))
+    SiteFiles::Folder(beside_binary.unwrap_or_else(|| PathBuf::from("target/site")))
 }
 
-fn has_site(dir: &Path) -> bool {
+pub fn has_site(dir: &Path) -> bool {
     dir.join("pkg").is_dir()
 }
 

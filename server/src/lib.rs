@@ -10,6 +10,7 @@ pub mod client;
 pub mod config;
 pub mod flex;
 pub mod site;
+pub mod site_files;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

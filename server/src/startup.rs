@@ -1,7 +1,7 @@
 //! The startup seam: build the application from a config, read back the port
 //! it bound, run it until a shutdown signal.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, path::Path, sync::Arc};
 
 use anyhow::Context;
 use axum::{response::IntoResponse, Router};
@@ -17,7 +17,7 @@ use tower_http::{
 };
 
 use crate::{
-    config::Config,
+    config::{Config, SiteFiles},
     flex::{apps::Origin, Flex},
     routes,
     site::{self, limits::SiteLimits},
@@ -64,7 +64,14 @@ impl Application {
         });
         Ok(Self {
             listener,
-            router: router(state, config.request_timeout, config.trusted_proxies),
+            router: router(
+                state,
+                config.request_timeout,
+                config.trusted_proxies,
+                (config.site == SiteFiles::Embedded)
+                    .then(crate::site_files::embedded)
+                    .flatten(),
+            ),
             flex,
             limits,
             site_limits,
@@ -149,6 +156,7 @@ fn router(
     state: AppState,
     request_timeout: std::time::Duration,
     trusted_proxies: TrustedProxies,
+    embedded_site: Option<&'static include_dir::Dir<'static>>,
 ) -> Router {
     let routes = generate_route_list(app::App);
     let context_state = state.clone();
@@ -161,7 +169,7 @@ fn router(
             move || provide_context(context_state.site.clone()),
             move || app::shell(shell_options.clone()),
         )
-        .fallback(fallback(&state))
+        .fallback(fallback(&state, embedded_site))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             routes::site_fns::limit_server_fns,
@@ -190,9 +198,11 @@ fn router(
 }
 
 /// What no route answers: under `/v1/`, the API's `{code, error}` 404; elsewhere
-/// a file of the site, or the site's own 404 page (with the site in its context).
+/// a file of the site (embedded in the binary, or in its folder), or the site's
+/// own 404 page (with the site in its context).
 fn fallback(
     state: &AppState,
+    embedded: Option<&'static include_dir::Dir<'static>>,
 ) -> impl Fn(
     axum::http::Uri,
     axum::extract::State<AppState>,
@@ -209,6 +219,11 @@ fn fallback(
     move |uri, state, request| {
         if uri.path().starts_with("/v1/") {
             return Box::pin(async { routes::api_not_found() });
+        }
+        if let Some(file) = embedded
+            .and_then(|site| crate::site_files::response(site, uri.path(), request.headers()))
+        {
+            return Box::pin(async { file });
         }
         site_files(uri, state, request)
     }
@@ -255,8 +270,15 @@ fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
         .unwrap_or(3001);
     LeptosOptions::builder()
         .output_name(Arc::<str>::from("latchkey"))
+        // An embedded site has no folder: a path that cannot exist keeps Leptos's
+        // file handler from serving any (the fallback serves the embedded files).
         .site_root(Arc::<str>::from(
-            config.site_root.to_string_lossy().as_ref(),
+            config
+                .site
+                .folder()
+                .unwrap_or(Path::new("/dev/null/no-site-folder"))
+                .to_string_lossy()
+                .as_ref(),
         ))
         .site_pkg_dir(Arc::<str>::from("pkg"))
         .site_addr(addr)

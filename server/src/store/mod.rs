@@ -65,6 +65,41 @@ pub enum StoreError {
     Connect(#[source] sqlx::Error),
     #[error("could not bring the database schema up to date (migrations failed)")]
     Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error(
+        "the database was migrated by a newer Latchkey (it has schema version {applied}; this \
+         binary knows versions up to {known}): run that Latchkey or a newer one, or restore a \
+         backup taken before the upgrade"
+    )]
+    NewerSchema { applied: i64, known: i64 },
+}
+
+/// Where a database's schema stands against this binary's migrations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// Versions applied to the database, in order.
+    pub applied: Vec<i64>,
+    /// The newest version this binary knows.
+    pub known: i64,
+}
+
+impl SchemaStatus {
+    /// Versions this binary knows that the database lacks.
+    pub fn pending(&self, migrations: &Migrator) -> Vec<i64> {
+        migrations
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !self.applied.contains(v))
+            .collect()
+    }
+
+    /// A version applied to the database that this binary does not know, if any.
+    pub fn newer(&self) -> Option<i64> {
+        self.applied
+            .iter()
+            .copied()
+            .filter(|v| *v > self.known)
+            .max()
+    }
 }
 
 /// The pools of one engine's native driver. SQLite allows one writer at a
@@ -113,6 +148,13 @@ pub struct Store {
 impl Store {
     /// Connects (creating a missing SQLite file) and runs the migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let store = Self::open(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects (creating a missing SQLite file) without touching the schema.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
         let pool = match Engine::of_url(url)? {
             // One writer at a time in SQLite: WAL lets readers go on, and the busy
             // timeout makes a second writer wait instead of failing.
@@ -130,10 +172,6 @@ impl Store {
                     .connect_with(options.clone())
                     .await
                     .map_err(StoreError::Connect)?;
-                SQLITE_MIGRATIONS
-                    .run(&writer)
-                    .await
-                    .map_err(StoreError::Migrate)?;
                 let reader = SqlitePoolOptions::new()
                     .max_connections(4)
                     .acquire_timeout(Duration::from_secs(10))
@@ -149,14 +187,72 @@ impl Store {
                     .connect(url)
                     .await
                     .map_err(StoreError::Connect)?;
-                POSTGRES_MIGRATIONS
-                    .run(&pool)
-                    .await
-                    .map_err(StoreError::Migrate)?;
                 Pool::Postgres(pool)
             }
         };
         Ok(Self { pool })
+    }
+
+    /// Brings the schema up to date (forward only). A database migrated by a
+    /// newer binary is refused before anything changes.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let status = self.schema_status().await.map_err(StoreError::Connect)?;
+        if let Some(applied) = status.newer() {
+            return Err(StoreError::NewerSchema {
+                applied,
+                known: status.known,
+            });
+        }
+        let migrations = self.migrations();
+        match &self.pool {
+            Pool::Sqlite { writer, .. } => migrations.run(writer).await,
+            Pool::Postgres(pool) => migrations.run(pool).await,
+        }
+        .map_err(StoreError::Migrate)
+    }
+
+    /// The migrations of this store's engine.
+    pub fn migrations(&self) -> &'static Migrator {
+        match self.engine() {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// The schema versions applied to the database (none on a new one), read
+    /// without changing anything.
+    pub async fn schema_status(&self) -> Result<SchemaStatus, sqlx::Error> {
+        let exists = match &self.pool {
+            Pool::Sqlite { reader, .. } => {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+                )
+                .fetch_one(reader)
+                .await?
+                    > 0
+            }
+            Pool::Postgres(pool) => {
+                sqlx::query_scalar::<_, bool>("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        let applied = if exists {
+            on_reader!(self, |pool| sqlx::query_scalar(
+                "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version"
+            )
+            .fetch_all(pool)
+            .await)?
+        } else {
+            Vec::new()
+        };
+        let known = self
+            .migrations()
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0);
+        Ok(SchemaStatus { applied, known })
     }
 
     pub fn engine(&self) -> Engine {

@@ -7,7 +7,7 @@ use app::wire::{
 };
 use latchkey::{
     client::LatchkeyFlex,
-    config::{Config, PublicUrl},
+    config::{Config, PublicUrl, SiteFiles},
     flex::{apps::NewApp, clock::Clock},
     startup::Application,
     store::Store,
@@ -112,7 +112,7 @@ pub fn test_config_with_limits(
         listen: "127.0.0.1:0".into(),
         database_url: database_url.into(),
         public_url: PublicUrl::parse("http://localhost:3000").unwrap(),
-        site_root: "target/site".into(),
+        site: SiteFiles::Folder("target/site".into()),
         clock,
         rate_limits,
         request_timeout: std::time::Duration::from_secs(5),
@@ -159,7 +159,11 @@ pub async fn spawn_app_with_limits(rate_limits: RateLimitConfig) -> TestApp {
 
 /// `spawn_app`, with its configuration changed by `configure` first.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-    let database = TestDatabase::fresh().await;
+    spawn_app_on(TestDatabase::fresh().await, configure).await
+}
+
+/// `spawn_app_with`, on a database the test made (and perhaps filled) first.
+pub async fn spawn_app_on(database: TestDatabase, configure: impl FnOnce(&mut Config)) -> TestApp {
     let clock = Clock::manual();
     let mut config = test_config_with_limits(&database.url, clock.clone(), RateLimitConfig::off());
     configure(&mut config);
@@ -233,6 +237,65 @@ impl TestApp {
             NewApp::parse("Other app", std::slice::from_ref(&self.address), None).unwrap();
         let (app, key) = self.core.create_app(&new_app).await.unwrap();
         (app.id.as_str().to_owned(), key.key.as_str().to_owned())
+    }
+
+    /// The URL of the database the server runs on.
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
+    /// The id of the user with this external id in the test app.
+    pub async fn user_id(&self, external_id: &str) -> String {
+        let app_id = latchkey::flex::ids::AppId::parse(&self.app_id).unwrap();
+        self.store
+            .find_user_by_external_id(&app_id, external_id)
+            .await
+            .unwrap()
+            .expect("the user exists")
+            .id
+    }
+
+    /// An identifier-first sign-in to another app of this server, its
+    /// ceremony signed for `origin`: the external id its nonce names.
+    pub async fn sign_in_to(
+        &self,
+        authenticator: &mut Authenticator,
+        app_id: &str,
+        origin: &str,
+        external_id: &str,
+    ) -> String {
+        let app = self.core.find_app(app_id).await.unwrap();
+        let external = latchkey::flex::ids::ExternalId::parse(external_id).unwrap();
+        let transaction = self
+            .core
+            .create_authenticate_transaction(&app, &external)
+            .await
+            .unwrap();
+        let (status, body) = self
+            .client_post_raw(
+                app_id,
+                "/authenticate/transactions/webauthn/start",
+                serde_json::json!({ "transaction_id": transaction.as_str() }).to_string(),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let HandshakeResponse { handshake } = serde_json::from_value(body).unwrap();
+        let response = authenticator.authenticate(origin, &handshake.challenge.public_key);
+        let (status, body) = self
+            .client_post_raw(
+                app_id,
+                "/authenticate/transactions/webauthn/finish",
+                serde_json::json!({
+                    "transaction_id": transaction.as_str(),
+                    "handshake_id": handshake.id,
+                    "handshake_response": response,
+                })
+                .to_string(),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let nonce = latchkey::flex::ids::Nonce::parse(body["nonce"].as_str().unwrap()).unwrap();
+        self.core.verify_nonce(&app, &nonce).await.unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -21,3 +21,4 @@ mod site;
 mod site_fns;
 mod site_limits;
 mod sweep;
+mod upgrades;

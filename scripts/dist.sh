@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make dist`: one file to deploy. Builds the site and the server in release,
+# the server with the site inside it (LATCHKEY_EMBED_SITE; see server/build.rs),
+# packs dist/latchkey-<version>-<target>.tar.gz (the binary, README, licenses,
+# an example configuration), prints its size, then checks it: the binary,
+# unpacked alone into an empty folder and started from there, serves its pages,
+# its WASM brotli-encoded and its API.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+target=$(rustc -vV | sed -n 's/^host: //p')
+name="latchkey-$version-$target"
+bin="${CARGO_TARGET_DIR:-target}/release/latchkey"
+
+cargo leptos build --release
+LATCHKEY_EMBED_SITE="$PWD/target/site" cargo build --release -p server --bin latchkey
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir "$stage/$name"
+cp "$bin" README.md LICENSE LICENSE-MIT LICENSE-APACHE "$stage/$name/"
+if [ -f deploy/latchkey.env.example ]; then cp deploy/latchkey.env.example "$stage/$name/"; fi
+mkdir -p dist
+tar -C "$stage" -czf "dist/$name.tar.gz" "$name"
+echo "==> dist/$name.tar.gz: $(wc -c <"dist/$name.tar.gz") bytes ($(du -h "dist/$name.tar.gz" | cut -f1)); the binary: $(wc -c <"$bin") bytes"
+
+echo "==> checking it: unpacked alone, started from an empty folder"
+check=$(mktemp -d)
+tar -C "$check" -xzf "dist/$name.tar.gz"
+mkdir "$check/elsewhere"
+port=$((20000 + RANDOM % 20000))
+url="http://localhost:$port"
+(cd "$check/elsewhere" && DATABASE_URL="sqlite://$check/elsewhere/smoke.db" \
+  exec "../$name/latchkey" serve --listen "localhost:$port" --public-url "$url" >"$check/serve.log" 2>&1) &
+server=$!
+trap 'kill $server 2>/dev/null || true; rm -rf "$stage" "$check"' EXIT
+for _ in $(seq 50); do curl -fs "$url/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+fail() { echo "dist check failed: $*" >&2; cat "$check/serve.log" >&2; exit 1; }
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/")" = 200 ] || fail "GET / is not 200"
+curl -s "$url/" | grep -q '/pkg/latchkey.js' || fail "the home page does not load the site's script"
+for file in pkg/latchkey.js pkg/latchkey_bg.wasm pkg/latchkey.wasm pkg/latchkey.css favicon.svg; do
+  [ -f "target/site/$file" ] || continue
+  headers=$(curl -s -D - -o /dev/null -H 'accept-encoding: br, gzip' "$url/$file")
+  echo "$headers" | grep -q '^HTTP/1.1 200' || fail "GET /$file: $headers"
+  case "$file" in
+    *.js | *.wasm | *.css | *.svg) echo "$headers" | grep -qi '^content-encoding: br' || fail "/$file is not brotli-encoded" ;;
+  esac
+  echo "    /$file: 200, $(echo "$headers" | grep -i '^content-encoding' | tr -d '\r' || echo 'identity')"
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/v1/openapi.json")" = 200 ] || fail "the API does not answer"
+echo "==> dist check passed: $name serves the site from inside the binary"
