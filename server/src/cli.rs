@@ -51,6 +51,23 @@ enum Command {
     /// Print the REST API's OpenAPI 3.1 document (what `GET /v1/openapi.json`
     /// serves), to generate a client or check it; needs no database.
     Openapi,
+    /// Copy a SQLite store, consistently, while the server runs (`VACUUM INTO`).
+    /// For PostgreSQL, use pg_dump (the refusal says how).
+    Backup {
+        /// The backup to write: a new file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a backup in place of the SQLite store DATABASE_URL names, the
+    /// server stopped; then bring it to this version's schema.
+    Restore {
+        /// The backup to restore (a file `latchkey backup` wrote).
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace a store that holds apps or users (refused otherwise).
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,6 +243,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve(args, cli.global).await,
         Some(Command::Apps(command)) => apps_command(command, &cli.global).await,
         Some(Command::Keys(command)) => keys_command(command, &cli.global).await,
+        Some(Command::Backup { out }) => {
+            let store = Store::open(&cli.global.database_url)
+                .await
+                .context("could not open the database (DATABASE_URL)")?;
+            store.backup_to(&out).await?;
+            let contents = store.contents().await?;
+            store.close().await;
+            println!(
+                "Backed up {} apps, {} users and {} passkeys to {}",
+                contents.apps,
+                contents.users,
+                contents.passkeys,
+                out.display()
+            );
+            Ok(())
+        }
+        Some(Command::Restore { from, replace }) => {
+            let contents = crate::store::restore(&from, &cli.global.database_url, replace).await?;
+            println!(
+                "Restored {} apps, {} users and {} passkeys from {}",
+                contents.apps,
+                contents.users,
+                contents.passkeys,
+                from.display()
+            );
+            Ok(())
+        }
         Some(Command::Openapi) => {
             println!(
                 "{}",

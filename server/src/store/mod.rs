@@ -11,6 +11,7 @@
 //! Latchkey restart or kill, and a database crash only ends ceremonies in flight.
 
 mod apps;
+mod backup;
 mod ceremonies;
 mod finishes;
 mod site;
@@ -27,6 +28,7 @@ use sqlx::{
 };
 
 pub use apps::{ApiKeyRow, AppRow, NewAppRow};
+pub use backup::{restore, BackupError, Contents, RestoreError};
 pub use ceremonies::{
     HandshakeRow, NewHandshake, NewTransaction, PasskeyInHandshake, UsedTransaction,
 };

@@ -29,6 +29,11 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// Whether the tests run on PostgreSQL (`LATCHKEY_TEST_DATABASE=postgres`).
+    pub fn on_postgres() -> bool {
+        std::env::var("LATCHKEY_TEST_DATABASE").as_deref() == Ok("postgres")
+    }
+
     pub async fn fresh() -> Self {
         sqlx::any::install_default_drivers();
         let engine = std::env::var("LATCHKEY_TEST_DATABASE").unwrap_or_else(|_| "sqlite".into());

@@ -1,6 +1,7 @@
 //! Integration tests: the real server, on a real database, through HTTP.
 //! `LATCHKEY_TEST_DATABASE=sqlite|postgres` picks the engine (`make test` runs both).
 
+mod backups;
 mod cli;
 mod client;
 mod compat;
