@@ -51,6 +51,9 @@ enum Command {
     /// Print the REST API's OpenAPI 3.1 document (what `GET /v1/openapi.json`
     /// serves), to generate a client or check it; needs no database.
     Openapi,
+    /// Check a configuration before serving it (the same options as `serve`):
+    /// one line per check, each problem with its fix; exits 1 on any problem.
+    Doctor(ServeArgs),
     /// Copy a SQLite store, consistently, while the server runs (`VACUUM INTO`).
     /// For PostgreSQL, use pg_dump (the refusal says how).
     Backup {
@@ -243,6 +246,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve(args, cli.global).await,
         Some(Command::Apps(command)) => apps_command(command, &cli.global).await,
         Some(Command::Keys(command)) => keys_command(command, &cli.global).await,
+        Some(Command::Doctor(args)) => doctor(args, &cli.global).await,
         Some(Command::Backup { out }) => {
             let store = Store::open(&cli.global.database_url)
                 .await
@@ -389,6 +393,30 @@ async fn keys_command(command: KeysCommand, global: &GlobalArgs) -> anyhow::Resu
         }
     }
     flex.store().close().await;
+    Ok(())
+}
+
+async fn doctor(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    let site = find_site(args.site_root);
+    let findings = crate::doctor::check(&crate::doctor::Checkup {
+        public_url: &args.public_url,
+        database_url: &global.database_url,
+        site: &site,
+        limits_per_ip: args.rate_limit_ip > 0 || args.rate_limit_management_ip > 0,
+        trusted_proxies: args.trusted_proxies.len(),
+    })
+    .await;
+    for finding in &findings {
+        println!("{finding}");
+    }
+    let problems = findings
+        .iter()
+        .filter(|f| f.verdict == crate::doctor::Verdict::Fail)
+        .count();
+    if problems > 0 {
+        anyhow::bail!("{problems} problem(s) to fix before serving");
+    }
+    println!("Nothing to fix.");
     Ok(())
 }
 

@@ -106,6 +106,17 @@ pub fn find_site(explicit: Option<PathBuf>) -> SiteFiles {
     SiteFiles::Folder(beside_binary.unwrap_or_else(|| PathBuf::from("target/site")))
 }
 
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 pub fn has_site(dir: &Path) -> bool {
     dir.join("pkg").is_dir()
 }

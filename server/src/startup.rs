@@ -17,7 +17,7 @@ use tower_http::{
 };
 
 use crate::{
-    config::{Config, SiteFiles},
+    config::{redact, Config, SiteFiles},
     flex::{apps::Origin, Flex},
     routes,
     site::{self, limits::SiteLimits},
@@ -284,17 +284,6 @@ fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
         .site_addr(addr)
         .reload_port(reload_port)
         .build()
-}
-
-/// A database URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
 }
 
 /// Deletes expired transactions, handshakes, nonces and site sessions once a

@@ -299,6 +299,23 @@ impl Store {
         })
     }
 
+    /// The database server's clock, in Unix seconds (PostgreSQL; SQLite's is
+    /// this machine's own).
+    pub async fn database_clock(&self) -> Result<f64, sqlx::Error> {
+        match &self.pool {
+            Pool::Postgres(pool) => {
+                sqlx::query_scalar("SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8")
+                    .fetch_one(pool)
+                    .await
+            }
+            Pool::Sqlite { reader, .. } => {
+                sqlx::query_scalar("SELECT (julianday('now') - 2440587.5) * 86400.0")
+                    .fetch_one(reader)
+                    .await
+            }
+        }
+    }
+
     /// Closes every connection (at shutdown).
     pub async fn close(&self) {
         match &self.pool {

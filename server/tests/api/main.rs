@@ -6,6 +6,7 @@ mod cli;
 mod client;
 mod compat;
 mod databases;
+mod doctor;
 mod finishes;
 mod flows;
 mod fuzz;
