@@ -13,8 +13,11 @@ target=$(rustc -vV | sed -n 's/^host: //p')
 name="latchkey-$version-$target"
 bin="${CARGO_TARGET_DIR:-target}/release/latchkey"
 
+# Twice, the same way (so nothing but the server crate builds again): the
+# first may build the server before the site is complete; the second embeds it.
+export LATCHKEY_EMBED_SITE="$PWD/target/site"
 cargo leptos build --release
-LATCHKEY_EMBED_SITE="$PWD/target/site" cargo build --release -p server --bin latchkey
+cargo leptos build --release
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT

@@ -24,13 +24,17 @@ fn main() {
     let mut version = DefaultHasher::new();
     if let Some(site) = env::var_os("LATCHKEY_EMBED_SITE") {
         let site = PathBuf::from(site);
-        assert!(
-            site.join("pkg").is_dir(),
-            "LATCHKEY_EMBED_SITE={} has no pkg/: build the site first (cargo leptos build --release)",
-            site.display()
-        );
+        // Watched even while missing: cargo-leptos may build the server before
+        // the site is there, and the next build then embeds it.
         println!("cargo:rerun-if-changed={}", site.display());
-        copy(&site, &out, &mut version);
+        if site.join("pkg").is_dir() {
+            copy(&site, &out, &mut version);
+        } else {
+            println!(
+                "cargo:warning=LATCHKEY_EMBED_SITE={} has no pkg/ yet: nothing embedded",
+                site.display()
+            );
+        }
     }
     // One validator for every file: it changes whenever any file does.
     println!(
