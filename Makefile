@@ -19,10 +19,12 @@ BENCH ?= quick
 BENCH_ARGS_quick := --duration 10 --register-duration 5
 BENCH_ARGS_full := --duration 60 --register-duration 20
 
-.PHONY: help run dev test tools test-tools lint test-rust test-sqlite test-postgres test-e2e sdk dist bench profile fuzz soak
+.PHONY: help run dev test tools test-tools test-newcomer lint test-rust test-sqlite test-postgres test-e2e sdk dist bench profile fuzz soak
 
-help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+help: ## List the targets (from each one's comment) and the variables that matter
+	@grep -E '^[a-z][a-z0-9_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@echo "Variables: CHROMIUM=/path/to/chromium (the browser tests), PG_BIN=/usr/lib/postgresql/N/bin,"
+	@echo "  DATABASE_URL (make run), CARGO_TARGET_DIR (default ~/.cache/latchkey/target), BENCH=full"
 
 run: tools ## Build in release and serve site + API on http://localhost:3000 (SQLite file latchkey.db)
 	cargo leptos build --release
@@ -31,13 +33,16 @@ run: tools ## Build in release and serve site + API on http://localhost:3000 (SQ
 dev: tools ## Rebuild and restart on every change (cargo leptos watch)
 	cargo leptos watch
 
-test: test-tools lint test-rust test-e2e ## Everything CI checks: format, clippy, Rust tests on SQLite and PostgreSQL, Playwright
+test: test-newcomer test-tools lint test-rust test-e2e ## Everything CI checks: format, clippy, Rust tests on SQLite and PostgreSQL, Playwright
 
 tools: ## Install the build tools that are missing (wasm target, cargo-leptos, wasm-bindgen, wasm-opt)
 	scripts/install-tools.sh build
 
-test-tools: ## Install the build and test tools that are missing (also Chromium, npm packages)
+test-tools: ## Install the build and test tools that are missing (also Chromium as root with apt; else says what to install)
 	scripts/install-tools.sh test
+
+test-newcomer: ## A newcomer's make test in seconds: as an unprivileged user without Chromium, the install script says what to install; make help lists every target
+	scripts/test-newcomer.sh
 
 lint: ## cargo fmt --check and clippy -D warnings, for the server and the WASM
 	cargo fmt --all --check
@@ -46,7 +51,7 @@ lint: ## cargo fmt --check and clippy -D warnings, for the server and the WASM
 
 test-rust: test-sqlite test-postgres ## Every Rust test, on SQLite and on PostgreSQL
 
-test-sqlite:
+test-sqlite: ## Every Rust test on SQLite
 	@echo "==> Rust tests on SQLite"
 	LATCHKEY_TEST_DATABASE=sqlite cargo nextest run $(RUST_PACKAGES)
 
@@ -58,8 +63,9 @@ test-e2e: sdk ## Build the site and the npm packages, lint the OpenAPI document 
 	cargo leptos build
 	cargo build -p softkey --bin softkey
 	scripts/openapi.sh "$(CARGO_TARGET_DIR)/debug/latchkey"
-	@echo "==> Playwright in Chromium ($$(/usr/bin/chromium --version 2>/dev/null))"
-	cd end2end && LATCHKEY_BIN="$(CARGO_TARGET_DIR)/debug/latchkey" \
+	chromium=$$(scripts/install-tools.sh check-chromium); \
+	echo "==> Playwright in $$chromium ($$("$$chromium" --version 2>/dev/null))"; \
+	cd end2end && CHROMIUM="$$chromium" LATCHKEY_BIN="$(CARGO_TARGET_DIR)/debug/latchkey" \
 		LATCHKEY_SOFTKEY="$(CARGO_TARGET_DIR)/debug/softkey" \
 		LATCHKEY_SITE_ROOT="$(CURDIR)/target/site" LATCHKEY_E2E_PORT=$(E2E_PORT) \
 		npx playwright test

@@ -5,6 +5,10 @@ import { e2eDatabase, latchkey as baseURL, port } from './tests/fixtures';
 // and LATCHKEY_SITE_ROOT, and picks a port of its own. Without LATCHKEY_BIN
 // the run fails: global-setup.ts needs the binary's CLI to create the apps.
 const bin = process.env.LATCHKEY_BIN;
+// The browser: CHROMIUM (what `make test-e2e` passes, found by
+// scripts/install-tools.sh check-chromium), or the older CHROMIUM_PATH, or
+// Debian's. Never Playwright's own download.
+const chromium = process.env.CHROMIUM || process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 export default defineConfig({
   testDir: './tests',
@@ -29,7 +33,7 @@ export default defineConfig({
       use: {
         ...devices['Desktop Chrome'],
         launchOptions: {
-          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+          executablePath: chromium,
           args: [
             '--no-sandbox',
             '--disable-gpu',
