@@ -2,7 +2,7 @@
 # `make dist`: one file to deploy. Builds the site and the server in release,
 # the server with the site inside it (LATCHKEY_EMBED_SITE; see server/build.rs),
 # packs dist/latchkey-<version>-<target>.tar.gz (the binary, README, licenses,
-# an example configuration), prints its size, then checks it: the binary,
+# the deployment guide and deploy/: example configuration, systemd unit, proxies), prints its size, then checks it: the binary,
 # unpacked alone into an empty folder and started from there, serves its pages,
 # its WASM brotli-encoded and its API.
 set -euo pipefail
@@ -25,7 +25,9 @@ mkdir "$stage/$name"
 cp "$bin" README.md LICENSE LICENSE-MIT LICENSE-APACHE "$stage/$name/"
 # Without its symbols: a third of the size (a profile is taken from a build of its own, `make profile`).
 if command -v strip >/dev/null; then strip "$stage/$name/latchkey"; fi
-if [ -f deploy/latchkey.env.example ]; then cp deploy/latchkey.env.example "$stage/$name/"; fi
+# The example configuration, the systemd unit and the proxy configurations (docs/DEPLOYMENT.md).
+cp -r deploy "$stage/$name/"
+cp docs/DEPLOYMENT.md "$stage/$name/"
 mkdir -p dist
 tar -C "$stage" -czf "dist/$name.tar.gz" "$name"
 echo "==> dist/$name.tar.gz: $(wc -c <"dist/$name.tar.gz") bytes ($(du -h "dist/$name.tar.gz" | cut -f1)); the binary in it: $(wc -c <"$stage/$name/latchkey") bytes"

@@ -123,7 +123,8 @@ enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Revoke an API key: it stops working at once.
+    /// Revoke an API key: it stops working within about a second on every
+    /// instance (each caches live keys for one second).
     Revoke {
         #[arg(long = "app")]
         app_id: String,

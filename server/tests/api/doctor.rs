@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use latchkey::store::Store;
 
-use crate::helpers::TestDatabase;
+use crate::{helpers::TestDatabase, upgrades::migrated_by_a_newer_latchkey};
 
 fn doctor(database_url: &str, args: &[&str]) -> (bool, String) {
     let output: Output = Command::new(env!("CARGO_BIN_EXE_latchkey"))
@@ -156,16 +156,9 @@ async fn each_problem_fails_the_checkup_with_its_fix() {
     .execute(&pool)
     .await
     .unwrap();
-    // And a schema version from a newer Latchkey.
-    sqlx::query(
-        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
-         VALUES (99, 'from a newer Latchkey', CURRENT_TIMESTAMP, TRUE, $1, 0)",
-    )
-    .bind(vec![0_u8; 4])
-    .execute(&pool)
-    .await
-    .unwrap();
     pool.close().await;
+    // And a schema version from a newer Latchkey.
+    migrated_by_a_newer_latchkey(&database.url).await;
     let (ok, text) = doctor(
         &database.url,
         &[

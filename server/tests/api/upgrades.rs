@@ -236,16 +236,7 @@ async fn a_store_a_newer_latchkey_migrated_is_refused_with_what_to_do() {
     let store = Store::connect(&database.url).await.unwrap();
     let known = store.schema_status().await.unwrap().known;
     store.close().await;
-    let pool = AnyPool::connect(&database.url).await.unwrap();
-    sqlx::query(
-        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
-         VALUES (99, 'from a newer Latchkey', CURRENT_TIMESTAMP, TRUE, $1, 0)",
-    )
-    .bind(vec![0_u8; 4])
-    .execute(&pool)
-    .await
-    .unwrap();
-    pool.close().await;
+    migrated_by_a_newer_latchkey(&database.url).await;
 
     let refused = Store::connect(&database.url).await.unwrap_err();
     assert!(
@@ -262,4 +253,18 @@ async fn a_store_a_newer_latchkey_migrated_is_refused_with_what_to_do() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("migrated by a newer Latchkey"), "{stderr}");
     assert!(stderr.contains("restore a backup"), "{stderr}");
+}
+
+/// Records schema version 99 as applied, as a newer Latchkey would have.
+pub async fn migrated_by_a_newer_latchkey(database_url: &str) {
+    let pool = AnyPool::connect(database_url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
+         VALUES (99, 'from a newer Latchkey', CURRENT_TIMESTAMP, TRUE, $1, 0)",
+    )
+    .bind(vec![0_u8; 4])
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
 }
