@@ -13,11 +13,24 @@ target=$(rustc -vV | sed -n 's/^host: //p')
 name="latchkey-$version-$target"
 bin="${CARGO_TARGET_DIR:-target}/release/latchkey"
 
-# Twice, the same way (so nothing but the server crate builds again): the
-# first may build the server before the site is complete; the second embeds it.
-export LATCHKEY_EMBED_SITE="$PWD/target/site"
+# cargo-leptos builds the server while it writes the site, so the server
+# embeds a copy made once the site is complete (target/site-embedded), updated
+# file by file (what did not change keeps its time, so nothing rebuilds for it);
+# when the copy changed, a second build embeds it.
+export LATCHKEY_EMBED_SITE="$PWD/target/site-embedded"
 cargo leptos build --release
-cargo leptos build --release
+changed=0
+mkdir -p "$LATCHKEY_EMBED_SITE"
+while IFS= read -r -d '' file; do
+  copy="$LATCHKEY_EMBED_SITE/${file#target/site/}"
+  if ! cmp -s "$file" "$copy"; then
+    mkdir -p "$(dirname "$copy")" && cp "$file" "$copy" && changed=1
+  fi
+done < <(find target/site -type f -print0)
+while IFS= read -r -d '' copy; do
+  if [ ! -f "target/site/${copy#"$LATCHKEY_EMBED_SITE"/}" ]; then rm "$copy" && changed=1; fi
+done < <(find "$LATCHKEY_EMBED_SITE" -type f -print0)
+if [ "$changed" = 1 ]; then cargo leptos build --release; fi
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -47,7 +60,7 @@ fail() { echo "dist check failed: $*" >&2; cat "$check/serve.log" >&2; exit 1; }
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/")" = 200 ] || fail "GET / is not 200"
 curl -s "$url/" | grep -q '/pkg/latchkey.js' || fail "the home page does not load the site's script"
 for file in pkg/latchkey.js pkg/latchkey_bg.wasm pkg/latchkey.wasm pkg/latchkey.css favicon.svg; do
-  [ -f "target/site/$file" ] || continue
+  [ -f "$LATCHKEY_EMBED_SITE/$file" ] || continue
   headers=$(curl -s -D - -o /dev/null -H 'accept-encoding: br, gzip' "$url/$file")
   echo "$headers" | grep -q '^HTTP/1.1 200' || fail "GET /$file: $headers"
   case "$file" in
