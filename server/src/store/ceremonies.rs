@@ -31,6 +31,8 @@ pub struct NewHandshake {
 /// (credential id, webauthn-rs `Passkey` JSON).
 pub struct UsedTransaction {
     pub user_id: String,
+    /// The user's WebAuthn user handle.
+    pub user_handle: Vec<u8>,
     pub display_name: String,
     pub passkeys: Vec<(Vec<u8>, String)>,
 }
@@ -52,6 +54,8 @@ pub struct PasskeyInHandshake {
     pub passkey_user_id: Option<String>,
     pub credential: Option<String>,
     pub external_id: Option<String>,
+    /// The WebAuthn user handle of the passkey's user.
+    pub user_handle: Option<Vec<u8>>,
 }
 
 impl Store {
@@ -145,6 +149,12 @@ impl Store {
             let Some((user_id, display_name)) = used else {
                 return Ok(None);
             };
+            let user_handle: Vec<u8> =
+                sqlx::query_scalar("SELECT user_handle FROM users WHERE id = $1 AND app_id = $2")
+                    .bind(&user_id)
+                    .bind(app_id.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
             let passkeys = sqlx::query_as(
                 "SELECT cred_id, credential FROM passkeys WHERE user_id = $1 AND app_id = $2",
             )
@@ -154,6 +164,7 @@ impl Store {
             .await?;
             let (handshake, made) = prepare(UsedTransaction {
                 user_id,
+                user_handle,
                 display_name,
                 passkeys,
             })?;
@@ -179,7 +190,7 @@ impl Store {
         on_reader!(self, |pool| {
             sqlx::query_as(
                 "SELECT h.kind, h.user_id, h.state, p.id AS passkey_id, p.user_id AS passkey_user_id, \
-                 p.credential, u.external_id FROM handshakes h \
+                 p.credential, u.external_id, u.user_handle FROM handshakes h \
                  LEFT JOIN passkeys p ON p.cred_id = $1 AND p.app_id = h.app_id \
                  LEFT JOIN users u ON u.id = p.user_id \
                  WHERE h.id_hash = $2 AND h.app_id = $3 AND h.expires_at > $4 \
