@@ -6,3 +6,8 @@ ALTER TABLE users ADD COLUMN user_handle BYTEA;
 UPDATE users SET user_handle = decode(replace(id, '-', ''), 'hex');
 ALTER TABLE users ALTER COLUMN user_handle SET NOT NULL;
 CREATE UNIQUE INDEX users_app_user_handle ON users (app_id, user_handle);
+-- A passkey made with another handle than its user's (imported): that handle;
+-- empty when the source kept none (better-auth makes a random one per passkey
+-- and stores nothing), and then any handle is accepted and the credential id
+-- alone names the user, as in the system it came from. NULL: the user's.
+ALTER TABLE passkeys ADD COLUMN user_handle BYTEA;

@@ -54,7 +54,8 @@ pub struct PasskeyInHandshake {
     pub passkey_user_id: Option<String>,
     pub credential: Option<String>,
     pub external_id: Option<String>,
-    /// The WebAuthn user handle of the passkey's user.
+    /// The WebAuthn user handle the passkey was made with: its user's, or its
+    /// own if imported; empty when unknown (any is accepted).
     pub user_handle: Option<Vec<u8>>,
 }
 
@@ -190,7 +191,7 @@ impl Store {
         on_reader!(self, |pool| {
             sqlx::query_as(
                 "SELECT h.kind, h.user_id, h.state, p.id AS passkey_id, p.user_id AS passkey_user_id, \
-                 p.credential, u.external_id, u.user_handle FROM handshakes h \
+                 p.credential, u.external_id, COALESCE(p.user_handle, u.user_handle) AS user_handle FROM handshakes h \
                  LEFT JOIN passkeys p ON p.cred_id = $1 AND p.app_id = h.app_id \
                  LEFT JOIN users u ON u.id = p.user_id \
                  WHERE h.id_hash = $2 AND h.app_id = $3 AND h.expires_at > $4 \

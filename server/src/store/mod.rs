@@ -11,9 +11,11 @@
 //! Latchkey restart or kill, and a database crash only ends ceremonies in flight.
 
 mod apps;
+pub mod better_auth;
 mod ceremonies;
 mod finishes;
 mod site;
+mod transfer;
 mod users;
 
 use std::{str::FromStr, time::Duration};
@@ -33,6 +35,9 @@ pub use ceremonies::{
 pub use finishes::{AuthenticationWrite, Finish, RegistrationWrite};
 pub use site::{AccountKey, AccountRow};
 pub use sqlx::types::Json;
+pub use transfer::{
+    ExportPasskeyRow, ExportUserRow, ImportItem, ImportOutcome, ImportPasskey, ImportUser,
+};
 pub use users::{NewPasskey, NewUser, PasskeyRow, UserRow};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

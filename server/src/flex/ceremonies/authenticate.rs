@@ -226,7 +226,9 @@ fn verify_assertion(
             let user_handle = response
                 .get_user_unique_id()
                 .ok_or_else(|| FlexError::DiscoverableLoginFailed("no user handle".into()))?;
-            if owner_handle != Some(user_handle) {
+            // An imported passkey whose handle its source never kept (empty)
+            // is named by its credential id alone, as it was there.
+            if owner_handle.is_none_or(|h| !h.is_empty() && h != user_handle) {
                 return Err(FlexError::DiscoverableLoginFailed(
                     "the user handle does not own this passkey".into(),
                 ));
