@@ -82,7 +82,8 @@ pub enum ImportOutcome {
 }
 
 impl Store {
-    /// A page of an app's users, in (created_at, id) order, after `after`.
+    /// A page of an app's users, in (created_at, external_id) order (the same
+    /// in every store), after `after`.
     pub async fn export_users_page(
         &self,
         app_id: &AppId,
@@ -93,8 +94,8 @@ impl Store {
         on_reader!(self, |pool| {
             sqlx::query_as(
                 "SELECT id, external_id, display_name, user_handle, created_at FROM users \
-                 WHERE app_id = $1 AND (created_at > $2 OR (created_at = $2 AND id > $3)) \
-                 ORDER BY created_at, id LIMIT $4",
+                 WHERE app_id = $1 AND (created_at > $2 OR (created_at = $2 AND external_id > $3)) \
+                 ORDER BY created_at, external_id LIMIT $4",
             )
             .bind(app_id.as_str())
             .bind(at)
@@ -106,7 +107,7 @@ impl Store {
     }
 
     /// The passkeys of an app's users from `first` to `last` (inclusive, in
-    /// (created_at, id) order), in that order, each user's oldest first.
+    /// (created_at, external_id) order), in that order, each user's oldest first.
     pub async fn export_passkeys_between(
         &self,
         app_id: &AppId,
@@ -119,9 +120,9 @@ impl Store {
                  p.backup_eligible, p.backup_state, p.counter, p.created_at, p.last_used_at, p.user_handle \
                  FROM passkeys p JOIN users u ON u.id = p.user_id \
                  WHERE p.app_id = $1 \
-                 AND (u.created_at > $2 OR (u.created_at = $2 AND u.id >= $3)) \
-                 AND (u.created_at < $4 OR (u.created_at = $4 AND u.id <= $5)) \
-                 ORDER BY u.created_at, u.id, p.created_at, p.id",
+                 AND (u.created_at > $2 OR (u.created_at = $2 AND u.external_id >= $3)) \
+                 AND (u.created_at < $4 OR (u.created_at = $4 AND u.external_id <= $5)) \
+                 ORDER BY u.created_at, u.external_id, p.created_at, p.cred_id",
             )
             .bind(app_id.as_str())
             .bind(first.0)

@@ -235,6 +235,11 @@ impl TestApp {
         (app.id.as_str().to_owned(), key.key.as_str().to_owned())
     }
 
+    /// The URL of this test's database (for the `latchkey` binary).
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

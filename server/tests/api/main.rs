@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod compat;
 mod databases;
+mod export;
 mod finishes;
 mod flows;
 mod fuzz;

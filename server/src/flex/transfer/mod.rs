@@ -74,8 +74,8 @@ impl Flex {
             .store
             .export_passkeys_between(
                 &app.id,
-                (first.created_at, &first.id),
-                (last.created_at, &last.id),
+                (first.created_at, &first.external_id),
+                (last.created_at, &last.external_id),
             )
             .await?;
         let mut passkeys = passkeys.into_iter().peekable();
@@ -113,7 +113,7 @@ impl Flex {
                 )?;
             }
         }
-        cursor.after = Some((last.created_at, last.id.clone()));
+        cursor.after = Some((last.created_at, last.external_id.clone()));
         if (users.len() as i64) < EXPORT_PAGE {
             cursor.done = true;
         }
