@@ -2,6 +2,7 @@
 //! `LATCHKEY_TEST_DATABASE=sqlite|postgres` picks the engine (`make test` runs both).
 
 mod cli;
+mod better_auth;
 mod client;
 mod compat;
 mod databases;
