@@ -12,7 +12,11 @@ use crate::flex::{
 };
 
 /// Writes `app_id`'s export to `out` (standard output when `None`).
-pub async fn export(flex: &Flex, app_id: &str, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+pub async fn export(
+    flex: &Flex,
+    app_id: &str,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let id = AppId::parse(app_id).ok_or(FlexError::AppNotFound)?;
     let app = flex.app(&id).await?;
     let mut sink: Box<dyn Write> = match out {
@@ -39,8 +43,8 @@ pub async fn import(flex: &Flex, app_id: &str, source: &str, dry_run: bool) -> a
     let (rows, refused) = if source.starts_with("sqlite:") || source.starts_with("postgres") {
         sources::read_better_auth(source).await?
     } else {
-        let text = std::fs::read_to_string(source)
-            .with_context(|| format!("could not read {source}"))?;
+        let text =
+            std::fs::read_to_string(source).with_context(|| format!("could not read {source}"))?;
         sources::read_file_text(&text)?
     };
     let mut report = flex.import(&app, rows, dry_run).await?;

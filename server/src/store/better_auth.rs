@@ -66,20 +66,19 @@ pub async fn read_better_auth(
                 .map_err(StoreError::Connect)?;
             // better-auth's SQLite dates are Unix milliseconds (Kysely) or
             // ISO text (other adapters): both are read.
-            let users = sqlx::query(
-                "SELECT id, name, email, createdAt FROM user ORDER BY createdAt, id",
-            )
-            .fetch_all(&pool)
-            .await
-            .map_err(read)?
-            .into_iter()
-            .map(|row| BetterAuthUser {
-                id: row.get("id"),
-                name: row.try_get("name").ok(),
-                email: row.try_get("email").ok(),
-                created_at: sqlite_time(&row, "createdAt"),
-            })
-            .collect();
+            let users =
+                sqlx::query("SELECT id, name, email, createdAt FROM user ORDER BY createdAt, id")
+                    .fetch_all(&pool)
+                    .await
+                    .map_err(read)?
+                    .into_iter()
+                    .map(|row| BetterAuthUser {
+                        id: row.get("id"),
+                        name: row.try_get("name").ok(),
+                        email: row.try_get("email").ok(),
+                        created_at: sqlite_time(&row, "createdAt"),
+                    })
+                    .collect();
             let passkeys = sqlx::query(
                 "SELECT userId, name, publicKey, credentialID, counter, backedUp, deviceType, \
                  transports, createdAt, aaguid FROM passkey ORDER BY createdAt, id",

@@ -82,12 +82,17 @@ async fn an_export_of_an_app_with_passkeys_validates_against_the_schema() {
     // Ada signed in with one of her two passkeys (which one comes first is
     // the order of their credential ids).
     let ada: Vec<&Value> = lines[2..4].iter().collect();
-    let used = ada.iter().find(|p| p["counter"] == 1).expect("the one used");
+    let used = ada
+        .iter()
+        .find(|p| p["counter"] == 1)
+        .expect("the one used");
     assert_eq!(used["external_id"], "ada");
     assert_eq!(used["algorithm"], -7);
     assert_eq!(used["backup_eligible"], true);
     assert!(used["last_used_at"].is_string(), "{used}");
-    assert!(ada.iter().any(|p| p["counter"] == 0 && p.get("last_used_at").is_none()));
+    assert!(ada
+        .iter()
+        .any(|p| p["counter"] == 0 && p.get("last_used_at").is_none()));
     // No secret of the app is in it.
     assert!(!text.contains(&app.api_key));
     assert!(!text.contains("api_key"));
@@ -124,7 +129,10 @@ async fn an_export_is_refused_without_the_apps_own_key() {
     // The other app's own export holds none of this app's users.
     let (status, body) = export(other_app.clone(), Some(other_key)).await;
     assert_eq!(status, 200);
-    let text = body.as_str().map(str::to_owned).unwrap_or_else(|| body.to_string());
+    let text = body
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| body.to_string());
     assert_eq!(lines(&text).len(), 1, "{text}");
 }
 
@@ -153,9 +161,15 @@ async fn an_export_imported_into_a_fresh_store_exports_the_same_and_signs_in_bot
     // the same RP ID).
     for (external_id, authenticator) in &mut users {
         let nonce = target.sign_in(authenticator, Some(external_id)).await;
-        assert_eq!(target.flex.auth.verify_nonce(&nonce).await.unwrap(), *external_id);
+        assert_eq!(
+            target.flex.auth.verify_nonce(&nonce).await.unwrap(),
+            *external_id
+        );
         let nonce = target.sign_in(authenticator, None).await;
-        assert_eq!(target.flex.auth.verify_nonce(&nonce).await.unwrap(), *external_id);
+        assert_eq!(
+            target.flex.auth.verify_nonce(&nonce).await.unwrap(),
+            *external_id
+        );
     }
 }
 
@@ -241,7 +255,8 @@ async fn a_passkey_with_a_foreign_user_handle_and_a_long_credential_id_signs_in_
     );
 
     // A passkey added later in Latchkey carries the same, imported handle.
-    app.add_passkey(&mut authenticator, "user-from-elsewhere").await;
+    app.add_passkey(&mut authenticator, "user-from-elsewhere")
+        .await;
     assert_eq!(authenticator.credentials[1].user_handle, handle);
     app.sign_in(&mut authenticator, None).await;
 }
@@ -259,7 +274,10 @@ async fn importing_twice_changes_nothing_the_second_time() {
 
     assert_eq!(report.refused, vec![], "{report:?}");
     assert_eq!((report.imported.users, report.imported.passkeys), (0, 0));
-    assert_eq!((report.duplicates.users, report.duplicates.passkeys), (2, 3));
+    assert_eq!(
+        (report.duplicates.users, report.duplicates.passkeys),
+        (2, 3)
+    );
     assert_eq!(target.fingerprint().await, before);
 }
 
@@ -430,7 +448,10 @@ async fn an_import_killed_half_way_ends_complete_when_run_again() {
     let mut child = import().spawn().unwrap();
     let started = std::time::Instant::now();
     while count().await == 0 {
-        assert!(started.elapsed() < Duration::from_secs(120), "nothing imported");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "nothing imported"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     child.kill().unwrap(); // SIGKILL
@@ -444,11 +465,16 @@ async fn an_import_killed_half_way_ends_complete_when_run_again() {
     assert_eq!(partial % 500, 0, "{partial}");
 
     let output = import().output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["refused"], json!([]), "{report}");
     assert_eq!(
-        report["imported"]["passkeys"].as_i64().unwrap() + report["duplicates"]["passkeys"].as_i64().unwrap(),
+        report["imported"]["passkeys"].as_i64().unwrap()
+            + report["duplicates"]["passkeys"].as_i64().unwrap(),
         n as i64
     );
     assert_eq!(report["duplicates"]["passkeys"], partial);
@@ -466,7 +492,7 @@ async fn the_cli_exports_what_the_api_exports() {
         .args(["export", "--app", &app.app_id, "--out"])
         .arg(&out)
         .env_remove("RUST_LOG")
-        .env("DATABASE_URL", app.database_url().to_owned())
+        .env("DATABASE_URL", app.database_url())
         .status()
         .unwrap();
 
@@ -482,7 +508,7 @@ async fn the_cli_exports_what_the_api_exports() {
     // An unknown app is a clear failure.
     let output = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .args(["export", "--app", "no-such-app"])
-        .env("DATABASE_URL", app.database_url().to_owned())
+        .env("DATABASE_URL", app.database_url())
         .output()
         .unwrap();
     assert!(!output.status.success());

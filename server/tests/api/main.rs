@@ -1,8 +1,8 @@
 //! Integration tests: the real server, on a real database, through HTTP.
 //! `LATCHKEY_TEST_DATABASE=sqlite|postgres` picks the engine (`make test` runs both).
 
-mod cli;
 mod better_auth;
+mod cli;
 mod client;
 mod compat;
 mod databases;

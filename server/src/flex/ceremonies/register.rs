@@ -77,7 +77,8 @@ impl Flex {
                 let mut challenge = serde_json::to_value(options)?;
                 // The user's own handle (an imported user's may not be a UUID),
                 // so that every passkey of one user carries the same handle.
-                challenge["publicKey"]["user"]["id"] = URL_SAFE_NO_PAD.encode(&used.user_handle).into();
+                challenge["publicKey"]["user"]["id"] =
+                    URL_SAFE_NO_PAD.encode(&used.user_handle).into();
                 // Passkeys are discoverable, so that one-click and autofill sign-in find them.
                 let selection = &mut challenge["publicKey"]["authenticatorSelection"];
                 selection["residentKey"] = "required".into();

@@ -13,8 +13,8 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use serde::Serialize;
 use uuid::Uuid;
 use webauthn_rs::prelude::{
-    AttestationFormat, AttestationMetadata, COSEKey, COSEKeyType, Credential,
-    ParsedAttestation, ParsedAttestationData, Passkey,
+    AttestationFormat, AttestationMetadata, COSEKey, COSEKeyType, Credential, ParsedAttestation,
+    ParsedAttestationData, Passkey,
 };
 use webauthn_rs_proto::{RegisteredExtensions, UserVerificationPolicy};
 
@@ -29,6 +29,10 @@ use super::{
 use crate::store::{ImportItem, ImportOutcome, ImportPasskey, ImportUser};
 
 pub use clock::rfc3339;
+
+/// Rows read from a source, each with its line (or row) number, and the
+/// lines refused while reading.
+pub type Rows = (Vec<(usize, Line)>, Vec<Refusal>);
 
 /// Users per page of an export.
 const EXPORT_PAGE: i64 = 500;
@@ -195,7 +199,7 @@ fn push_line(out: &mut String, line: &Line) -> Result<(), FlexError> {
 /// object per line, blank lines skipped. A line that is not one of the
 /// format's is refused in the report, not fatal. The header, when there is
 /// one, must name the format and a version this Latchkey reads.
-pub fn parse_lines(text: &str) -> Result<(Vec<(usize, Line)>, Vec<Refusal>), FlexError> {
+pub fn parse_lines(text: &str) -> Result<Rows, FlexError> {
     let mut rows = Vec::new();
     let mut refused = Vec::new();
     for (index, raw) in text.lines().enumerate() {
@@ -264,8 +268,7 @@ fn prepare(row: Line, now: Millis) -> Result<ImportItem, String> {
                 .map_err(|_| "aaguid is not a UUID".to_owned())?
                 .hyphenated()
                 .to_string();
-            if p.transports.len() > 8 || p.transports.iter().any(|t| t.is_empty() || t.len() > 32)
-            {
+            if p.transports.len() > 8 || p.transports.iter().any(|t| t.is_empty() || t.len() > 32) {
                 return Err("transports must be at most 8 names of 1 to 32 characters".into());
             }
             if p.backup_state && !p.backup_eligible {
@@ -346,7 +349,8 @@ fn user_handle(text: &str) -> Result<Vec<u8>, String> {
 fn parse_time(text: &str, field: &str) -> Result<Millis, String> {
     let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .map_err(|_| format!("{field} is not an RFC 3339 time"))?;
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).map_err(|_| format!("{field} is out of range"))
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| format!("{field} is out of range"))
 }
 
 fn time_or(text: Option<&str>, now: Millis, field: &str) -> Result<Millis, String> {
@@ -459,12 +463,12 @@ mod tests {
         let mut x = vec![0; 32];
         let mut y = vec![0; 32];
         // The P-256 generator point.
-        x.copy_from_slice(
-            &hex("6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"),
-        );
-        y.copy_from_slice(
-            &hex("4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"),
-        );
+        x.copy_from_slice(&hex(
+            "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296",
+        ));
+        y.copy_from_slice(&hex(
+            "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
+        ));
         let mut bytes = Vec::new();
         use ciborium::Value as V;
         let int = |n: i64| V::Integer(n.into());

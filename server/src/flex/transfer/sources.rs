@@ -8,13 +8,9 @@ use base64::{
 
 use super::{
     format::{Line, PasskeyLine, UserLine},
-    parse_lines, Refusal, RowKind,
+    parse_lines, Refusal, RowKind, Rows,
 };
 use crate::flex::FlexError;
-
-/// Rows read from a source, each with its line (or row) number, and the
-/// lines refused while reading.
-pub type Rows = (Vec<(usize, Line)>, Vec<Refusal>);
 
 /// A file: JSON Lines when its first non-blank character opens an object,
 /// otherwise a users CSV.
@@ -41,15 +37,12 @@ pub fn parse_users_csv(text: &str) -> Result<Rows, FlexError> {
         .map_err(|e| FlexError::invalid(format!("the CSV has no header row: {e}")))?
         .clone();
     let column = |names: &[&str]| {
-        names.iter().find_map(|name| {
-            headers
-                .iter()
-                .position(|h| h.eq_ignore_ascii_case(name))
-        })
+        names
+            .iter()
+            .find_map(|name| headers.iter().position(|h| h.eq_ignore_ascii_case(name)))
     };
-    let external_id = column(&["external_id", "id"]).ok_or_else(|| {
-        FlexError::invalid("the CSV has neither an external_id nor an id column")
-    })?;
+    let external_id = column(&["external_id", "id"])
+        .ok_or_else(|| FlexError::invalid("the CSV has neither an external_id nor an id column"))?;
     let names: Vec<usize> = ["display_name", "email", "phone"]
         .iter()
         .filter_map(|name| column(&[name]))
@@ -155,6 +148,10 @@ pub async fn read_better_auth(url: &str) -> Result<Rows, FlexError> {
             user_handle: Some(String::new()),
         }));
     }
-    let rows = rows.into_iter().enumerate().map(|(i, row)| (i + 1, row)).collect();
+    let rows = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| (i + 1, row))
+        .collect();
     Ok((rows, Vec::new()))
 }

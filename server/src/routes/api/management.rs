@@ -19,8 +19,8 @@ use futures::StreamExt as _;
 use crate::{
     flex::{
         apps::App,
-        transfer::ExportCursor,
         ids::{AppId, DeviceId, DisplayName, ExternalId, Nonce},
+        transfer::ExportCursor,
         FlexError,
     },
     state::AppState,
