@@ -514,3 +514,30 @@ async fn the_cli_exports_what_the_api_exports() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("app"));
 }
+
+#[tokio::test]
+async fn an_export_for_another_rp_id_is_refused_whole() {
+    let source = spawn_app().await;
+    app_with_passkeys(&source).await;
+    let exported = source.flex.export().await.unwrap();
+    let target = spawn_app().await;
+    let new_app = latchkey::flex::apps::NewApp::parse(
+        "Elsewhere",
+        &["https://shop.example.com".to_owned()],
+        None,
+    )
+    .unwrap();
+    let (elsewhere, _) = target.core.create_app(&new_app).await.unwrap();
+    let before = target.fingerprint().await;
+
+    let (rows, _) = parse_lines(&exported).unwrap();
+    let refused = target
+        .core
+        .import(&elsewhere, rows, false)
+        .await
+        .unwrap_err();
+
+    assert_eq!(refused.code(), "invalid_request");
+    assert!(refused.to_string().contains("RP ID localhost"), "{refused}");
+    assert_eq!(target.fingerprint().await, before);
+}

@@ -139,6 +139,20 @@ impl Flex {
             dry_run,
             ..ImportReport::default()
         };
+        // A passkey works only for the RP ID it was made for: a file of
+        // another RP ID's passkeys is refused whole, before anything is written.
+        let header_rp_id = rows.iter().find_map(|(_, row)| match row {
+            Line::Header(header) => Some(header.app.rp_id.clone()),
+            _ => None,
+        });
+        let has_passkeys = rows.iter().any(|(_, row)| matches!(row, Line::Passkey(_)));
+        if let Some(rp_id) = header_rp_id.filter(|rp_id| has_passkeys && *rp_id != app.rp_id) {
+            return Err(FlexError::invalid(format!(
+                "the passkeys in this file are for RP ID {rp_id}, and this app's RP ID is {}: \
+                 they could not sign in here (create the app with --rp-id {rp_id})",
+                app.rp_id
+            )));
+        }
         let now = self.now();
         let mut items = Vec::with_capacity(rows.len());
         for (line, row) in rows {
@@ -215,6 +229,7 @@ pub fn parse_lines(text: &str) -> Result<Rows, FlexError> {
                         header.format, header.version
                     )));
                 }
+                rows.push((line, Line::Header(header)));
             }
             Ok(row) => rows.push((line, row)),
             Err(e) => refused.push(Refusal {
