@@ -505,6 +505,39 @@ async fn the_cli_exports_what_the_api_exports() {
             Line::Header(_) | Line::User(_) | Line::Passkey(_)
         ));
     }
+    // `latchkey import --dry-run` of it into a fresh store reports what it
+    // would do and writes nothing; without --dry-run it imports.
+    let target = spawn_app().await;
+    let before = target.fingerprint().await;
+    let run = |dry_run: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        command.args(["import", "--app", &target.app_id]);
+        if dry_run {
+            command.arg("--dry-run");
+        }
+        command
+            .arg(&out)
+            .env_remove("RUST_LOG")
+            .env("DATABASE_URL", target.database_url())
+            .output()
+            .unwrap()
+    };
+    let dry = run(true);
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let report: Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["imported"], json!({"users": 2, "passkeys": 3}));
+    assert!(String::from_utf8_lossy(&dry.stderr).contains("dry run"));
+    assert_eq!(target.fingerprint().await, before);
+    let real = run(false);
+    let report: Value = serde_json::from_slice(&real.stdout).unwrap();
+    assert_eq!(report["imported"], json!({"users": 2, "passkeys": 3}));
+    assert_ne!(target.fingerprint().await, before);
+
     // An unknown app is a clear failure.
     let output = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .args(["export", "--app", "no-such-app"])
