@@ -10,3 +10,5 @@ CREATE UNIQUE INDEX users_app_user_handle ON users (app_id, user_handle);
 -- and stores nothing), and then any handle is accepted and the credential id
 -- alone names the user, as in the system it came from. NULL: the user's.
 ALTER TABLE passkeys ADD COLUMN user_handle BLOB;
+-- An export reads an app's users a page at a time in this order.
+CREATE INDEX users_app_created_external ON users (app_id, created_at, external_id);

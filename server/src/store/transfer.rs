@@ -94,7 +94,7 @@ impl Store {
         on_reader!(self, |pool| {
             sqlx::query_as(
                 "SELECT id, external_id, display_name, user_handle, created_at FROM users \
-                 WHERE app_id = $1 AND (created_at > $2 OR (created_at = $2 AND external_id > $3)) \
+                 WHERE app_id = $1 AND (created_at, external_id) > ($2, $3) \
                  ORDER BY created_at, external_id LIMIT $4",
             )
             .bind(app_id.as_str())
@@ -106,31 +106,29 @@ impl Store {
         })
     }
 
-    /// The passkeys of an app's users from `first` to `last` (inclusive, in
-    /// (created_at, external_id) order), in that order, each user's oldest first.
-    pub async fn export_passkeys_between(
+    /// The passkeys of these users of an app, each user's in (created_at,
+    /// cred_id) order (the same in every store).
+    pub async fn export_passkeys_of(
         &self,
         app_id: &AppId,
-        first: (i64, &str),
-        last: (i64, &str),
+        user_ids: &[&str],
     ) -> Result<Vec<ExportPasskeyRow>, sqlx::Error> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
         on_reader!(self, |pool| {
-            sqlx::query_as(
-                "SELECT p.user_id, p.cred_id, p.credential, p.friendly_name, p.aaguid, p.transports, \
-                 p.backup_eligible, p.backup_state, p.counter, p.created_at, p.last_used_at, p.user_handle \
-                 FROM passkeys p JOIN users u ON u.id = p.user_id \
-                 WHERE p.app_id = $1 \
-                 AND (u.created_at > $2 OR (u.created_at = $2 AND u.external_id >= $3)) \
-                 AND (u.created_at < $4 OR (u.created_at = $4 AND u.external_id <= $5)) \
-                 ORDER BY u.created_at, u.external_id, p.created_at, p.cred_id",
-            )
-            .bind(app_id.as_str())
-            .bind(first.0)
-            .bind(first.1)
-            .bind(last.0)
-            .bind(last.1)
-            .fetch_all(pool)
-            .await
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT user_id, cred_id, credential, friendly_name, aaguid, transports, \
+                 backup_eligible, backup_state, counter, created_at, last_used_at, user_handle \
+                 FROM passkeys WHERE app_id = ",
+            );
+            query.push_bind(app_id.as_str()).push(" AND user_id IN (");
+            let mut ids = query.separated(", ");
+            for id in user_ids {
+                ids.push_bind(*id);
+            }
+            query.push(") ORDER BY user_id, created_at, cred_id");
+            query.build_query_as().fetch_all(pool).await
         })
     }
 

@@ -70,19 +70,19 @@ impl Flex {
             .store
             .export_users_page(&app.id, after, EXPORT_PAGE)
             .await?;
-        let (Some(first), Some(last)) = (users.first(), users.last()) else {
+        let Some(last) = users.last() else {
             cursor.done = true;
             return Ok(Some(out).filter(|out| !out.is_empty()));
         };
-        let passkeys = self
-            .store
-            .export_passkeys_between(
-                &app.id,
-                (first.created_at, &first.external_id),
-                (last.created_at, &last.external_id),
-            )
-            .await?;
-        let mut passkeys = passkeys.into_iter().peekable();
+        let ids: Vec<&str> = users.iter().map(|user| user.id.as_str()).collect();
+        let mut passkeys: std::collections::HashMap<String, Vec<_>> =
+            std::collections::HashMap::new();
+        for passkey in self.store.export_passkeys_of(&app.id, &ids).await? {
+            passkeys
+                .entry(passkey.user_id.clone())
+                .or_default()
+                .push(passkey);
+        }
         for user in &users {
             push_line(
                 &mut out,
@@ -93,7 +93,7 @@ impl Flex {
                     created_at: Some(clock::rfc3339(Some(user.created_at))),
                 }),
             )?;
-            while let Some(passkey) = passkeys.next_if(|p| p.user_id == user.id) {
+            for passkey in passkeys.remove(&user.id).unwrap_or_default() {
                 let stored: Passkey = serde_json::from_str(&passkey.credential)?;
                 let credential = Credential::from(stored);
                 let (public_key, algorithm) = cose_key_bytes(&credential.cred);
