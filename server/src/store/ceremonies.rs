@@ -136,10 +136,11 @@ impl Store {
     ) -> Result<Option<T>, E> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let used: Option<(String, String)> = sqlx::query_as(
+            let used: Option<(String, String, Vec<u8>)> = sqlx::query_as(
                 "UPDATE transactions SET used_at = $1 \
                  WHERE id_hash = $2 AND app_id = $3 AND kind = $4 AND used_at IS NULL AND expires_at > $1 \
-                 RETURNING user_id, display_name",
+                 RETURNING user_id, display_name, \
+                 (SELECT u.user_handle FROM users u WHERE u.id = transactions.user_id)",
             )
             .bind(now)
             .bind(id_hash)
@@ -147,15 +148,9 @@ impl Store {
             .bind(kind)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((user_id, display_name)) = used else {
+            let Some((user_id, display_name, user_handle)) = used else {
                 return Ok(None);
             };
-            let user_handle: Vec<u8> =
-                sqlx::query_scalar("SELECT user_handle FROM users WHERE id = $1 AND app_id = $2")
-                    .bind(&user_id)
-                    .bind(app_id.as_str())
-                    .fetch_one(&mut *tx)
-                    .await?;
             let passkeys = sqlx::query_as(
                 "SELECT cred_id, credential FROM passkeys WHERE user_id = $1 AND app_id = $2",
             )
