@@ -189,72 +189,72 @@ impl Store {
                         }
                     }
                     ImportItem::Passkey(p) => {
-                        let user: Option<(String,)> = sqlx::query_as(
-                            "SELECT id FROM users WHERE app_id = $1 AND external_id = $2",
+                        // Its user, and how many passkeys that user holds.
+                        let user: Option<(String, i64)> = sqlx::query_as(
+                            "SELECT u.id, (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id) \
+                             FROM users u WHERE u.app_id = $1 AND u.external_id = $2",
                         )
                         .bind(app_id.as_str())
                         .bind(&p.external_id)
                         .fetch_optional(&mut *tx)
                         .await?;
-                        match user {
-                            None => ImportOutcome::Refused(
+                        let Some((user_id, held)) = user else {
+                            outcomes.push(ImportOutcome::Refused(
                                 "no user with this external id (its user line must come first)"
                                     .into(),
-                            ),
-                            Some((user_id,)) => 'passkey: {
-                                let taken: Option<(String, String)> = sqlx::query_as(
-                                    "SELECT app_id, user_id FROM passkeys WHERE cred_id = $1",
-                                )
-                                .bind(&p.cred_id)
-                                .fetch_optional(&mut *tx)
-                                .await?;
-                                if let Some((app, user)) = taken {
-                                    break 'passkey if app == app_id.as_str() && user == user_id {
-                                        ImportOutcome::Duplicate
-                                    } else {
-                                        ImportOutcome::Refused(
-                                            "this credential id is registered to another user"
-                                                .into(),
-                                        )
-                                    };
+                            ));
+                            continue;
+                        };
+                        let inserted = if held >= max_passkeys_per_user {
+                            0
+                        } else {
+                            sqlx::query(
+                                "INSERT INTO passkeys (id, app_id, user_id, cred_id, credential, friendly_name, \
+                                 aaguid, transports, backup_eligible, backup_state, counter, kind, created_at, \
+                                 updated_at, last_used_at, user_handle) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                                 ON CONFLICT DO NOTHING",
+                            )
+                            .bind(&p.id)
+                            .bind(app_id.as_str())
+                            .bind(&user_id)
+                            .bind(&p.cred_id)
+                            .bind(&p.credential)
+                            .bind(&p.friendly_name)
+                            .bind(&p.aaguid)
+                            .bind(Json(&p.transports))
+                            .bind(p.backup_eligible)
+                            .bind(p.backup_state)
+                            .bind(p.counter)
+                            .bind(&p.kind)
+                            .bind(p.created_at)
+                            .bind(now)
+                            .bind(p.last_used_at)
+                            .bind(p.user_handle.as_deref())
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected()
+                        };
+                        if inserted == 1 {
+                            ImportOutcome::Imported
+                        } else {
+                            // Not written: already there, someone else's, or over the cap.
+                            let taken: Option<(String, String)> = sqlx::query_as(
+                                "SELECT app_id, user_id FROM passkeys WHERE cred_id = $1",
+                            )
+                            .bind(&p.cred_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                            match taken {
+                                Some((app, user)) if app == app_id.as_str() && user == user_id => {
+                                    ImportOutcome::Duplicate
                                 }
-                                let held: i64 = sqlx::query_scalar(
-                                    "SELECT COUNT(*) FROM passkeys WHERE user_id = $1 AND app_id = $2",
-                                )
-                                .bind(&user_id)
-                                .bind(app_id.as_str())
-                                .fetch_one(&mut *tx)
-                                .await?;
-                                if held >= max_passkeys_per_user {
-                                    break 'passkey ImportOutcome::Refused(format!(
-                                        "the user already holds {held} passkeys, the most this app allows"
-                                    ));
-                                }
-                                sqlx::query(
-                                    "INSERT INTO passkeys (id, app_id, user_id, cred_id, credential, friendly_name, \
-                                     aaguid, transports, backup_eligible, backup_state, counter, kind, created_at, \
-                                     updated_at, last_used_at, user_handle) \
-                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-                                )
-                                .bind(&p.id)
-                                .bind(app_id.as_str())
-                                .bind(&user_id)
-                                .bind(&p.cred_id)
-                                .bind(&p.credential)
-                                .bind(&p.friendly_name)
-                                .bind(&p.aaguid)
-                                .bind(Json(&p.transports))
-                                .bind(p.backup_eligible)
-                                .bind(p.backup_state)
-                                .bind(p.counter)
-                                .bind(&p.kind)
-                                .bind(p.created_at)
-                                .bind(now)
-                                .bind(p.last_used_at)
-                                .bind(p.user_handle.as_deref())
-                                .execute(&mut *tx)
-                                .await?;
-                                ImportOutcome::Imported
+                                Some(_) => ImportOutcome::Refused(
+                                    "this credential id is registered to another user".into(),
+                                ),
+                                None => ImportOutcome::Refused(format!(
+                                    "the user already holds {held} passkeys, the most this app allows"
+                                )),
                             }
                         }
                     }
