@@ -574,3 +574,35 @@ async fn an_export_for_another_rp_id_is_refused_whole() {
     assert!(refused.to_string().contains("RP ID localhost"), "{refused}");
     assert_eq!(target.fingerprint().await, before);
 }
+
+#[tokio::test]
+async fn passkeys_over_the_apps_cap_or_of_another_app_are_refused() {
+    let source = spawn_app().await;
+    app_with_passkeys(&source).await;
+    let exported = source.flex.export().await.unwrap();
+    let target = spawn_app().await;
+    // An app that allows one passkey per user: Ada's second is refused.
+    let strict =
+        latchkey::flex::apps::NewApp::parse("Strict", std::slice::from_ref(&target.address), None)
+            .unwrap()
+            .with_max_passkeys(Some(1))
+            .unwrap();
+    let (strict, _) = target.core.create_app(&strict).await.unwrap();
+    let (rows, _) = parse_lines(&exported).unwrap();
+    let report = target.core.import(&strict, rows, false).await.unwrap();
+    assert_eq!((report.imported.users, report.imported.passkeys), (2, 2));
+    assert_eq!(report.refused.len(), 1, "{report:#?}");
+    assert!(report.refused[0]
+        .reason
+        .contains("the most this app allows"));
+
+    // The same passkeys into another app of the same store: a credential id
+    // belongs to one user only (the one the strict app refused is free).
+    let report = import(&target, &exported, false).await;
+    assert_eq!((report.imported.users, report.imported.passkeys), (2, 1));
+    assert_eq!(report.refused.len(), 2, "{report:#?}");
+    assert!(report
+        .refused
+        .iter()
+        .all(|r| r.reason.contains("registered to another user")));
+}
