@@ -19,7 +19,7 @@ BENCH ?= quick
 BENCH_ARGS_quick := --duration 10 --register-duration 5
 BENCH_ARGS_full := --duration 60 --register-duration 20
 
-.PHONY: help run dev test tools test-tools test-newcomer lint test-rust test-sqlite test-postgres test-e2e sdk dist bench profile fuzz soak
+.PHONY: help run dev test tools test-tools test-newcomer lint test-rust better-auth-fixture test-sqlite test-postgres test-e2e sdk dist bench profile fuzz soak
 
 help: ## List the targets (from each one's comment) and the variables that matter
 	@grep -E '^[a-z][a-z0-9_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,7 +49,11 @@ lint: ## cargo fmt --check and clippy -D warnings, for the server and the WASM
 	cargo clippy $(RUST_PACKAGES) --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-test-rust: test-sqlite test-postgres ## Every Rust test, on SQLite and on PostgreSQL
+test-rust: better-auth-fixture test-sqlite test-postgres ## Every Rust test, on SQLite and on PostgreSQL
+
+better-auth-fixture: ## The better-auth server the import test starts (npm ci in server/tests/better-auth; builds better-sqlite3)
+	@test -f server/tests/better-auth/node_modules/better-sqlite3/build/Release/better_sqlite3.node || \
+		(cd server/tests/better-auth && npm ci --no-audit --no-fund)
 
 test-sqlite: ## Every Rust test on SQLite
 	@echo "==> Rust tests on SQLite"

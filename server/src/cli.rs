@@ -48,6 +48,28 @@ enum Command {
     /// Create and revoke an app's API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Write an app's users and passkeys in Latchkey's export format (JSON
+    /// Lines, docs/EXPORT-FORMAT.md), public keys and all.
+    Export {
+        #[arg(long = "app")]
+        app_id: String,
+        /// The file to write (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Import users and passkeys into an app: from an export (or the format
+    /// written by anyone), a users CSV, or a better-auth database
+    /// (sqlite://FILE or postgres://…). Rows already there are skipped, so it
+    /// can be run again; prints a report.
+    Import {
+        #[arg(long = "app")]
+        app_id: String,
+        /// Check everything and report, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// A file, or a better-auth database URL.
+        source: String,
+    },
     /// Print the REST API's OpenAPI 3.1 document (what `GET /v1/openapi.json`
     /// serves), to generate a client or check it; needs no database.
     Openapi,
@@ -274,6 +296,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 from.display()
             );
             Ok(())
+        }
+        Some(Command::Export { app_id, out }) => {
+            let flex = Flex::new(connect(&cli.global).await?, Clock::system());
+            crate::transfer_cli::export(&flex, &app_id, out.as_deref()).await
+        }
+        Some(Command::Import {
+            app_id,
+            dry_run,
+            source,
+        }) => {
+            let flex = Flex::new(connect(&cli.global).await?, Clock::system());
+            crate::transfer_cli::import(&flex, &app_id, &source, dry_run).await
         }
         Some(Command::Openapi) => {
             println!(

@@ -310,6 +310,42 @@ impl User {
     }
 }
 
+impl LatchkeyFlex {
+    /// The app's users and passkeys in Latchkey's export format (JSON Lines,
+    /// `docs/EXPORT-FORMAT.md`): `GET /v1/apps/{app_id}/export`.
+    pub async fn export(&self) -> Result<String, ClientError> {
+        let connection = &self.user.0;
+        let url = format!(
+            "{}/v1/apps/{}/export",
+            connection.base_url,
+            segment(&connection.app_id)?
+        );
+        let response = connection
+            .http
+            .get(url)
+            .bearer_auth(&connection.api_key)
+            .send()
+            .await?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response.text().await?);
+        }
+        let body: Option<ErrorBody> = response.json().await.ok();
+        Err(match body {
+            Some(body) => ClientError::Api {
+                status,
+                code: body.code,
+                message: body.error,
+            },
+            None => ClientError::Api {
+                status,
+                code: "unknown".into(),
+                message: status.to_string(),
+            },
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

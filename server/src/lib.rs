@@ -16,6 +16,7 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod traffic;
+mod transfer_cli;
 
 pub mod routes;
 mod state;

@@ -11,6 +11,7 @@ pub mod ceremonies;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod transfer;
 pub mod users;
 
 use std::sync::Arc;

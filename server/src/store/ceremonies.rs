@@ -31,6 +31,8 @@ pub struct NewHandshake {
 /// (credential id, webauthn-rs `Passkey` JSON).
 pub struct UsedTransaction {
     pub user_id: String,
+    /// The user's WebAuthn user handle.
+    pub user_handle: Vec<u8>,
     pub display_name: String,
     pub passkeys: Vec<(Vec<u8>, String)>,
 }
@@ -52,6 +54,9 @@ pub struct PasskeyInHandshake {
     pub passkey_user_id: Option<String>,
     pub credential: Option<String>,
     pub external_id: Option<String>,
+    /// The WebAuthn user handle the passkey was made with: its user's, or its
+    /// own if imported; empty when unknown (any is accepted).
+    pub user_handle: Option<Vec<u8>>,
 }
 
 impl Store {
@@ -131,10 +136,11 @@ impl Store {
     ) -> Result<Option<T>, E> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let used: Option<(String, String)> = sqlx::query_as(
+            let used: Option<(String, String, Vec<u8>)> = sqlx::query_as(
                 "UPDATE transactions SET used_at = $1 \
                  WHERE id_hash = $2 AND app_id = $3 AND kind = $4 AND used_at IS NULL AND expires_at > $1 \
-                 RETURNING user_id, display_name",
+                 RETURNING user_id, display_name, \
+                 (SELECT u.user_handle FROM users u WHERE u.id = transactions.user_id)",
             )
             .bind(now)
             .bind(id_hash)
@@ -142,7 +148,7 @@ impl Store {
             .bind(kind)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((user_id, display_name)) = used else {
+            let Some((user_id, display_name, user_handle)) = used else {
                 return Ok(None);
             };
             let passkeys = sqlx::query_as(
@@ -154,6 +160,7 @@ impl Store {
             .await?;
             let (handshake, made) = prepare(UsedTransaction {
                 user_id,
+                user_handle,
                 display_name,
                 passkeys,
             })?;
@@ -179,7 +186,7 @@ impl Store {
         on_reader!(self, |pool| {
             sqlx::query_as(
                 "SELECT h.kind, h.user_id, h.state, p.id AS passkey_id, p.user_id AS passkey_user_id, \
-                 p.credential, u.external_id FROM handshakes h \
+                 p.credential, u.external_id, COALESCE(p.user_handle, u.user_handle) AS user_handle FROM handshakes h \
                  LEFT JOIN passkeys p ON p.cred_id = $1 AND p.app_id = h.app_id \
                  LEFT JOIN users u ON u.id = p.user_id \
                  WHERE h.id_hash = $2 AND h.app_id = $3 AND h.expires_at > $4 \

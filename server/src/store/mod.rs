@@ -12,9 +12,11 @@
 
 mod apps;
 mod backup;
+pub mod better_auth;
 mod ceremonies;
 mod finishes;
 mod site;
+mod transfer;
 mod users;
 
 use std::{str::FromStr, time::Duration};
@@ -35,6 +37,9 @@ pub use ceremonies::{
 pub use finishes::{AuthenticationWrite, Finish, RegistrationWrite};
 pub use site::{AccountKey, AccountRow};
 pub use sqlx::types::Json;
+pub use transfer::{
+    ExportPasskeyRow, ExportUserRow, ImportItem, ImportOutcome, ImportPasskey, ImportUser,
+};
 pub use users::{NewPasskey, NewUser, PasskeyRow, UserRow};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

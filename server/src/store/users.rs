@@ -67,8 +67,8 @@ impl Store {
     ) -> Result<String, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_scalar(
-                "INSERT INTO users (id, app_id, external_id, display_name, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $5) \
+                "INSERT INTO users (id, app_id, external_id, display_name, created_at, updated_at, user_handle) \
+                 VALUES ($1, $2, $3, $4, $5, $5, $6) \
                  ON CONFLICT (app_id, external_id) DO UPDATE SET display_name = excluded.display_name, \
                  updated_at = excluded.updated_at RETURNING id",
             )
@@ -77,6 +77,7 @@ impl Store {
             .bind(external_id)
             .bind(display_name)
             .bind(now)
+            .bind(handle_of_id(new_id))
             .fetch_one(pool)
             .await
         })
@@ -223,6 +224,14 @@ impl Store {
     }
 }
 
+/// The WebAuthn user handle of a user Latchkey made: its id's 16 bytes (the
+/// id is a UUID); an id that is not one is its own bytes.
+pub(super) fn handle_of_id(id: &str) -> Vec<u8> {
+    uuid::Uuid::parse_str(id)
+        .map(|id| id.as_bytes().to_vec())
+        .unwrap_or_else(|_| id.as_bytes().to_vec())
+}
+
 /// A user to store with its passkeys in bulk.
 pub struct NewUser<'a> {
     pub id: &'a str,
@@ -247,7 +256,7 @@ impl Store {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::QueryBuilder::new(
-                "INSERT INTO users (id, app_id, external_id, display_name, created_at, updated_at) ",
+                "INSERT INTO users (id, app_id, external_id, display_name, created_at, updated_at, user_handle) ",
             )
             .push_values(users, |mut row, user| {
                 row.push_bind(user.id)
@@ -255,7 +264,8 @@ impl Store {
                     .push_bind(user.external_id)
                     .push_bind(user.display_name)
                     .push_bind(now)
-                    .push_bind(now);
+                    .push_bind(now)
+                    .push_bind(handle_of_id(user.id));
             })
             .build()
             .execute(&mut *tx)

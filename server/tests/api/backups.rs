@@ -108,7 +108,7 @@ async fn a_backup_taken_under_load_restores_every_passkey_registered_before_it()
     );
     for (external_id, authenticator, _) in before {
         let signed_in = server
-            .sign_in_to(authenticator, &app.app_id, &app.address, external_id)
+            .sign_in_to(authenticator, &app.app_id, &app.address, Some(external_id))
             .await;
         assert_eq!(&signed_in, external_id);
     }
@@ -148,7 +148,7 @@ async fn bad_backups_and_restores_are_refused_and_change_nothing() {
     assert!(!refused.status.success());
     assert!(text(&refused).contains("--replace"), "{}", text(&refused));
     let signed_in = app
-        .sign_in_to(&mut authenticator, &app.app_id, &app.address, "kept")
+        .sign_in_to(&mut authenticator, &app.app_id, &app.address, Some("kept"))
         .await;
     assert_eq!(signed_in, "kept");
 

@@ -260,27 +260,34 @@ impl TestApp {
             .id
     }
 
-    /// An identifier-first sign-in to another app of this server, its
-    /// ceremony signed for `origin`: the external id its nonce names.
+    /// A sign-in to another app of this server, its ceremony signed for
+    /// `origin`: identifier-first for `Some(external id)`, else discoverable.
+    /// Returns the external id its nonce names.
     pub async fn sign_in_to(
         &self,
         authenticator: &mut Authenticator,
         app_id: &str,
         origin: &str,
-        external_id: &str,
+        external_id: Option<&str>,
     ) -> String {
         let app = self.core.find_app(app_id).await.unwrap();
-        let external = latchkey::flex::ids::ExternalId::parse(external_id).unwrap();
-        let transaction = self
-            .core
-            .create_authenticate_transaction(&app, &external)
-            .await
-            .unwrap();
+        let transaction = match external_id {
+            Some(external_id) => {
+                let external = latchkey::flex::ids::ExternalId::parse(external_id).unwrap();
+                let id = self
+                    .core
+                    .create_authenticate_transaction(&app, &external)
+                    .await
+                    .unwrap();
+                Some(id.as_str().to_owned())
+            }
+            None => None,
+        };
         let (status, body) = self
             .client_post_raw(
                 app_id,
                 "/authenticate/transactions/webauthn/start",
-                serde_json::json!({ "transaction_id": transaction.as_str() }).to_string(),
+                serde_json::json!({ "transaction_id": transaction }).to_string(),
             )
             .await;
         assert_eq!(status, 200, "{body}");
@@ -291,7 +298,7 @@ impl TestApp {
                 app_id,
                 "/authenticate/transactions/webauthn/finish",
                 serde_json::json!({
-                    "transaction_id": transaction.as_str(),
+                    "transaction_id": transaction,
                     "handshake_id": handshake.id,
                     "handshake_response": response,
                 })

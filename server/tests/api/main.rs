@@ -2,11 +2,13 @@
 //! `LATCHKEY_TEST_DATABASE=sqlite|postgres` picks the engine (`make test` runs both).
 
 mod backups;
+mod better_auth;
 mod cli;
 mod client;
 mod compat;
 mod databases;
 mod doctor;
+mod export;
 mod finishes;
 mod flows;
 mod fuzz;

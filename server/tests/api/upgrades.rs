@@ -217,16 +217,17 @@ async fn a_store_from_every_schema_version_migrates_to_head_and_keeps_its_passke
             "from version {start}: the API key"
         );
 
-        // And the passkey signs in, identifier-first, with the origin it was made on.
-        let signed_in = upgraded
-            .sign_in_to(
-                &mut authenticator,
-                &made.app_id,
-                &made.address,
-                "upgrade-user",
-            )
-            .await;
-        assert_eq!(signed_in, "upgrade-user", "from version {start}");
+        // And the passkey signs in both ways (a discoverable sign-in finds the
+        // user by the user handle the migrations kept), with the origin it was made on.
+        for external_id in [Some("upgrade-user"), None] {
+            let signed_in = upgraded
+                .sign_in_to(&mut authenticator, &made.app_id, &made.address, external_id)
+                .await;
+            assert_eq!(
+                signed_in, "upgrade-user",
+                "from version {start}, {external_id:?}"
+            );
+        }
     }
 }
 

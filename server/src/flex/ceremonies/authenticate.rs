@@ -149,7 +149,7 @@ impl Flex {
             kind,
             &row.state,
             row.user_id.as_deref(),
-            owner,
+            (owner, found.user_handle.as_deref()),
             &stored,
             response,
         )?;
@@ -201,7 +201,7 @@ fn verify_assertion(
     kind: CeremonyKind,
     state: &str,
     handshake_user: Option<&str>,
-    owner: &str,
+    (owner, owner_handle): (&str, Option<&[u8]>),
     stored: &Passkey,
     response: &PublicKeyCredential,
 ) -> Result<AuthenticationResult, FlexError> {
@@ -221,11 +221,14 @@ fn verify_assertion(
         }
         CeremonyKind::Discoverable => {
             let state: DiscoverableAuthentication = serde_json::from_str(state)?;
-            let (user_handle, _) = app
-                .webauthn()
-                .identify_discoverable_authentication(response)
-                .map_err(|e| FlexError::DiscoverableLoginFailed(e.to_string()))?;
-            if owner != user_handle.to_string() {
+            // The handle as bytes, not webauthn-rs's UUID: an imported user's
+            // handle may be any bytes.
+            let user_handle = response
+                .get_user_unique_id()
+                .ok_or_else(|| FlexError::DiscoverableLoginFailed("no user handle".into()))?;
+            // An imported passkey whose handle its source never kept (empty)
+            // is named by its credential id alone, as it was there.
+            if owner_handle.is_none_or(|h| !h.is_empty() && h != user_handle) {
                 return Err(FlexError::DiscoverableLoginFailed(
                     "the user handle does not own this passkey".into(),
                 ));

@@ -1,5 +1,6 @@
 //! Adding a passkey: a register transaction, a handshake, an attestation.
 
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use webauthn_rs::prelude::{Credential, PasskeyRegistration, RegisterPublicKeyCredential, Uuid};
 
 use super::{Attachment, CeremonyKind, Handshake};
@@ -74,6 +75,10 @@ impl Flex {
                     .start_passkey_registration(user_handle, name, name, Some(exclude))
                     .map_err(|e| anyhow::anyhow!("could not start a registration: {e}"))?;
                 let mut challenge = serde_json::to_value(options)?;
+                // The user's own handle (an imported user's may not be a UUID),
+                // so that every passkey of one user carries the same handle.
+                challenge["publicKey"]["user"]["id"] =
+                    URL_SAFE_NO_PAD.encode(&used.user_handle).into();
                 // Passkeys are discoverable, so that one-click and autofill sign-in find them.
                 let selection = &mut challenge["publicKey"]["authenticatorSelection"];
                 selection["residentKey"] = "required".into();

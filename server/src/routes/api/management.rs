@@ -14,10 +14,13 @@ use super::{
     json::{ApiJson, ApiPath},
     wire::{self, *},
 };
+use futures::StreamExt as _;
+
 use crate::{
     flex::{
         apps::App,
         ids::{AppId, DeviceId, DisplayName, ExternalId, Nonce},
+        transfer::ExportCursor,
         FlexError,
     },
     state::AppState,
@@ -272,4 +275,41 @@ pub async fn rename_device(
     Ok(ApiJson(DeviceResponse {
         device: wire::device(&record, &state.public_url.origin()),
     }))
+}
+
+/// Export the app: its settings (no secrets), users and passkeys, public keys
+/// and all, as JSON Lines in Latchkey's export format (`docs/EXPORT-FORMAT.md`),
+/// streamed a page of users at a time.
+#[utoipa::path(get, path = "/v1/apps/{app_id}/export", tag = "management",
+    params(("app_id" = String, Path)),
+    security(("api_key" = [])),
+    responses((status = 200, description = "JSON Lines: a header, then each user followed by its passkeys", content_type = "application/x-ndjson")))]
+pub async fn export_app(
+    State(state): State<AppState>,
+    ManagedApp(app): ManagedApp,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let flex = state.flex.clone();
+    let mut cursor = ExportCursor::default();
+    // The first chunk before the answer starts, so a failure there is a 500
+    // in the API's form; a later one ends the stream early (the client sees
+    // a broken body, never a short export that looks whole).
+    let first = flex.export_chunk(&app, &mut cursor).await?;
+    let rest = futures::stream::unfold(Some((flex, app, cursor)), |state| async move {
+        let (flex, app, mut cursor) = state?;
+        match flex.export_chunk(&app, &mut cursor).await {
+            Ok(Some(chunk)) => Some((Ok(chunk), Some((flex, app, cursor)))),
+            Ok(None) => None,
+            Err(error) => {
+                tracing::error!(error = %anyhow::Error::new(error), "the export stopped");
+                Some((Err(std::io::Error::other("the export stopped")), None))
+            }
+        }
+    });
+    let body = futures::stream::iter(first.map(Ok)).chain(rest);
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response())
 }

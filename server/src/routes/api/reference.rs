@@ -129,7 +129,7 @@ fn errors(id: &str, has_body: bool) -> Vec<ApiError> {
         "create_register_transaction" => (management, vec![E::TooManyPasskeys(10)]),
         "create_authenticate_transaction" => (management, vec![E::UserHasNoPasskeys]),
         "verify_nonce" => (management, vec![E::InvalidNonce]),
-        "list_users" => (management, vec![]),
+        "list_users" | "export_app" => (management, vec![]),
         "get_user" | "list_devices" => (management, vec![E::UserNotFound]),
         "revoke_device" | "rename_device" => (management, vec![E::UserNotFound, E::DeviceNotFound]),
         "register_start" => (client, vec![E::TransactionNotFound, E::TooManyPasskeys(10)]),
@@ -302,7 +302,7 @@ fn examples(id: &str) -> (Option<Value>, Option<Value>) {
                 devices: vec![device()],
             })),
         ),
-        "revoke_device" => (None, None),
+        "revoke_device" | "export_app" => (None, None),
         "rename_device" => (
             Some(to_json(&RenameDeviceRequest {
                 friendly_name: "Work laptop".into(),
