@@ -68,8 +68,10 @@ fn complete_operation(operation: &mut Operation) {
     }
     if let Some(example) = success {
         if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") {
-            if let Some(content) = ok.content.get_mut("application/json") {
-                content.example = Some(example);
+            for (media_type, content) in ok.content.iter_mut() {
+                if !media_type.starts_with("image/") {
+                    content.example = Some(example.clone());
+                }
             }
         }
     }
@@ -229,6 +231,52 @@ fn handshake(public_key: Value) -> Value {
     })
 }
 
+/// An export of one user with one passkey: the JSON Lines `GET /export` streams.
+fn export_example() -> String {
+    use crate::flex::transfer::format::{AppSettings, Header, Line, PasskeyLine, UserLine};
+    let lines = [
+        Line::Header(Header {
+            format: "latchkey-export".into(),
+            version: 1,
+            app: AppSettings {
+                id: APP_ID.into(),
+                name: "Shop".into(),
+                rp_id: "example.com".into(),
+                origins: vec!["https://shop.example.com".into()],
+                webauthn_timeout_ms: 300_000,
+                transaction_ttl_ms: 300_000,
+                nonce_ttl_ms: 60_000,
+                max_passkeys_per_user: 20,
+            },
+        }),
+        Line::User(UserLine {
+            external_id: "user-1234".into(),
+            display_name: "ada@example.com".into(),
+            user_handle: Some("P5wsHo1eTDWeXxqLPE1ebw".into()),
+            created_at: Some("2026-11-02T09:14:05Z".into()),
+        }),
+        Line::Passkey(PasskeyLine {
+            external_id: "user-1234".into(),
+            credential_id: CREDENTIAL_ID.into(),
+            public_key: "pQECAyYgASFYIIoJBg47eATiTN1ADmmfFP7_4Rr2_xI010xUN8_TBX_UIlggcX6rHAaRrK2oP1W6rSXIIZZBrKRcLeqnjg-wqSk__Eg".into(),
+            algorithm: -7,
+            counter: 3,
+            aaguid: "bada5566-a7aa-401f-bd96-45619a55120d".into(),
+            transports: vec!["hybrid".into(), "internal".into()],
+            backup_eligible: true,
+            backup_state: true,
+            name: Some("1Password".into()),
+            created_at: Some("2026-11-02T09:14:05Z".into()),
+            last_used_at: Some("2026-11-20T18:02:44Z".into()),
+            user_handle: None,
+        }),
+    ];
+    lines
+        .iter()
+        .map(|line| serde_json::to_string(line).expect("lines serialize") + "\n")
+        .collect()
+}
+
 /// The example request body and success body of operation `id`.
 fn examples(id: &str) -> (Option<Value>, Option<Value>) {
     let transaction = || {
@@ -302,7 +350,8 @@ fn examples(id: &str) -> (Option<Value>, Option<Value>) {
                 devices: vec![device()],
             })),
         ),
-        "revoke_device" | "export_app" => (None, None),
+        "revoke_device" => (None, None),
+        "export_app" => (None, Some(Value::String(export_example()))),
         "rename_device" => (
             Some(to_json(&RenameDeviceRequest {
                 friendly_name: "Work laptop".into(),
