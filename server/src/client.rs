@@ -127,19 +127,7 @@ impl Connection {
                 message: e.to_string(),
             });
         }
-        let body: Option<ErrorBody> = response.json().await.ok();
-        Err(match body {
-            Some(body) => ClientError::Api {
-                status,
-                code: body.code,
-                message: body.error,
-            },
-            None => ClientError::Api {
-                status,
-                code: "unknown".into(),
-                message: status.to_string(),
-            },
-        })
+        Err(api_error(status, response).await)
     }
 }
 
@@ -310,6 +298,22 @@ impl User {
     }
 }
 
+/// A refusal's `{code, error}` as a `ClientError` (`unknown` when the body is not one).
+async fn api_error(status: reqwest::StatusCode, response: reqwest::Response) -> ClientError {
+    match response.json::<ErrorBody>().await {
+        Ok(body) => ClientError::Api {
+            status,
+            code: body.code,
+            message: body.error,
+        },
+        Err(_) => ClientError::Api {
+            status,
+            code: "unknown".into(),
+            message: status.to_string(),
+        },
+    }
+}
+
 impl LatchkeyFlex {
     /// The app's users and passkeys in Latchkey's export format (JSON Lines,
     /// `docs/EXPORT-FORMAT.md`): `GET /v1/apps/{app_id}/export`.
@@ -330,19 +334,7 @@ impl LatchkeyFlex {
         if status.is_success() {
             return Ok(response.text().await?);
         }
-        let body: Option<ErrorBody> = response.json().await.ok();
-        Err(match body {
-            Some(body) => ClientError::Api {
-                status,
-                code: body.code,
-                message: body.error,
-            },
-            None => ClientError::Api {
-                status,
-                code: "unknown".into(),
-                message: status.to_string(),
-            },
-        })
+        Err(api_error(status, response).await)
     }
 }
 
