@@ -329,7 +329,8 @@ fn authenticator_data(rp_id: &str, flags: u8, counter: u32) -> Vec<u8> {
     data
 }
 
-fn cose_key(key: &VerifyingKey, algorithm: i64) -> Vec<u8> {
+/// A P-256 public key as a COSE_Key (CBOR, as attested credential data carries it).
+pub fn cose_key(key: &VerifyingKey, algorithm: i64) -> Vec<u8> {
     let point = key.to_encoded_point(false);
     cbor(&Cbor::Map(vec![
         (Cbor::Integer(1.into()), Cbor::Integer(2.into())), // kty: EC2

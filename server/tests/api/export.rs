@@ -185,21 +185,7 @@ fn foreign_passkey(external_id: &str, handle: &[u8], cred_len: usize) -> (Authen
     authenticator.register("http://localhost:1", &options);
     let credential = &mut authenticator.credentials[0];
     credential.id = (0..cred_len).map(|i| (i * 7 + 1) as u8).collect();
-    let point = credential.key.verifying_key().to_encoded_point(false);
-    let mut public_key = Vec::new();
-    use ciborium::Value as V;
-    let int = |n: i64| V::Integer(n.into());
-    ciborium::into_writer(
-        &V::Map(vec![
-            (int(1), int(2)),
-            (int(3), int(-7)),
-            (int(-1), int(1)),
-            (int(-2), V::Bytes(point.x().unwrap().to_vec())),
-            (int(-3), V::Bytes(point.y().unwrap().to_vec())),
-        ]),
-        &mut public_key,
-    )
-    .unwrap();
+    let public_key = softkey::cose_key(credential.key.verifying_key(), -7);
     let text = format!(
         "{}\n{}\n",
         json!({"type": "user", "external_id": external_id, "display_name": "Foreign", "user_handle": b64(handle)}),
