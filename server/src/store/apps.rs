@@ -1,6 +1,8 @@
 //! Apps and their API keys.
 
-use super::{is_duplicate, on_pool, on_reader, Json, Store};
+use super::{
+    insert_event_query, is_duplicate, on_pool, on_reader, with_event, Json, NewEvent, Store,
+};
 use crate::flex::ids::{ApiKeyId, AppId};
 
 /// An app as stored.
@@ -49,6 +51,7 @@ impl Store {
         &self,
         app: &NewAppRow<'_>,
         key: Option<(&ApiKeyId, &[u8])>,
+        event: &NewEvent,
     ) -> Result<bool, sqlx::Error> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
@@ -84,6 +87,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            insert_event_query(event).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(true)
         })
@@ -116,16 +120,19 @@ impl Store {
         })
     }
 
-    /// Adds an API key to an existing app; `false` when there is no such app.
+    /// Adds an API key to an existing app, with its event; `false` when there
+    /// is no such app.
     pub async fn insert_api_key(
         &self,
         app_id: &AppId,
         key_id: &ApiKeyId,
         key_hash: &[u8],
         now: i64,
+        event: &NewEvent,
     ) -> Result<bool, sqlx::Error> {
         on_pool!(self, |pool| {
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
                 "INSERT INTO api_keys (id, app_id, key_hash, created_at) \
                  SELECT $1, id, $3, $4 FROM apps WHERE id = $2",
             )
@@ -133,29 +140,32 @@ impl Store {
             .bind(app_id.as_str())
             .bind(key_hash)
             .bind(now)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected() == 1)
+            .execute(&mut *tx)
+            .await?;
+            with_event(tx, inserted.rows_affected(), event).await
         })
     }
 
-    /// Revokes a live key of an app; `false` when there is none to revoke.
+    /// Revokes a live key of an app, with its event; `false` when there is
+    /// none to revoke.
     pub async fn revoke_api_key(
         &self,
         app_id: &AppId,
         key_id: &ApiKeyId,
         now: i64,
+        event: &NewEvent,
     ) -> Result<bool, sqlx::Error> {
         on_pool!(self, |pool| {
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let revoked = sqlx::query(
                 "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND app_id = $3 AND revoked_at IS NULL",
             )
             .bind(now)
             .bind(key_id.as_str())
             .bind(app_id.as_str())
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected() == 1)
+            .execute(&mut *tx)
+            .await?;
+            with_event(tx, revoked.rows_affected(), event).await
         })
     }
 

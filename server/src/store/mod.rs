@@ -14,6 +14,7 @@ mod apps;
 mod backup;
 pub mod better_auth;
 mod ceremonies;
+mod events;
 mod finishes;
 mod site;
 mod transfer;
@@ -34,6 +35,8 @@ pub use backup::{restore, BackupError, Contents, RestoreError};
 pub use ceremonies::{
     HandshakeRow, NewHandshake, NewTransaction, PasskeyInHandshake, UsedTransaction,
 };
+use events::{insert_event_query, with_event};
+pub use events::{EventCount, EventRow, EventScope, EventSelection, NewEvent};
 pub use finishes::{AuthenticationWrite, Finish, RegistrationWrite};
 pub use site::{AccountKey, AccountRow};
 pub use sqlx::types::Json;

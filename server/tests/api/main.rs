@@ -8,6 +8,7 @@ mod client;
 mod compat;
 mod databases;
 mod doctor;
+mod events;
 mod export;
 mod finishes;
 mod flows;

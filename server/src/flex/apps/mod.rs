@@ -8,10 +8,11 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use super::{
     clock::Millis,
+    events::{self, EventType},
     ids::{self, ApiKey, ApiKeyId, AppId},
     Flex, FlexError,
 };
-use crate::store::{AppRow, NewAppRow};
+use crate::store::{AppRow, NewAppRow, NewEvent};
 
 mod settings;
 
@@ -118,10 +119,13 @@ impl Flex {
             key: ApiKey::generate(),
         };
         let id = AppId::generate();
+        let now = self.now();
+        let row = new_app_row(&id, new, false, now);
         self.store
             .insert_app(
-                &new_app_row(&id, new, false, self.now()),
+                &row,
                 Some((&key.id, &key.key.hash())),
+                &row.event(Some(&key.id)),
             )
             .await?;
         Ok((self.app(&id).await?.as_ref().clone(), key))
@@ -167,9 +171,8 @@ impl Flex {
         let new = NewApp::parse("Latchkey site", &[origin.as_str().to_owned()], None)?;
         let id = AppId::generate();
         // `false`: another instance won the race; its app is the one.
-        self.store
-            .insert_app(&new_app_row(&id, &new, true, self.now()), None)
-            .await?;
+        let row = new_app_row(&id, &new, true, self.now());
+        self.store.insert_app(&row, None, &row.event(None)).await?;
         let row = self.store.find_builtin_app().await?;
         App::try_from(row.ok_or_else(|| anyhow::anyhow!("the built-in app was not created"))?)
     }
@@ -179,9 +182,11 @@ impl Flex {
             id: ApiKeyId::generate(),
             key: ApiKey::generate(),
         };
+        let now = self.now();
+        let event = key_event(app_id, &key.id, EventType::ApiKeyCreated, now);
         let added = self
             .store
-            .insert_api_key(app_id, &key.id, &key.key.hash(), self.now())
+            .insert_api_key(app_id, &key.id, &key.key.hash(), now, &event)
             .await?;
         if !added {
             return Err(FlexError::AppNotFound);
@@ -193,9 +198,11 @@ impl Flex {
     /// [`CACHE_TTL_MS`](super::CACHE_TTL_MS) on the others.
     pub async fn revoke_api_key(&self, app_id: &AppId, key_id: &ApiKeyId) -> Result<(), FlexError> {
         self.app(app_id).await?;
+        let now = self.now();
+        let event = key_event(app_id, key_id, EventType::ApiKeyRevoked, now);
         let revoked = self
             .store
-            .revoke_api_key(app_id, key_id, self.now())
+            .revoke_api_key(app_id, key_id, now, &event)
             .await?;
         self.cache.keys.forget(|_, (_, id)| id == key_id);
         if !revoked {
@@ -243,7 +250,31 @@ impl Flex {
         if key_app != app.id {
             return Err(FlexError::InvalidAccessToken);
         }
+        events::Context::set_actor(format!("api_key:{}", key_id.as_str()));
         Ok((app, key_id))
+    }
+}
+
+/// The event of a change to an API key of an app (its id in the detail).
+fn key_event(app_id: &AppId, key_id: &ApiKeyId, event_type: EventType, now: Millis) -> NewEvent {
+    NewEvent {
+        detail: serde_json::json!({ "key_id": key_id.as_str() }),
+        ..events::success(Some(app_id), event_type, now)
+    }
+}
+
+impl NewAppRow<'_> {
+    /// The event of this app's creation (with its first key, if any).
+    fn event(&self, first_key: Option<&ApiKeyId>) -> NewEvent {
+        NewEvent {
+            detail: serde_json::json!({
+                "name": self.name,
+                "rp_id": self.rp_id,
+                "origins": self.origins,
+                "key_id": first_key.map(ApiKeyId::as_str),
+            }),
+            ..events::success(Some(self.id), EventType::AppCreated, self.created_at)
+        }
     }
 }
 
