@@ -114,7 +114,7 @@ impl Flex {
 
     /// Finishes a sign-in: verifies the assertion, updates the passkey (counter,
     /// backup state, use) and the user, and issues a nonce, in one database transaction.
-    pub async fn finish_authentication(
+    pub(super) async fn finish_authentication_uncounted(
         &self,
         app: &App,
         transaction: Option<&TransactionId>,

@@ -14,6 +14,7 @@
 //! issued.
 
 use serde_json::Value;
+use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::{
     apps::App,
@@ -139,12 +140,59 @@ impl Flex {
         Ok(Pending { kind, row })
     }
 
+    /// Finishes adding a passkey (`finish_registration_uncounted`), counted in the metrics.
+    pub async fn finish_registration(
+        &self,
+        app: &App,
+        transaction: &TransactionId,
+        handshake_id: &HandshakeId,
+        response: &RegisterPublicKeyCredential,
+    ) -> Result<Nonce, FlexError> {
+        let finished = self
+            .finish_registration_uncounted(app, transaction, handshake_id, response)
+            .await;
+        self.counted(CeremonyKind::Register.as_str(), finished)
+    }
+
+    /// Finishes a sign-in (`finish_authentication_uncounted`), counted in the
+    /// metrics: with a transaction as `authenticate`, without as `discoverable`.
+    pub async fn finish_authentication(
+        &self,
+        app: &App,
+        transaction: Option<&TransactionId>,
+        handshake_id: &HandshakeId,
+        response: &PublicKeyCredential,
+    ) -> Result<Nonce, FlexError> {
+        let kind = match transaction {
+            Some(_) => CeremonyKind::Authenticate,
+            None => CeremonyKind::Discoverable,
+        };
+        let finished = self
+            .finish_authentication_uncounted(app, transaction, handshake_id, response)
+            .await;
+        self.counted(kind.as_str(), finished)
+    }
+
     /// Trades a nonce, once, for the external id of its user.
     pub async fn verify_nonce(&self, app: &App, nonce: &Nonce) -> Result<String, FlexError> {
-        self.store
+        let verified = self
+            .store
             .take_nonce(&app.id, &nonce.hash(), self.now())
-            .await?
-            .ok_or(FlexError::InvalidNonce)
+            .await
+            .map_err(FlexError::from)
+            .and_then(|taken| taken.ok_or(FlexError::InvalidNonce));
+        self.counted("nonce", verified)
+    }
+
+    /// Counts a ceremony's outcome (`metrics::Metrics::ceremony`) and passes it on.
+    fn counted<T>(
+        &self,
+        kind: &'static str,
+        outcome: Result<T, FlexError>,
+    ) -> Result<T, FlexError> {
+        self.metrics
+            .ceremony(kind, outcome.as_ref().err().map(FlexError::code));
+        outcome
     }
 
     /// Deletes what has expired; run periodically. Returns how many rows went.

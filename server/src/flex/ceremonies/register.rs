@@ -109,7 +109,7 @@ impl Flex {
 
     /// Finishes adding a passkey: verifies the attestation, stores the passkey and
     /// issues a nonce for its user.
-    pub async fn finish_registration(
+    pub(super) async fn finish_registration_uncounted(
         &self,
         app: &App,
         transaction: &TransactionId,
