@@ -13,6 +13,7 @@ use crate::{
         ids::{ApiKeyId, AppId},
         Flex, FlexError,
     },
+    metrics::MetricsToken,
     startup::{shutdown_signal, Application},
     store::Store,
     telemetry::{self, LogFormat},
@@ -240,6 +241,18 @@ struct ServeArgs {
         value_parser = client_ip::parse_cidr
     )]
     trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// A bearer token `GET /metrics` asks for (`Authorization: Bearer …`);
+    /// prefer the variable, which `ps` does not show. Default: none, the
+    /// endpoint is open (keep it private at the proxy).
+    #[arg(
+        long,
+        env = "LATCHKEY_METRICS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        value_parser = MetricsToken::parse
+    )]
+    metrics_token: Option<MetricsToken>,
 }
 
 /// Parses the command line, runs the command, and reports a failure on
@@ -471,6 +484,7 @@ async fn serve(args: ServeArgs, global: GlobalArgs) -> anyhow::Result<()> {
         },
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         trusted_proxies: TrustedProxies::new(args.trusted_proxies),
+        metrics_token: args.metrics_token,
     };
     let app = Application::build(config).await?;
     app.run_until_stopped(shutdown_signal()).await

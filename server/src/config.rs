@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::{
     flex::clock::Clock,
+    metrics::MetricsToken,
     traffic::{client_ip::TrustedProxies, limits::RateLimitConfig},
 };
 
@@ -28,6 +29,8 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     /// Reverse proxies whose `X-Forwarded-For`/`Forwarded` name the client.
     pub trusted_proxies: TrustedProxies,
+    /// The bearer token `GET /metrics` asks for; `None`: the endpoint is open.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 /// An origin (`scheme://host[:port]`) with no path, query or fragment.

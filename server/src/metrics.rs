@@ -195,6 +195,41 @@ pub fn method_label(method: &axum::http::Method) -> &'static str {
     }
 }
 
+/// The bearer token a scrape must show (`serve --metrics-token`), kept only as
+/// its SHA-256, compared in constant time, never printed.
+#[derive(Clone)]
+pub struct MetricsToken(Vec<u8>);
+
+impl MetricsToken {
+    /// A token as configured; an empty one is refused (it would look set and
+    /// let anyone in).
+    pub fn parse(token: &str) -> Result<Self, String> {
+        if token.trim().is_empty() {
+            return Err("the metrics token is empty".into());
+        }
+        Ok(Self(crate::flex::ids::hash(token)))
+    }
+
+    /// Whether an `Authorization` header is `Bearer <this token>`.
+    pub fn admits(&self, authorization: Option<&axum::http::HeaderValue>) -> bool {
+        use subtle::ConstantTimeEq as _;
+        let Some(bearer) = authorization
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+        else {
+            return false;
+        };
+        // Both sides are SHA-256 digests: equal lengths, whatever was sent.
+        crate::flex::ids::hash(bearer).ct_eq(&self.0).into()
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(<redacted>)")
+    }
+}
+
 /// `latchkey_db_pool_connections{pool,state}`, read from the pools at each scrape.
 #[derive(Debug)]
 struct PoolCollector(Store);
@@ -287,6 +322,19 @@ mod tests {
                 assert!(sample(&text, &series).is_some(), "no {series} in {text}");
             }
         }
+    }
+
+    #[test]
+    fn the_token_admits_only_its_own_bearer_and_never_prints() {
+        let token = MetricsToken::parse("s3cret-scrape").unwrap();
+        let header = |text: &str| Some(axum::http::HeaderValue::from_str(text).unwrap());
+        assert!(token.admits(header("Bearer s3cret-scrape").as_ref()));
+        assert!(!token.admits(header("Bearer s3cret-scrapE").as_ref()));
+        assert!(!token.admits(header("Bearer ").as_ref()));
+        assert!(!token.admits(header("s3cret-scrape").as_ref()));
+        assert!(!token.admits(None));
+        assert!(!format!("{token:?}").contains("s3cret"));
+        assert!(MetricsToken::parse(" ").is_err());
     }
 
     #[test]

@@ -122,6 +122,7 @@ pub fn test_config_with_limits(
         rate_limits,
         request_timeout: std::time::Duration::from_secs(5),
         trusted_proxies: Default::default(),
+        metrics_token: None,
     }
 }
 
