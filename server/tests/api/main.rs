@@ -16,6 +16,7 @@ mod health;
 mod helpers;
 mod instances;
 mod limits;
+mod metrics;
 mod negative;
 mod openapi;
 mod passkey_cap;
