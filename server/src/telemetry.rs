@@ -41,7 +41,11 @@ where
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
-        .with_ansi(ansi);
+        .with_ansi(ansi)
+        // A log line that cannot be written (standard error closed) is lost,
+        // not reported with `eprintln!`, which panics there: in the request
+        // that logged it, since every request logs.
+        .log_internal_errors(false);
     match format {
         LogFormat::Text => Box::new(builder.finish()),
         LogFormat::Json => Box::new(builder.json().flatten_event(true).finish()),
