@@ -114,7 +114,7 @@ impl Flex {
 
     /// Finishes a sign-in: verifies the assertion, updates the passkey (counter,
     /// backup state, use) and the user, and issues a nonce, in one database transaction.
-    pub(super) async fn finish_authentication_uncounted(
+    pub(super) async fn try_finish_authentication(
         &self,
         app: &App,
         transaction: Option<&TransactionId>,

@@ -140,7 +140,7 @@ impl Flex {
         Ok(Pending { kind, row })
     }
 
-    /// Finishes adding a passkey (`finish_registration_uncounted`), counted in the metrics.
+    /// Finishes adding a passkey (`try_finish_registration`), counted in the metrics.
     pub async fn finish_registration(
         &self,
         app: &App,
@@ -149,12 +149,12 @@ impl Flex {
         response: &RegisterPublicKeyCredential,
     ) -> Result<Nonce, FlexError> {
         let finished = self
-            .finish_registration_uncounted(app, transaction, handshake_id, response)
+            .try_finish_registration(app, transaction, handshake_id, response)
             .await;
         self.counted(CeremonyKind::Register.as_str(), finished)
     }
 
-    /// Finishes a sign-in (`finish_authentication_uncounted`), counted in the
+    /// Finishes a sign-in (`try_finish_authentication`), counted in the
     /// metrics: with a transaction as `authenticate`, without as `discoverable`.
     pub async fn finish_authentication(
         &self,
@@ -168,7 +168,7 @@ impl Flex {
             None => CeremonyKind::Discoverable,
         };
         let finished = self
-            .finish_authentication_uncounted(app, transaction, handshake_id, response)
+            .try_finish_authentication(app, transaction, handshake_id, response)
             .await;
         self.counted(kind.as_str(), finished)
     }

@@ -109,7 +109,7 @@ impl Flex {
 
     /// Finishes adding a passkey: verifies the attestation, stores the passkey and
     /// issues a nonce for its user.
-    pub(super) async fn finish_registration_uncounted(
+    pub(super) async fn try_finish_registration(
         &self,
         app: &App,
         transaction: &TransactionId,
