@@ -10,6 +10,7 @@ pub mod client;
 pub mod config;
 pub mod doctor;
 pub mod flex;
+pub mod metrics;
 pub mod site;
 pub mod site_files;
 pub mod startup;

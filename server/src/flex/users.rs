@@ -186,6 +186,7 @@ impl Flex {
         {
             return Err(FlexError::DeviceNotFound);
         }
+        self.wrote(&event);
         Ok(())
     }
 
@@ -202,11 +203,13 @@ impl Flex {
             detail: serde_json::json!({ "friendly_name": name.as_str() }),
             ..user.event(app, device_id, EventType::PasskeyRenamed, now)
         };
-        self.store
+        let renamed = self
+            .store
             .rename_passkey(&app.id, &user.id, device_id, name.as_str(), now, &event)
             .await?
-            .ok_or(FlexError::DeviceNotFound)?
-            .try_into()
+            .ok_or(FlexError::DeviceNotFound)?;
+        self.wrote(&event);
+        renamed.try_into()
     }
 }
 
