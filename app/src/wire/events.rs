@@ -28,6 +28,9 @@ pub enum EventType {
     PasskeyRenamed,
     #[serde(rename = "passkey.revoked")]
     PasskeyRevoked,
+    /// `latchkey import` added users and passkeys (a batch: their counts in the detail).
+    #[serde(rename = "passkeys.imported")]
+    PasskeysImported,
     #[serde(rename = "api_key.created")]
     ApiKeyCreated,
     #[serde(rename = "api_key.revoked")]
@@ -48,7 +51,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, in the order people read them.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::TransactionCreated,
         Self::HandshakeStarted,
         Self::RegistrationFinished,
@@ -56,6 +59,7 @@ impl EventType {
         Self::NonceVerified,
         Self::PasskeyRenamed,
         Self::PasskeyRevoked,
+        Self::PasskeysImported,
         Self::ApiKeyCreated,
         Self::ApiKeyRevoked,
         Self::AppCreated,
@@ -76,6 +80,7 @@ impl EventType {
             Self::NonceVerified => "nonce.verified",
             Self::PasskeyRenamed => "passkey.renamed",
             Self::PasskeyRevoked => "passkey.revoked",
+            Self::PasskeysImported => "passkeys.imported",
             Self::ApiKeyCreated => "api_key.created",
             Self::ApiKeyRevoked => "api_key.revoked",
             Self::AppCreated => "app.created",

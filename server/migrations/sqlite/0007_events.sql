@@ -3,7 +3,7 @@
 -- `seq` orders it (newest first is `seq DESC`) and pages it; `id` is the
 -- random public id. `app_id` is NULL for the console's own events (operators).
 CREATE TABLE events (
-    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq         INTEGER PRIMARY KEY, -- the rowid: one more than the newest's
     id          TEXT NOT NULL,
     app_id      TEXT REFERENCES apps (id),
     type        TEXT NOT NULL,

@@ -1,7 +1,7 @@
 //! Export and import: an app's users and passkeys read page by page, and
 //! written a batch at a time, each batch in one database transaction.
 
-use super::{on_pool, on_reader, Json, Store};
+use super::{insert_event_query, on_pool, on_reader, Json, NewEvent, Store};
 use crate::flex::ids::AppId;
 
 /// A user as exported.
@@ -135,7 +135,9 @@ impl Store {
     /// Imports a batch in one database transaction: each item is imported,
     /// found already there (a duplicate), or refused with a reason; every
     /// item is one statement, so a refused item leaves nothing behind. With
-    /// `commit` false (a dry run) the transaction is rolled back.
+    /// `commit` false (a dry run) the transaction is rolled back. A batch that
+    /// imported anything writes `event`, with how many users and passkeys it
+    /// imported in its detail, in the same transaction.
     pub async fn import_batch(
         &self,
         app_id: &AppId,
@@ -143,6 +145,7 @@ impl Store {
         items: &[ImportItem],
         now: i64,
         commit: bool,
+        mut event: NewEvent,
     ) -> Result<Vec<ImportOutcome>, sqlx::Error> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
@@ -260,6 +263,21 @@ impl Store {
                     }
                 };
                 outcomes.push(outcome);
+            }
+            let imported = |passkeys: bool| {
+                items
+                    .iter()
+                    .zip(&outcomes)
+                    .filter(|(item, outcome)| {
+                        matches!(item, ImportItem::Passkey(_)) == passkeys
+                            && **outcome == ImportOutcome::Imported
+                    })
+                    .count()
+            };
+            let (users, passkeys) = (imported(false), imported(true));
+            if users + passkeys > 0 {
+                event.detail = serde_json::json!({ "users": users, "passkeys": passkeys });
+                insert_event_query(&event).execute(&mut *tx).await?;
             }
             if commit {
                 tx.commit().await?;

@@ -265,6 +265,23 @@ async fn importing_twice_changes_nothing_the_second_time() {
         (2, 3)
     );
     assert_eq!(target.fingerprint().await, before);
+    // The first import is in the audit log with its counts; the second, which
+    // imported nothing, is not.
+    let imported = imported_events(&target).await;
+    assert_eq!(imported.len(), 1, "{imported:?}");
+    assert_eq!(
+        imported[0].detail,
+        serde_json::json!({ "users": 2, "passkeys": 3 })
+    );
+}
+
+/// The app's `passkeys.imported` events.
+async fn imported_events(app: &TestApp) -> Vec<latchkey::flex::events::Event> {
+    let query = latchkey::client::EventQuery {
+        event_type: Some("passkeys.imported".into()),
+        ..Default::default()
+    };
+    app.flex.events.list(&query).await.unwrap().events
 }
 
 #[tokio::test]
@@ -281,6 +298,7 @@ async fn a_dry_run_reports_and_changes_nothing() {
     assert_eq!(report.refused, vec![], "{report:?}");
     assert_eq!((report.imported.users, report.imported.passkeys), (2, 3));
     assert_eq!(target.fingerprint().await, before);
+    assert_eq!(imported_events(&target).await, vec![]);
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@ use self::format::{AppSettings, Header, Line, PasskeyLine, UserLine, FORMAT, VER
 use super::{
     apps::App,
     clock::{self, Millis},
+    events::{self, EventType, Outcome},
     ids::{DeviceId, DisplayName, ExternalId},
     users::PasskeyKind,
     Flex, FlexError,
@@ -173,10 +174,23 @@ impl Flex {
         };
         for chunk in items.chunks(batch) {
             let batch: Vec<ImportItem> = chunk.iter().map(|(_, _, item)| item.clone()).collect();
+            let event = events::success(Some(&app.id), EventType::PasskeysImported, now);
             let outcomes = self
                 .store
-                .import_batch(&app.id, app.max_passkeys_per_user, &batch, now, !dry_run)
+                .import_batch(
+                    &app.id,
+                    app.max_passkeys_per_user,
+                    &batch,
+                    now,
+                    !dry_run,
+                    event,
+                )
                 .await?;
+            if !dry_run && outcomes.contains(&ImportOutcome::Imported) {
+                let event_type = EventType::PasskeysImported.as_str();
+                self.metrics
+                    .events_written(event_type, Outcome::Success.as_str());
+            }
             for ((line, kind, _), outcome) in chunk.iter().zip(outcomes) {
                 report.count(*line, *kind, outcome);
             }
