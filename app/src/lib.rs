@@ -8,6 +8,7 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod console;
 mod pages;
 pub mod passkey;
 pub mod wire;
@@ -15,7 +16,7 @@ pub mod wire;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{ParentRoute, Route, Router, Routes},
     path,
 };
 
@@ -91,6 +92,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view=pages::SignUpPage/>
                     <Route path=path!("/signin") view=pages::SignInPage/>
                     <Route path=path!("/account") view=pages::AccountPage/>
+                    <ParentRoute path=path!("/console") view=console::ConsoleLayout>
+                        <Route path=path!("") view=console::OverviewPage/>
+                        <Route path=path!("signin") view=console::SignInPage/>
+                        <Route path=path!("invite/:token") view=console::InvitePage/>
+                        <Route path=path!("apps") view=console::AppsPage/>
+                        <Route path=path!("apps/:app") view=console::AppPage/>
+                        <Route path=path!("apps/:app/users") view=console::UsersPage/>
+                        <Route path=path!("apps/:app/users/:user") view=console::UserPage/>
+                    </ParentRoute>
                 </Routes>
             </main>
         </Router>

@@ -11,6 +11,7 @@ pub mod ceremonies;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod operators;
 pub mod transfer;
 pub mod users;
 

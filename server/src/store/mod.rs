@@ -14,6 +14,7 @@ mod apps;
 mod backup;
 pub mod better_auth;
 mod ceremonies;
+mod console;
 mod finishes;
 mod site;
 mod transfer;
@@ -29,11 +30,12 @@ use sqlx::{
     },
 };
 
-pub use apps::{ApiKeyRow, AppRow, NewAppRow};
+pub use apps::{ApiKeyListRow, ApiKeyRow, AppRow, AppUpdateRow, NewAppRow};
 pub use backup::{restore, BackupError, Contents, RestoreError};
 pub use ceremonies::{
     HandshakeRow, NewHandshake, NewTransaction, PasskeyInHandshake, UsedTransaction,
 };
+pub use console::{InviteRow, NewSession, OperatorRow};
 pub use finishes::{AuthenticationWrite, Finish, RegistrationWrite};
 pub use site::{AccountKey, AccountRow};
 pub use sqlx::types::Json;
