@@ -55,9 +55,10 @@ where
 
 #[component]
 pub fn ConsoleLayout() -> impl IntoView {
-    let operator = Resource::new(|| (), |_| current_operator());
-    provide_context(Operator(operator));
     let sign_out = ServerAction::<SignOut>::new();
+    // Read again after a sign-out (the layout stays while its pages change).
+    let operator = Resource::new(move || sign_out.version().get(), |_| current_operator());
+    provide_context(Operator(operator));
     view! {
         <header class="site-header console-header">
             <a href="/console" class="brand">"Latchkey console"</a>
@@ -377,14 +378,14 @@ fn AppDetail() -> impl IntoView {
                 {move || keys.get().map(|found| match found {
                     Ok(keys) => view! {
                         <table class="table" data-testid="keys">
-                            <thead><tr><th>"Key id"</th><th>"Created"</th><th>"Last used"</th><th>"State"</th><th></th></tr></thead>
+                            <thead><tr><th>"Key id (prefix)"</th><th>"Created"</th><th>"Last used"</th><th>"State"</th><th></th></tr></thead>
                             <tbody>
                                 {keys.into_iter().map(|key| {
                                     let live = key.revoked_at.is_none();
                                     let revoked_id = key.id.clone();
                                     view! {
                                         <tr data-testid="key" data-key-id=key.id.clone()>
-                                            <td><code>{key.id.clone()}</code></td>
+                                            <td><code title=key.id.clone()>{key.id.chars().take(8).collect::<String>()} "…"</code></td>
                                             <td>{when(&key.created_at)}</td>
                                             <td>{when_or_never(&key.last_used_at)}</td>
                                             <td>{key.revoked_at.as_deref().map(|at| format!("revoked {}", when(at))).unwrap_or_else(|| "live".into())}</td>
