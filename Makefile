@@ -80,12 +80,18 @@ dist: tools ## One file to deploy: dist/latchkey-<version>-<target>.tar.gz (rele
 sdk: ## Build the drop-in npm packages (sdk/*/dist), pack them into sdk/packs, print their sizes
 	scripts/sdk.sh
 
-bench: ## Targets: server and load-generator CPU per sign-in, throughput, p99, 200k passkeys, statements per step, page weight -> BENCHMARKS.md (BENCH=full: longer runs)
+# The commit before the audit log: `make bench` measures the events' cost
+# against a release build of it (BENCH_BASELINE= skips that).
+BENCH_BASELINE ?= e469a2c
+
+bench: ## Targets: server and load-generator CPU per sign-in, throughput, p99, 200k passkeys, statements per step, events' cost, page weight -> BENCHMARKS.md (BENCH=full: longer runs)
 	scripts/install-tools.sh bench
 	cargo leptos build --release
 	cargo build --release -p bench
+	baseline=$$(scripts/bench-baseline.sh "$(BENCH_BASELINE)"); \
 	scripts/with-postgres.sh "$(CARGO_TARGET_DIR)/release/latchkey-bench" \
 		--latchkey "$(CARGO_TARGET_DIR)/release/latchkey" --site target/site \
+		$${baseline:+--baseline-latchkey "$$baseline"} \
 		--wasm-symbols "$(CARGO_TARGET_DIR)/front/wasm32-unknown-unknown/wasm-release/frontend.wasm" \
 		--command "make bench BENCH=$(BENCH)" $(BENCH_ARGS_$(BENCH))
 

@@ -100,6 +100,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("apps/:app") view=console::AppPage/>
                         <Route path=path!("apps/:app/users") view=console::UsersPage/>
                         <Route path=path!("apps/:app/users/:user") view=console::UserPage/>
+                        <Route path=path!("events") view=console::EventsPage/>
                     </ParentRoute>
                 </Routes>
             </main>

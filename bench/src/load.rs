@@ -382,30 +382,37 @@ where
 /// generator needs a fraction of one core).
 pub async fn run_on_one_thread(
     options: &Options,
+    latchkey: &std::path::Path,
     database_url: &str,
     engine: &str,
     stored: usize,
 ) -> anyhow::Result<Run> {
-    let (options, database_url, engine) =
-        (options.clone(), database_url.to_owned(), engine.to_owned());
+    let (options, latchkey, database_url, engine) = (
+        options.clone(),
+        latchkey.to_owned(),
+        database_url.to_owned(),
+        engine.to_owned(),
+    );
     tokio::task::spawn_blocking(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
-            .block_on(run(&options, &database_url, &engine, stored))
+            .block_on(run(&options, &latchkey, &database_url, &engine, stored))
     })
     .await?
 }
 
-/// Runs registration then both kinds of sign-in against a fresh `latchkey` on `database_url`.
+/// Runs registration then both kinds of sign-in against a fresh `latchkey`
+/// (the binary at `latchkey`) on `database_url`.
 pub async fn run(
     options: &Options,
+    latchkey: &std::path::Path,
     database_url: &str,
     engine: &str,
     stored: usize,
 ) -> anyhow::Result<Run> {
-    let (app_id, key) = process::create_app(&options.latchkey()?, database_url, ORIGIN).await?;
-    let server = process::Server::start(&options.latchkey()?, database_url).await?;
+    let (app_id, key) = process::create_app(latchkey, database_url, ORIGIN).await?;
+    let server = process::Server::start(latchkey, database_url).await?;
     let pid = server.pid().context("the server's pid")?.to_string();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(options.concurrency * 2)

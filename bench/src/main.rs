@@ -35,6 +35,11 @@ pub struct Options {
     /// The release `latchkey` binary (for the runs over HTTP).
     #[arg(long)]
     pub latchkey: Option<PathBuf>,
+    /// A release `latchkey` built from the commit before the audit log
+    /// (`make bench BENCH_BASELINE=rev` builds one): the sign-ins run against it
+    /// and `--latchkey` in turn, on an empty store, for the events' cost.
+    #[arg(long)]
+    pub baseline_latchkey: Option<PathBuf>,
     /// Only run this many discoverable sign-ins in process on SQLite, and
     /// nothing else (for `perf record` or callgrind: `make profile`).
     #[arg(long, value_name = "ITERATIONS")]
@@ -123,9 +128,31 @@ async fn main() -> anyhow::Result<()> {
             if stored > 0 {
                 seed::passkeys(&database.url, stored).await?;
             }
-            let run = load::run_on_one_thread(&options, &database.url, engine, stored).await?;
+            let latchkey = options.latchkey()?;
+            let run =
+                load::run_on_one_thread(&options, &latchkey, &database.url, engine, stored).await?;
             report.runs.push(run);
             database.remove().await?;
+        }
+        if let Some(baseline) = &options.baseline_latchkey {
+            // Before and after in turn, twice, each on a fresh store; the best of
+            // each two counts (the machine is shared: a slow run is noise).
+            for round in 0..2 {
+                for (which, latchkey) in
+                    [("before", baseline.clone()), ("after", options.latchkey()?)]
+                {
+                    eprintln!(
+                        "==> audit log cost: {engine}, {which} (round {})",
+                        round + 1
+                    );
+                    let database = seed::Database::fresh(engine).await?;
+                    let run =
+                        load::run_on_one_thread(&options, &latchkey, &database.url, engine, 0)
+                            .await?;
+                    report.event_cost.push((which, run));
+                    database.remove().await?;
+                }
+            }
         }
     }
     eprintln!("==> page weight");

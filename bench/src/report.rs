@@ -19,12 +19,15 @@ const P99_MS: f64 = 25.0;
 const SCALE_RATIO: f64 = 1.25;
 const RSS_MB: f64 = 64.0;
 const PAGE_BYTES: usize = 120_000;
+const EVENT_COST_PERCENT: f64 = 10.0;
 
 pub struct Report {
     options: Options,
     pub bounds: Option<Bounds>,
     pub statements: Option<Table>,
     pub runs: Vec<Run>,
+    /// Sign-ins on an empty store before the audit log and after, in turn.
+    pub event_cost: Vec<(&'static str, Run)>,
     pub weight: Option<Weight>,
     /// Bytes by crate in the WASM before wasm-bindgen and wasm-opt.
     pub wasm_profile: Option<Vec<(String, u64)>>,
@@ -73,6 +76,7 @@ impl Report {
             bounds: None,
             statements: None,
             runs: Vec::new(),
+            event_cost: Vec::new(),
             weight: None,
             wasm_profile: None,
         }
@@ -258,6 +262,38 @@ impl Report {
         Ok(())
     }
 
+    /// #11: writing the audit log's events costs the ceremony path at most
+    /// 10 % of its throughput: sign-ins per second before the audit log
+    /// (`--baseline-latchkey`) and after, on an empty store, best of two
+    /// alternating runs each.
+    fn event_cost_targets(&self, md: &mut String) -> std::fmt::Result {
+        for engine in ["sqlite", "postgres"] {
+            for kind in Kind::ALL {
+                let best = |which: &str| {
+                    self.event_cost
+                        .iter()
+                        .filter(|(w, run)| *w == which && run.engine == engine)
+                        .filter_map(|(_, run)| run.sign_in(kind).map(|m| m.per_second))
+                        .fold(None, |best: Option<f64>, x| {
+                            Some(best.map_or(x, |b| b.max(x)))
+                        })
+                };
+                let (Some(before), Some(after)) = (best("before"), best("after")) else {
+                    continue;
+                };
+                let loss = 100.0 * (1.0 - after / before);
+                writeln!(
+                    md,
+                    "| event writes cost ≤ {EVENT_COST_PERCENT:.0} % of {} sign-in throughput ({engine}) | {after:.0}/s with events vs {before:.0}/s before them: {loss:.1} % {} | {} |",
+                    kind.name(),
+                    if loss >= 0.0 { "less" } else { "(more: noise)" },
+                    verdict(loss <= EVENT_COST_PERCENT)
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// The targets, each measured and marked met or not.
     fn targets(&self, md: &mut String) -> std::fmt::Result {
         let o = &self.options;
@@ -344,6 +380,7 @@ impl Report {
                 )?;
             }
         }
+        self.event_cost_targets(md)?;
         if let Some(peak) = self.runs.iter().filter_map(|r| r.peak_rss).max() {
             let mb = peak as f64 / 1_000_000.0;
             writeln!(

@@ -201,6 +201,7 @@ pub async fn count() -> anyhow::Result<Table> {
         rate_limits: Default::default(),
         request_timeout: Duration::from_secs(10),
         trusted_proxies: Default::default(),
+        event_retention_days: 90,
     };
     let application = Application::build(config).await?;
     let (app, key) = application

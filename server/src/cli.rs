@@ -279,6 +279,16 @@ struct ServeArgs {
         value_parser = client_ip::parse_cidr
     )]
     trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Days the audit log keeps an event; older ones are deleted.
+    #[arg(
+        long,
+        env = "LATCHKEY_EVENT_RETENTION_DAYS",
+        default_value_t = 90,
+        value_name = "DAYS",
+        value_parser = clap::value_parser!(u32).range(1..=36_500)
+    )]
+    event_retention_days: u32,
 }
 
 /// Parses the command line, runs the command, and reports a failure on
@@ -303,6 +313,19 @@ fn fail(error: &anyhow::Error) -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // What a command changes is recorded as done by `cli`; a server's
+    // requests set their own context.
+    if matches!(cli.command, None | Some(Command::Serve(_))) {
+        return run_command(cli).await;
+    }
+    let context = crate::flex::events::Context {
+        actor: Some("cli".to_owned()),
+        ..Default::default()
+    };
+    context.scope(run_command(cli)).await
+}
+
+async fn run_command(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => serve(cli.serve, cli.global).await,
         Some(Command::Serve(args)) => serve(args, cli.global).await,
@@ -601,6 +624,7 @@ async fn serve(args: ServeArgs, global: GlobalArgs) -> anyhow::Result<()> {
         },
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         trusted_proxies: TrustedProxies::new(args.trusted_proxies),
+        event_retention_days: args.event_retention_days,
     };
     let app = Application::build(config).await?;
     app.run_until_stopped(shutdown_signal()).await

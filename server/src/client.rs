@@ -9,6 +9,7 @@
 //! # Ok(()) }
 //! ```
 
+pub use app::wire::events::{EventPage, EventQuery};
 use app::wire::{
     CreateAuthenticateTransactionRequest, CreateRegisterTransactionRequest, DeviceResponse,
     DevicesResponse, ErrorBody, RenameDeviceRequest, TransactionResponse, UserListQuery,
@@ -70,6 +71,7 @@ fn segment(id: &str) -> Result<String, ClientError> {
 
 /// No request body (`call`'s body type, when there is none).
 const NO_BODY: Option<&()> = None;
+const NO_QUERY: Option<&()> = None;
 
 #[derive(Clone)]
 struct Connection {
@@ -97,7 +99,7 @@ impl Connection {
         &self,
         method: Method,
         segments: &[&str],
-        query: Option<&UserListQuery>,
+        query: Option<&impl Serialize>,
         body: Option<&impl Serialize>,
     ) -> Result<T, ClientError> {
         let mut url = format!("{}/v1/apps/{}", self.base_url, segment(&self.app_id)?);
@@ -131,11 +133,13 @@ impl Connection {
     }
 }
 
-/// The client: `auth` and `user`, like `passage_flex::PassageFlex`.
+/// The client: `auth` and `user`, like `passage_flex::PassageFlex`, and
+/// Latchkey's `events` (the audit log).
 #[derive(Clone, Debug)]
 pub struct LatchkeyFlex {
     pub auth: Auth,
     pub user: User,
+    pub events: Events,
 }
 
 impl LatchkeyFlex {
@@ -153,7 +157,8 @@ impl LatchkeyFlex {
         };
         Self {
             auth: Auth(connection.clone()),
-            user: User(connection),
+            user: User(connection.clone()),
+            events: Events(connection),
         }
     }
 }
@@ -177,7 +182,7 @@ impl Auth {
             .call(
                 Method::POST,
                 &["transactions", "register"],
-                None,
+                NO_QUERY,
                 Some(&body),
             )
             .await?;
@@ -198,7 +203,7 @@ impl Auth {
             .call(
                 Method::POST,
                 &["transactions", "authenticate"],
-                None,
+                NO_QUERY,
                 Some(&body),
             )
             .await?;
@@ -212,9 +217,28 @@ impl Auth {
         };
         let verified: VerifyNonceResponse = self
             .0
-            .call(Method::POST, &["authenticate", "verify"], None, Some(&body))
+            .call(
+                Method::POST,
+                &["authenticate", "verify"],
+                NO_QUERY,
+                Some(&body),
+            )
             .await?;
         Ok(verified.external_id)
+    }
+}
+
+/// The app's audit log.
+#[derive(Clone, Debug)]
+pub struct Events(Connection);
+
+impl Events {
+    /// A page of the app's events, newest first; pass its `next_cursor` as the
+    /// query's `cursor` for the next.
+    pub async fn list(&self, query: &EventQuery) -> Result<EventPage, ClientError> {
+        self.0
+            .call(Method::GET, &["events"], Some(query), NO_BODY)
+            .await
     }
 }
 
@@ -243,7 +267,7 @@ impl User {
         let id = self.id_of(external_id).await?;
         let wrapped: UserResponse = self
             .0
-            .call(Method::GET, &["users", &id], None, NO_BODY)
+            .call(Method::GET, &["users", &id], NO_QUERY, NO_BODY)
             .await?;
         Ok(wrapped.user)
     }
@@ -252,7 +276,7 @@ impl User {
         let id = self.id_of(external_id).await?;
         let devices: DevicesResponse = self
             .0
-            .call(Method::GET, &["users", &id, "devices"], None, NO_BODY)
+            .call(Method::GET, &["users", &id, "devices"], NO_QUERY, NO_BODY)
             .await?;
         Ok(devices.devices)
     }
@@ -267,7 +291,7 @@ impl User {
             .call::<serde_json::Value>(
                 Method::DELETE,
                 &["users", &id, "devices", device_id],
-                None,
+                NO_QUERY,
                 NO_BODY,
             )
             .await?;
@@ -290,7 +314,7 @@ impl User {
             .call(
                 Method::PATCH,
                 &["users", &id, "devices", device_id],
-                None,
+                NO_QUERY,
                 Some(&body),
             )
             .await?;

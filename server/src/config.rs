@@ -28,6 +28,8 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     /// Reverse proxies whose `X-Forwarded-For`/`Forwarded` name the client.
     pub trusted_proxies: TrustedProxies,
+    /// Days the audit log keeps an event (older ones are swept).
+    pub event_retention_days: u32,
 }
 
 /// An origin (`scheme://host[:port]`) with no path, query or fragment.

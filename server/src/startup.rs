@@ -32,6 +32,7 @@ pub struct Application {
     flex: Flex,
     limits: Arc<Limits>,
     site_limits: Arc<SiteLimits>,
+    event_retention_days: u32,
 }
 
 impl Application {
@@ -79,6 +80,7 @@ impl Application {
             flex,
             limits,
             site_limits,
+            event_retention_days: config.event_retention_days,
         })
     }
 
@@ -140,6 +142,7 @@ impl Application {
             self.flex.clone(),
             self.limits.clone(),
             self.site_limits.clone(),
+            self.event_retention_days,
         ));
         axum::serve(
             self.listener,
@@ -184,6 +187,11 @@ fn router(
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             routes::security::same_site_server_fns,
+        ))
+        // The audit log's context (client IP, user agent, request id) for
+        // everything the request does.
+        .layer(axum::middleware::from_fn(
+            crate::traffic::context::middleware,
         ))
         // Before anything that reads the `ClientIp` (limits, server functions).
         .layer(axum::middleware::from_fn_with_state(
@@ -297,10 +305,15 @@ fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
 }
 
 /// Deletes expired transactions, handshakes, nonces and site sessions once a
-/// minute, and prunes the in-memory rate limits (the API's and the site's).
-/// Expiry is checked on every use anyway; this only keeps the tables and the
-/// limiters small.
-async fn sweep_expired(flex: Flex, limits: Arc<Limits>, site_limits: Arc<SiteLimits>) {
+/// minute, and the events older than the retention; prunes the in-memory rate
+/// limits (the API's and the site's). Expiry is checked on every use anyway;
+/// this only keeps the tables and the limiters small.
+async fn sweep_expired(
+    flex: Flex,
+    limits: Arc<Limits>,
+    site_limits: Arc<SiteLimits>,
+    event_retention_days: u32,
+) {
     let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         every_minute.tick().await;
@@ -324,6 +337,10 @@ async fn sweep_expired(flex: Flex, limits: Arc<Limits>, site_limits: Arc<SiteLim
             Err(error) => tracing::warn!(error = %error, "could not delete expired site sessions"),
         }
         site_limits.prune();
+        match flex.sweep_events(event_retention_days).await {
+            Ok(swept) => tracing::debug!(swept, "events past their retention deleted"),
+            Err(error) => tracing::warn!(error = %error, "could not delete old events"),
+        }
     }
 }
 

@@ -7,8 +7,10 @@
 use leptos::prelude::*;
 
 use super::{
-    ApiKeyView, AppView, InviteCeremony, NewKeyView, OperatorView, UserDetail, UsersPageView,
+    ApiKeyView, AppOverview, AppView, EventsFilter, InviteCeremony, NewKeyView, OperatorView,
+    UserDetail, UsersPageView,
 };
+use crate::wire::events::EventPage;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
@@ -389,4 +391,41 @@ pub async fn revoke_all_passkeys(app_id: String, user_id: String) -> Result<u64,
         .revoke_all_passkeys(&by, &app_id, &user_id)
         .await
         .map_err(server::error)
+}
+
+/// A page of the audit log (blank filters: any).
+#[server(prefix = "/console/fn", endpoint = "events")]
+#[allow(clippy::too_many_arguments)]
+pub async fn list_events(
+    app: String,
+    event_type: String,
+    outcome: String,
+    user: String,
+    ip: String,
+    since: String,
+    until: String,
+    cursor: String,
+) -> Result<EventPage, ServerFnError> {
+    let (console, by) = server::operator().await?;
+    let filter = EventsFilter {
+        app,
+        event_type,
+        outcome,
+        user,
+        ip,
+        since,
+        until,
+        cursor,
+    };
+    console
+        .backend
+        .events(&by, &filter)
+        .await
+        .map_err(server::error)
+}
+
+#[server(prefix = "/console/fn", endpoint = "overview")]
+pub async fn overview() -> Result<Vec<AppOverview>, ServerFnError> {
+    let (console, by) = server::operator().await?;
+    console.backend.overview(&by).await.map_err(server::error)
 }

@@ -6,6 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::{AppOverview, EventsFilter};
+use crate::wire::events::EventPage;
+
 use super::{
     ApiKeyView, AppForm, AppView, InviteCeremony, NewKeyView, OperatorView, UserDetail,
     UsersPageView,
@@ -104,6 +107,14 @@ pub trait ConsoleBackend: Send + Sync {
         user_id: &str,
         device_id: &str,
     ) -> Result<(), ConsoleError>;
+    /// The audit log, newest first, a page at a time.
+    async fn events(
+        &self,
+        by: &OperatorView,
+        filter: &EventsFilter,
+    ) -> Result<EventPage, ConsoleError>;
+    /// Every app's registrations and sign-ins in the last 24 hours.
+    async fn overview(&self, by: &OperatorView) -> Result<Vec<AppOverview>, ConsoleError>;
     /// Returns how many passkeys went.
     async fn revoke_all_passkeys(
         &self,

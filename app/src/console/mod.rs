@@ -12,7 +12,8 @@ mod ceremony;
 mod pages;
 
 pub use pages::{
-    AppPage, AppsPage, ConsoleLayout, InvitePage, OverviewPage, SignInPage, UserPage, UsersPage,
+    AppPage, AppsPage, ConsoleLayout, EventsPage, InvitePage, OverviewPage, SignInPage, UserPage,
+    UsersPage,
 };
 
 use serde::{Deserialize, Serialize};
@@ -110,6 +111,27 @@ pub struct ConsolePasskey {
 pub struct UserDetail {
     pub user: UserView,
     pub passkeys: Vec<ConsolePasskey>,
+}
+
+/// An app's last 24 hours, for the overview.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AppOverview {
+    pub app: AppView,
+    pub summary: crate::wire::events::EventSummary,
+}
+
+/// What the events page filters by, as its form sends it (blank: any). `app`
+/// is an app id, `console` (the operators' own events) or blank (all).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventsFilter {
+    pub app: String,
+    pub event_type: String,
+    pub outcome: String,
+    pub user: String,
+    pub ip: String,
+    pub since: String,
+    pub until: String,
+    pub cursor: String,
 }
 
 /// What the browser needs to register an invited operator's passkey.

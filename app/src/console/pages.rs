@@ -8,14 +8,17 @@ use leptos_router::{
 
 use super::{
     api::{
-        check_invite, current_operator, get_app, get_user, list_apps, list_keys, list_users,
-        CreateApp, CreateKey, RenamePasskey, RevokeAllPasskeys, RevokeKey, RevokePasskey, SignOut,
-        UpdateApp,
+        check_invite, current_operator, get_app, get_user, list_apps, list_events, list_keys,
+        list_users, overview, CreateApp, CreateKey, RenamePasskey, RevokeAllPasskeys, RevokeKey,
+        RevokePasskey, SignOut, UpdateApp,
     },
     ceremony::{CopyButton, InviteRegister, PasskeySignIn},
-    when, AppView, ConsolePasskey, NewKeyView, OperatorView, UserView,
+    when, AppOverview, AppView, ConsolePasskey, NewKeyView, OperatorView, UserView,
 };
-use crate::pages::message;
+use crate::{
+    pages::message,
+    wire::events::{Event, EventType, Outcome, Tally},
+};
 
 /// The signed-in operator, loaded once per page by the layout.
 #[derive(Clone, Copy)]
@@ -168,12 +171,22 @@ pub fn OverviewPage() -> impl IntoView {
     }
 }
 
+/// "12 of 13 (92%)" for a tally.
+fn tally(t: &Tally) -> String {
+    let all = t.succeeded + t.failed;
+    match t.success_rate() {
+        Some(rate) => format!("{} of {all} succeeded ({rate:.0}%)", t.succeeded),
+        None => "none".to_owned(),
+    }
+}
+
 #[component]
 fn Overview() -> impl IntoView {
-    let apps = Resource::new(|| (), |_| list_apps());
+    let apps = Resource::new(|| (), |_| overview());
     view! {
         <section class="card">
             <h1>"Overview"</h1>
+            <p class="meta">"The last 24 hours, per app."</p>
             <Transition fallback=|| view! { <p>"Loading apps…"</p> }>
                 {move || apps.get().map(|apps| match apps {
                     Ok(apps) if apps.is_empty() => view! {
@@ -181,13 +194,18 @@ fn Overview() -> impl IntoView {
                     }.into_any(),
                     Ok(apps) => view! {
                         <table class="table" data-testid="overview">
-                            <thead><tr><th>"App"</th><th>"RP ID"</th><th>"Origins"</th></tr></thead>
+                            <thead><tr><th>"App"</th><th>"Sign-ins"</th><th>"Registrations"</th><th>"Top failures"</th></tr></thead>
                             <tbody>
-                                {apps.into_iter().map(|app| view! {
-                                    <tr>
+                                {apps.into_iter().map(|AppOverview { app, summary }| view! {
+                                    <tr data-testid="overview-app">
                                         <td><a href=format!("/console/apps/{}", app.id)>{app.name}</a></td>
-                                        <td>{app.rp_id}</td>
-                                        <td>{app.origins.join(", ")}</td>
+                                        <td>{tally(&summary.sign_ins)}</td>
+                                        <td>{tally(&summary.registrations)}</td>
+                                        <td>{if summary.top_failures.is_empty() {
+                                            "none".to_owned()
+                                        } else {
+                                            summary.top_failures.iter().map(|(code, n)| format!("{code} ×{n}")).collect::<Vec<_>>().join(", ")
+                                        }}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
@@ -197,6 +215,133 @@ fn Overview() -> impl IntoView {
                 })}
             </Transition>
         </section>
+    }
+}
+
+#[component]
+pub fn EventsPage() -> impl IntoView {
+    view! {
+        <Signed>
+            <Events/>
+        </Signed>
+    }
+}
+
+/// The events page's query, in the order `list_events` takes it.
+const EVENT_FIELDS: [&str; 8] = [
+    "app", "type", "outcome", "user", "ip", "since", "until", "cursor",
+];
+
+#[component]
+fn Events() -> impl IntoView {
+    let query = use_query_map();
+    let field = move |name: &str| query.read().get(name).unwrap_or_default();
+    let filters = move || EVENT_FIELDS.map(field);
+    let events = Resource::new(
+        filters,
+        |[app, event_type, outcome, user, ip, since, until, cursor]| {
+            list_events(app, event_type, outcome, user, ip, since, until, cursor)
+        },
+    );
+    let apps = Resource::new(|| (), |_| list_apps());
+    // The link to the next page: these filters, the next cursor.
+    let next = move |cursor: String| {
+        let mut pairs: Vec<String> = EVENT_FIELDS[..7]
+            .iter()
+            .map(|name| (name, field(name)))
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, value)| format!("{name}={}", encode(&value)))
+            .collect();
+        pairs.push(format!("cursor={}", encode(&cursor)));
+        format!("/console/events?{}", pairs.join("&"))
+    };
+    view! {
+        <section class="card">
+            <h1>"Events"</h1>
+            <form method="get" class="filters" data-testid="event-filters">
+                <label>"App"
+                    <select name="app">
+                        <option value="">"All apps"</option>
+                        <option value="console" selected=move || field("app") == "console">"The console (operators)"</option>
+                        <Transition fallback=|| ()>
+                            {move || apps.get().and_then(Result::ok).map(|apps| apps.into_iter().map(|app| {
+                                let selected = field("app") == app.id;
+                                view! { <option value=app.id.clone() selected=selected>{app.name}</option> }
+                            }).collect_view())}
+                        </Transition>
+                    </select>
+                </label>
+                <label>"Type"
+                    <select name="type">
+                        <option value="">"Any"</option>
+                        {EventType::ALL.map(|t| view! {
+                            <option value=t.as_str() selected=move || field("type") == t.as_str()>{t.as_str()}</option>
+                        }).to_vec()}
+                    </select>
+                </label>
+                <label>"Outcome"
+                    <select name="outcome">
+                        <option value="">"Any"</option>
+                        <option value="success" selected=move || field("outcome") == "success">"success"</option>
+                        <option value="failure" selected=move || field("outcome") == "failure">"failure"</option>
+                    </select>
+                </label>
+                <label>"User (external id)" <input name="user" value=move || field("user") size="14"/></label>
+                <label>"IP" <input name="ip" value=move || field("ip") size="12"/></label>
+                <label>"Since" <input name="since" value=move || field("since") placeholder="2026-01-16T00:00:00Z" size="20"/></label>
+                <label>"Until" <input name="until" value=move || field("until") placeholder="2026-01-17T00:00:00Z" size="20"/></label>
+                <button type="submit" data-testid="filter-events">"Filter"</button>
+            </form>
+            <Transition fallback=|| view! { <p>"Loading events…"</p> }>
+                {move || events.get().map(|page| match page {
+                    Ok(page) if page.events.is_empty() => view! { <p data-testid="no-events">"No events match."</p> }.into_any(),
+                    Ok(page) => view! {
+                        <table class="table" data-testid="events">
+                            <thead><tr><th>"When"</th><th>"Type"</th><th>"Outcome"</th><th>"App"</th><th>"User"</th><th>"Actor"</th><th>"IP"</th><th>"Request"</th></tr></thead>
+                            <tbody>
+                                {page.events.into_iter().map(|event| view! { <EventRow event/> }).collect_view()}
+                            </tbody>
+                        </table>
+                        {page.next_cursor.map(|cursor| view! {
+                            <p><a href=next(cursor) rel="next" data-testid="older-events">"Older →"</a></p>
+                        })}
+                    }.into_any(),
+                    Err(error) => view! { <p class="error">{message(&error)}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn EventRow(event: Event) -> impl IntoView {
+    let failed = event.outcome == Outcome::Failure;
+    let outcome = match &event.code {
+        Some(code) if failed => format!("failure: {code}"),
+        _ => event.outcome.as_str().to_owned(),
+    };
+    // A user of an app links to that user (found by external id).
+    let user = match (&event.app_id, &event.external_id) {
+        (Some(app), Some(external_id)) => view! {
+            <a href=format!("/console/apps/{app}/users?q={}", encode(external_id)) data-testid="event-user">{external_id.clone()}</a>
+        }.into_any(),
+        (_, Some(external_id)) => view! { <span>{external_id.clone()}</span> }.into_any(),
+        _ => ().into_any(),
+    };
+    let app = event.app_id.clone().map(|app| view! {
+        <a href=format!("/console/apps/{app}")><code>{app.chars().take(8).collect::<String>()} "…"</code></a>
+    });
+    view! {
+        <tr data-testid="event" data-type=event.event_type.as_str()>
+            <td>{when(&event.created_at)}</td>
+            <td><code>{event.event_type.as_str()}</code></td>
+            <td class=if failed { "outcome-failure" } else { "outcome-success" }>{outcome}</td>
+            <td>{app}</td>
+            <td>{user}</td>
+            <td><code>{event.actor.clone().unwrap_or_default()}</code></td>
+            <td>{event.ip.clone().unwrap_or_default()}</td>
+            <td><code title=event.request_id.clone().unwrap_or_default()>{event.request_id.clone().unwrap_or_default().chars().take(8).collect::<String>()}</code></td>
+        </tr>
     }
 }
 

@@ -10,11 +10,13 @@
 //!
 //! - [`client`]: browser to Latchkey (register and authenticate, start and finish).
 //! - [`management`]: server to server (transactions, nonces, users, devices).
+//! - [`events`]: the audit log's vocabulary and its API.
 //!
 //! The types' doc comments are the OpenAPI document's descriptions; notes
 //! meant only for readers of this code are plain comments.
 
 pub mod client;
+pub mod events;
 pub mod management;
 
 pub use client::*;

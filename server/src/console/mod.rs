@@ -4,10 +4,13 @@
 
 use std::sync::Arc;
 
-use app::console::{
-    backend::{Console, ConsoleBackend, ConsoleError},
-    ApiKeyView, AppForm, AppView, ConsolePasskey, InviteCeremony, NewKeyView, OperatorView,
-    UserDetail, UserView, UsersPageView,
+use app::{
+    console::{
+        backend::{Console, ConsoleBackend, ConsoleError},
+        ApiKeyView, AppForm, AppOverview, AppView, ConsolePasskey, EventsFilter, InviteCeremony,
+        NewKeyView, OperatorView, UserDetail, UserView, UsersPageView,
+    },
+    wire::events::{EventPage, EventQuery},
 };
 use async_trait::async_trait;
 
@@ -17,6 +20,7 @@ use crate::{
         aaguid,
         apps::{App, Lifetimes, NewApp},
         clock::rfc3339,
+        events::{EventFilter, Scope},
         ids::{ApiKeyId, DeviceId, DisplayName},
         operators::{Operator, OperatorError},
         users::{PasskeyRecord, User},
@@ -26,6 +30,10 @@ use crate::{
 
 /// Users on one page of the console's list.
 const USERS_PER_PAGE: i64 = 25;
+/// Events on one page of the console's list.
+const EVENTS_PER_PAGE: i64 = 50;
+/// The overview's window.
+const OVERVIEW_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// The console, wired to this server's core.
 pub fn console(flex: &Flex, public_url: &PublicUrl) -> Console {
@@ -366,6 +374,48 @@ impl ConsoleBackend for InProcess {
         let user = self.user(&app, user_id).await?;
         let device = DeviceId::parse(device_id).ok_or(FlexError::DeviceNotFound)?;
         Ok(self.flex.revoke_passkey(&app, &user, &device).await?)
+    }
+
+    async fn events(
+        &self,
+        _by: &OperatorView,
+        filter: &EventsFilter,
+    ) -> Result<EventPage, ConsoleError> {
+        let given = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+        let query = EventQuery {
+            event_type: given(&filter.event_type),
+            outcome: given(&filter.outcome),
+            external_id: given(&filter.user),
+            ip: given(&filter.ip),
+            since: given(&filter.since),
+            until: given(&filter.until),
+            cursor: given(&filter.cursor),
+            limit: Some(EVENTS_PER_PAGE),
+        };
+        let parsed = EventFilter::parse(&query)?;
+        let app = match filter.app.trim() {
+            "" | "console" => None,
+            id => Some(self.app(id).await?),
+        };
+        let scope = match (&app, filter.app.trim()) {
+            (Some(app), _) => Scope::App(&app.id),
+            (None, "console") => Scope::Console,
+            (None, _) => Scope::All,
+        };
+        Ok(self.flex.list_events(scope, &parsed).await?)
+    }
+
+    async fn overview(&self, _by: &OperatorView) -> Result<Vec<AppOverview>, ConsoleError> {
+        let since = self.flex.clock().now() - OVERVIEW_MS;
+        let mut overview = Vec::new();
+        for app in self.flex.list_apps().await? {
+            let summary = self.flex.summarize_events(&app.id, since).await?;
+            overview.push(AppOverview {
+                app: app_view(&app),
+                summary,
+            });
+        }
+        Ok(overview)
     }
 
     async fn revoke_all_passkeys(

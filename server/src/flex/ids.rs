@@ -101,6 +101,10 @@ token!(
     DeviceId, bytes = 16, prefix = "", secret = false, make = random_hex, check = is_hex
 );
 token!(
+    /// An event of the audit log.
+    EventId, bytes = 16, prefix = "evt_", secret = false, make = random_hex, check = is_hex
+);
+token!(
     /// An API key's public handle, for listing and revoking.
     ApiKeyId, bytes = 16, prefix = "", secret = false, make = random_hex, check = is_hex
 );

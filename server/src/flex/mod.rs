@@ -10,6 +10,7 @@ mod cache;
 pub mod ceremonies;
 pub mod clock;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod operators;
 pub mod transfer;

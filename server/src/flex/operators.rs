@@ -12,10 +12,22 @@ use std::sync::Arc;
 use super::{
     apps::App,
     clock::Millis,
+    events::{self, EventType, Outcome},
     ids::{self, DisplayName, ExternalId, Nonce, TransactionId},
     Flex, FlexError,
 };
-use crate::store::{NewSession, OperatorRow};
+use crate::store::{NewEvent, NewSession, OperatorRow};
+
+/// An operator event (no app: the console's own), about `operator_id` if known.
+fn operator_event(event_type: EventType, operator_id: Option<&str>, at: Millis) -> NewEvent {
+    NewEvent {
+        detail: match operator_id {
+            Some(id) => serde_json::json!({ "operator_id": id }),
+            None => serde_json::json!({}),
+        },
+        ..events::success(None, event_type, at)
+    }
+}
 
 /// How long an invite lives unless `--ttl` says otherwise.
 pub const DEFAULT_INVITE_TTL_MS: Millis = 60 * 60 * 1000;
@@ -125,13 +137,40 @@ impl Flex {
         let token = Token::generate();
         let now = self.now();
         let expires_at = now + ttl_ms;
+        let event = NewEvent {
+            detail: serde_json::json!({ "name": name.as_str(), "expires_at": expires_at }),
+            ..operator_event(EventType::OperatorInvited, None, now)
+        };
         self.store
-            .insert_invite(&Token::hash(token.as_str()), name.as_str(), now, expires_at)
+            .insert_invite(
+                &Token::hash(token.as_str()),
+                name.as_str(),
+                now,
+                expires_at,
+                &event,
+            )
             .await?;
         Ok(Invite { token, expires_at })
     }
 
     /// The name of a live invite (not used up by looking).
+    /// Records a refused operator step (nothing changed): its own event.
+    async fn record_operator_refusal(
+        &self,
+        event_type: EventType,
+        code: &'static str,
+        operator_id: Option<&str>,
+    ) {
+        let event = NewEvent {
+            outcome: Outcome::Failure.as_str(),
+            code: Some(code),
+            ..operator_event(event_type, operator_id, self.now())
+        };
+        if let Err(error) = self.store.insert_event(&event).await {
+            tracing::warn!(%error, "could not record an operator refusal in the audit log");
+        }
+    }
+
     pub async fn check_invite(&self, token: &str) -> Result<String, OperatorError> {
         self.store
             .find_live_invite(&Token::hash(token), self.now())
@@ -169,6 +208,7 @@ impl Flex {
         let app = self.console_app().await?;
         let nonce = Nonce::parse(nonce).ok_or(FlexError::InvalidNonce)?;
         let operator_id = self.verify_nonce(&app, &nonce).await?;
+        events::Context::set_actor(format!("operator:{operator_id}"));
         let session = Token::generate();
         let now = self.now();
         let session_hash = Token::hash(session.as_str());
@@ -182,9 +222,16 @@ impl Flex {
                     now,
                     expires_at: now + SESSION_ABSOLUTE_MS,
                 },
+                &operator_event(EventType::OperatorRegistered, Some(&operator_id), now),
             )
             .await?;
         if consumed.is_none() {
+            self.record_operator_refusal(
+                EventType::OperatorRegistered,
+                "invite_invalid",
+                Some(&operator_id),
+            )
+            .await;
             // The passkey just made belongs to no operator: remove it.
             if let Ok(Some(user)) = self
                 .find_user_by_external_id(&app, &ExternalId::parse(&operator_id)?)
@@ -203,10 +250,12 @@ impl Flex {
         let app = self.console_app().await?;
         let nonce = Nonce::parse(nonce).ok_or(FlexError::InvalidNonce)?;
         let operator_id = self.verify_nonce(&app, &nonce).await?;
+        events::Context::set_actor(format!("operator:{operator_id}"));
         let session = Token::generate();
         let now = self.now();
         let session_hash = Token::hash(session.as_str());
-        self.store
+        let started = self
+            .store
             .start_console_session(
                 &operator_id,
                 &NewSession {
@@ -214,9 +263,18 @@ impl Flex {
                     now,
                     expires_at: now + SESSION_ABSOLUTE_MS,
                 },
+                &operator_event(EventType::OperatorSignedIn, Some(&operator_id), now),
             )
-            .await?
-            .ok_or(OperatorError::NotAnOperator)?;
+            .await?;
+        if started.is_none() {
+            self.record_operator_refusal(
+                EventType::OperatorSignedIn,
+                "not_an_operator",
+                Some(&operator_id),
+            )
+            .await;
+            return Err(OperatorError::NotAnOperator);
+        }
         let operator = self.operator_of_session(session.as_str()).await?;
         Ok(SignedIn { operator, session })
     }
@@ -225,11 +283,15 @@ impl Flex {
     pub async fn operator_of_session(&self, token: &str) -> Result<Operator, OperatorError> {
         let app = self.console_app().await?;
         let now = self.now();
-        self.store
+        let operator = self
+            .store
             .find_session_operator(&app.id, &Token::hash(token), now, now - SESSION_IDLE_MS)
             .await?
             .map(Operator::from)
-            .ok_or(OperatorError::NotSignedIn)
+            .ok_or(OperatorError::NotSignedIn)?;
+        // What the rest of the request changes, this operator did.
+        events::Context::set_actor(format!("operator:{}", operator.id));
+        Ok(operator)
     }
 
     pub async fn end_operator_session(&self, token: &str) -> Result<(), FlexError> {
@@ -253,7 +315,9 @@ impl Flex {
     /// Revokes an operator: their sessions end and their passkeys go, at once.
     pub async fn revoke_operator(&self, id: &str) -> Result<(), OperatorError> {
         let app = self.console_app().await?;
-        if !self.store.revoke_operator(&app.id, id, self.now()).await? {
+        let now = self.now();
+        let event = operator_event(EventType::OperatorRevoked, Some(id), now);
+        if !self.store.revoke_operator(&app.id, id, now, &event).await? {
             return Err(OperatorError::NoSuchOperator);
         }
         Ok(())

@@ -5,10 +5,11 @@ use uuid::Uuid;
 use super::{
     apps::App,
     clock::Millis,
+    events::{self, EventType},
     ids::{DeviceId, DisplayName, ExternalId},
     Flex, FlexError,
 };
-use crate::store::{PasskeyRow, UserRow};
+use crate::store::{NewEvent, PasskeyRow, UserRow};
 
 #[derive(Clone, Debug)]
 pub struct User {
@@ -186,8 +187,16 @@ impl Flex {
     }
 
     /// Removes every passkey of a user of this app; returns how many there were.
+    /// One `passkey.revoked` event (detail `{"all": true, "count": n}`) records it.
     pub async fn revoke_all_passkeys(&self, app: &App, user: &User) -> Result<u64, FlexError> {
-        Ok(self.store.delete_passkeys_of(&app.id, &user.id).await?)
+        let event = NewEvent {
+            external_id: Some(user.external_id.clone()),
+            ..events::success(Some(&app.id), EventType::PasskeyRevoked, self.now())
+        };
+        Ok(self
+            .store
+            .delete_passkeys_of(&app.id, &user.id, &event)
+            .await?)
     }
 
     pub async fn list_passkeys(
@@ -210,9 +219,10 @@ impl Flex {
         user: &User,
         device_id: &DeviceId,
     ) -> Result<(), FlexError> {
+        let event = user.event(app, device_id, EventType::PasskeyRevoked, self.now());
         if !self
             .store
-            .delete_passkey(&app.id, &user.id, device_id)
+            .delete_passkey(&app.id, &user.id, device_id, &event)
             .await?
         {
             return Err(FlexError::DeviceNotFound);
@@ -228,11 +238,33 @@ impl Flex {
         device_id: &DeviceId,
         name: &DisplayName,
     ) -> Result<PasskeyRecord, FlexError> {
+        let now = self.now();
+        let event = NewEvent {
+            detail: serde_json::json!({ "friendly_name": name.as_str() }),
+            ..user.event(app, device_id, EventType::PasskeyRenamed, now)
+        };
         self.store
-            .rename_passkey(&app.id, &user.id, device_id, name.as_str(), self.now())
+            .rename_passkey(&app.id, &user.id, device_id, name.as_str(), now, &event)
             .await?
             .ok_or(FlexError::DeviceNotFound)?
             .try_into()
+    }
+}
+
+impl User {
+    /// The successful event of a change to one of this user's passkeys.
+    fn event(
+        &self,
+        app: &App,
+        device_id: &DeviceId,
+        event_type: EventType,
+        now: Millis,
+    ) -> NewEvent {
+        NewEvent {
+            external_id: Some(self.external_id.clone()),
+            device_id: Some(device_id.as_str().to_owned()),
+            ..events::success(Some(&app.id), event_type, now)
+        }
     }
 }
 

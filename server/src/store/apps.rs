@@ -1,6 +1,8 @@
 //! Apps and their API keys.
 
-use super::{is_duplicate, on_pool, on_reader, Json, Store};
+use super::{
+    insert_event_query, is_duplicate, on_pool, on_reader, with_event, Json, NewEvent, Store,
+};
 use crate::flex::ids::{ApiKeyId, AppId};
 
 /// An app as stored.
@@ -72,6 +74,7 @@ impl Store {
         &self,
         app: &NewAppRow<'_>,
         key: Option<(&ApiKeyId, &[u8])>,
+        event: &NewEvent,
     ) -> Result<bool, sqlx::Error> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
@@ -110,6 +113,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            insert_event_query(event).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(true)
         })
@@ -146,9 +150,11 @@ impl Store {
         &self,
         id: &AppId,
         app: &AppUpdateRow<'_>,
+        event: &NewEvent,
     ) -> Result<bool, sqlx::Error> {
         on_pool!(self, |pool| {
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
                 "UPDATE apps SET name = $1, rp_id = $2, origins = $3, webauthn_timeout_ms = $4, \
                  transaction_ttl_ms = $5, nonce_ttl_ms = $6, max_passkeys_per_user = $7 \
                  WHERE id = $8 AND NOT is_console",
@@ -161,9 +167,10 @@ impl Store {
             .bind(app.nonce_ttl_ms)
             .bind(app.max_passkeys_per_user)
             .bind(id.as_str())
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected() == 1)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            with_event(tx, changed, event).await
         })
     }
 
@@ -202,16 +209,19 @@ impl Store {
         })
     }
 
-    /// Adds an API key to an existing app; `false` when there is no such app.
+    /// Adds an API key to an existing app, with its event; `false` when there
+    /// is no such app.
     pub async fn insert_api_key(
         &self,
         app_id: &AppId,
         key_id: &ApiKeyId,
         key_hash: &[u8],
         now: i64,
+        event: &NewEvent,
     ) -> Result<bool, sqlx::Error> {
         on_pool!(self, |pool| {
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
                 "INSERT INTO api_keys (id, app_id, key_hash, created_at) \
                  SELECT $1, id, $3, $4 FROM apps WHERE id = $2",
             )
@@ -219,29 +229,32 @@ impl Store {
             .bind(app_id.as_str())
             .bind(key_hash)
             .bind(now)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected() == 1)
+            .execute(&mut *tx)
+            .await?;
+            with_event(tx, inserted.rows_affected(), event).await
         })
     }
 
-    /// Revokes a live key of an app; `false` when there is none to revoke.
+    /// Revokes a live key of an app, with its event; `false` when there is
+    /// none to revoke.
     pub async fn revoke_api_key(
         &self,
         app_id: &AppId,
         key_id: &ApiKeyId,
         now: i64,
+        event: &NewEvent,
     ) -> Result<bool, sqlx::Error> {
         on_pool!(self, |pool| {
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let revoked = sqlx::query(
                 "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND app_id = $3 AND revoked_at IS NULL",
             )
             .bind(now)
             .bind(key_id.as_str())
             .bind(app_id.as_str())
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected() == 1)
+            .execute(&mut *tx)
+            .await?;
+            with_event(tx, revoked.rows_affected(), event).await
         })
     }
 

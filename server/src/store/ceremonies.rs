@@ -2,7 +2,7 @@
 //! Every consume is one conditional statement inside the database transaction
 //! that writes its outcome; ids are stored as SHA-256 hashes only.
 
-use super::{on_pool, on_reader, Store};
+use super::{events::insert_event_query, on_pool, on_reader, NewEvent, Store};
 use crate::flex::ids::AppId;
 
 /// A transaction to store.
@@ -33,6 +33,7 @@ pub struct UsedTransaction {
     pub user_id: String,
     /// The user's WebAuthn user handle.
     pub user_handle: Vec<u8>,
+    pub external_id: String,
     pub display_name: String,
     pub passkeys: Vec<(Vec<u8>, String)>,
 }
@@ -42,6 +43,8 @@ pub struct UsedTransaction {
 pub struct HandshakeRow {
     pub kind: String,
     pub user_id: Option<String>,
+    /// The external id of the handshake's user (none for a discoverable sign-in).
+    pub user_external_id: Option<String>,
     pub state: String,
     #[sqlx(flatten)]
     pub passkey: PasskeyInHandshake,
@@ -60,8 +63,14 @@ pub struct PasskeyInHandshake {
 }
 
 impl Store {
-    pub async fn insert_transaction(&self, new: &NewTransaction<'_>) -> Result<(), sqlx::Error> {
+    /// Stores a transaction and its event.
+    pub async fn insert_transaction(
+        &self,
+        new: &NewTransaction<'_>,
+        event: &NewEvent,
+    ) -> Result<(), sqlx::Error> {
         on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO transactions (id_hash, app_id, user_id, kind, display_name, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -73,14 +82,15 @@ impl Store {
             .bind(new.display_name)
             .bind(new.now)
             .bind(new.expires_at)
-            .execute(pool)
-            .await
-            .map(drop)
+            .execute(&mut *tx)
+            .await?;
+            insert_event_query(event).execute(&mut *tx).await?;
+            tx.commit().await
         })
     }
 
-    /// An authenticate transaction for the user of `external_id`, if that user
-    /// holds a passkey: one statement; `false` (nothing written) otherwise.
+    /// An authenticate transaction for the user of `external_id`, with its
+    /// event, if that user holds a passkey; `false` (nothing written) otherwise.
     pub async fn insert_authenticate_transaction(
         &self,
         app_id: &AppId,
@@ -88,9 +98,11 @@ impl Store {
         id_hash: &[u8],
         now: i64,
         expires_at: i64,
+        event: &NewEvent,
     ) -> Result<bool, sqlx::Error> {
         on_pool!(self, |pool| {
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
                 "INSERT INTO transactions (id_hash, app_id, user_id, kind, display_name, created_at, expires_at) \
                  SELECT $1, u.app_id, u.id, 'authenticate', u.display_name, $2, $3 FROM users u \
                  WHERE u.app_id = $4 AND u.external_id = $5 \
@@ -101,30 +113,41 @@ impl Store {
             .bind(expires_at)
             .bind(app_id.as_str())
             .bind(external_id)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected() == 1)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !inserted {
+                return Ok(false);
+            }
+            insert_event_query(event).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
         })
     }
 
-    /// A handshake that needs no transaction (a discoverable sign-in): one statement.
+    /// A handshake that needs no transaction (a discoverable sign-in), and its event.
     pub async fn insert_handshake(
         &self,
         app_id: &AppId,
         new: &NewHandshake,
         now: i64,
+        event: &NewEvent,
     ) -> Result<(), sqlx::Error> {
         on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
             insert_handshake_query(app_id, new, now)
-                .execute(pool)
-                .await
-                .map(drop)
+                .execute(&mut *tx)
+                .await?;
+            insert_event_query(event).execute(&mut *tx).await?;
+            tx.commit().await
         })
     }
 
     /// Uses up a live transaction of this app and kind, hands its user and
-    /// passkeys to `prepare`, and stores the handshake `prepare` makes, in one
-    /// database transaction: if `prepare` refuses, the transaction stays unused.
+    /// passkeys to `prepare`, and stores the handshake and the event `prepare`
+    /// makes, in one database transaction: if `prepare` refuses, the
+    /// transaction stays unused.
     /// `Ok(None)`: no such live transaction.
     pub async fn start_with_transaction<T, E: From<sqlx::Error>>(
         &self,
@@ -132,15 +155,16 @@ impl Store {
         id_hash: &[u8],
         kind: &str,
         now: i64,
-        prepare: impl FnOnce(UsedTransaction) -> Result<(NewHandshake, T), E>,
+        prepare: impl FnOnce(UsedTransaction) -> Result<(NewHandshake, NewEvent, T), E>,
     ) -> Result<Option<T>, E> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let used: Option<(String, String, Vec<u8>)> = sqlx::query_as(
+            let used: Option<(String, String, Vec<u8>, String)> = sqlx::query_as(
                 "UPDATE transactions SET used_at = $1 \
                  WHERE id_hash = $2 AND app_id = $3 AND kind = $4 AND used_at IS NULL AND expires_at > $1 \
                  RETURNING user_id, display_name, \
-                 (SELECT u.user_handle FROM users u WHERE u.id = transactions.user_id)",
+                 (SELECT u.user_handle FROM users u WHERE u.id = transactions.user_id), \
+                 (SELECT u.external_id FROM users u WHERE u.id = transactions.user_id)",
             )
             .bind(now)
             .bind(id_hash)
@@ -148,7 +172,7 @@ impl Store {
             .bind(kind)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((user_id, display_name, user_handle)) = used else {
+            let Some((user_id, display_name, user_handle, external_id)) = used else {
                 return Ok(None);
             };
             let passkeys = sqlx::query_as(
@@ -158,15 +182,17 @@ impl Store {
             .bind(app_id.as_str())
             .fetch_all(&mut *tx)
             .await?;
-            let (handshake, made) = prepare(UsedTransaction {
+            let (handshake, event, made) = prepare(UsedTransaction {
                 user_id,
                 user_handle,
+                external_id,
                 display_name,
                 passkeys,
             })?;
             insert_handshake_query(app_id, &handshake, now)
                 .execute(&mut *tx)
                 .await?;
+            insert_event_query(&event).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(Some(made))
         })
@@ -185,10 +211,12 @@ impl Store {
     ) -> Result<Option<HandshakeRow>, sqlx::Error> {
         on_reader!(self, |pool| {
             sqlx::query_as(
-                "SELECT h.kind, h.user_id, h.state, p.id AS passkey_id, p.user_id AS passkey_user_id, \
-                 p.credential, u.external_id, COALESCE(p.user_handle, u.user_handle) AS user_handle FROM handshakes h \
+                "SELECT h.kind, h.user_id, hu.external_id AS user_external_id, h.state, p.id AS passkey_id, \
+                 p.user_id AS passkey_user_id, p.credential, u.external_id, \
+                 COALESCE(p.user_handle, u.user_handle) AS user_handle FROM handshakes h \
                  LEFT JOIN passkeys p ON p.cred_id = $1 AND p.app_id = h.app_id \
                  LEFT JOIN users u ON u.id = p.user_id \
+                 LEFT JOIN users hu ON hu.id = h.user_id \
                  WHERE h.id_hash = $2 AND h.app_id = $3 AND h.expires_at > $4 \
                  AND h.transaction_hash IS NOT DISTINCT FROM $5",
             )
@@ -202,22 +230,32 @@ impl Store {
         })
     }
 
-    /// Uses up a live nonce of this app: one statement. Returns its user's external id.
+    /// Uses up a live nonce of this app and writes `event` for its user, in one
+    /// database transaction. Returns the user's external id.
     pub async fn take_nonce(
         &self,
         app_id: &AppId,
         hash: &[u8],
         now: i64,
+        mut event: NewEvent,
     ) -> Result<Option<String>, sqlx::Error> {
         on_pool!(self, |pool| {
-            sqlx::query_scalar(
+            let mut tx = pool.begin().await?;
+            let taken: Option<String> = sqlx::query_scalar(
                 "DELETE FROM nonces WHERE hash = $1 AND app_id = $2 AND expires_at > $3 RETURNING external_id",
             )
             .bind(hash)
             .bind(app_id.as_str())
             .bind(now)
-            .fetch_optional(pool)
-            .await
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(external_id) = taken else {
+                return Ok(None);
+            };
+            event.external_id = Some(external_id.clone());
+            insert_event_query(&event).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(external_id))
         })
     }
 

@@ -1,7 +1,7 @@
 //! The console's operators, their one-time invites and their sessions. Tokens
 //! arrive here as SHA-256 hashes only.
 
-use super::{on_pool, on_reader, Store};
+use super::{insert_event_query, on_pool, on_reader, NewEvent, Store};
 use crate::flex::ids::AppId;
 
 /// An operator as stored, with how many passkeys they hold.
@@ -41,8 +41,10 @@ impl Store {
         name: &str,
         now: i64,
         expires_at: i64,
+        event: &NewEvent,
     ) -> Result<(), sqlx::Error> {
         on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO operator_invites (token_hash, name, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4)",
@@ -51,9 +53,10 @@ impl Store {
             .bind(name)
             .bind(now)
             .bind(expires_at)
-            .execute(pool)
-            .await
-            .map(drop)
+            .execute(&mut *tx)
+            .await?;
+            insert_event_query(event).execute(&mut *tx).await?;
+            tx.commit().await
         })
     }
 
@@ -84,6 +87,7 @@ impl Store {
         token_hash: &[u8],
         operator_id: &str,
         session: &NewSession<'_>,
+        event: &NewEvent,
     ) -> Result<Option<String>, sqlx::Error> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
@@ -117,6 +121,11 @@ impl Store {
             .bind(session.expires_at)
             .execute(&mut *tx)
             .await?;
+            let event = NewEvent {
+                detail: serde_json::json!({ "operator_id": operator_id, "name": name }),
+                ..event.clone()
+            };
+            insert_event_query(&event).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(Some(name))
         })
@@ -127,6 +136,7 @@ impl Store {
         &self,
         operator_id: &str,
         session: &NewSession<'_>,
+        event: &NewEvent,
     ) -> Result<Option<String>, sqlx::Error> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
@@ -151,6 +161,7 @@ impl Store {
             .bind(session.expires_at)
             .execute(&mut *tx)
             .await?;
+            insert_event_query(event).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(Some(name))
         })
@@ -227,6 +238,7 @@ impl Store {
         console_app: &AppId,
         operator_id: &str,
         now: i64,
+        event: &NewEvent,
     ) -> Result<bool, sqlx::Error> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
@@ -254,6 +266,7 @@ impl Store {
             .bind(operator_id)
             .execute(&mut *tx)
             .await?;
+            insert_event_query(event).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(true)
         })

@@ -2,7 +2,10 @@
 //! written (a passkey, a sign-in, a nonce) in one database transaction, all or
 //! nothing.
 
-use super::{ceremonies::Query, is_duplicate, on_pool, users::NewPasskey, Store};
+use super::{
+    ceremonies::Query, events::insert_event_query, is_duplicate, on_pool, users::NewPasskey,
+    NewEvent, Store,
+};
 use crate::flex::ids::AppId;
 
 /// What a finished sign-in writes.
@@ -20,6 +23,8 @@ pub struct AuthenticationWrite<'a> {
     pub nonce_hash: &'a [u8],
     pub nonce_expires_at: i64,
     pub now: i64,
+    /// The finish's event, written with it.
+    pub event: &'a NewEvent,
 }
 
 /// What a finished registration writes.
@@ -31,6 +36,8 @@ pub struct RegistrationWrite<'a> {
     pub nonce_hash: &'a [u8],
     pub nonce_expires_at: i64,
     pub now: i64,
+    /// The finish's event, written with it.
+    pub event: &'a NewEvent,
 }
 
 /// How a finish's write ended: written (and committed), or rolled back because
@@ -49,7 +56,7 @@ pub enum Finish {
 impl Store {
     /// Consumes the handshake, updates the passkey (only if it is still this
     /// user's and its counter moves forward; both zero is "no counter") and the
-    /// user, and stores the nonce: all or nothing.
+    /// user, and stores the nonce and the event: all or nothing.
     pub async fn write_authentication(
         &self,
         w: &AuthenticationWrite<'_>,
@@ -107,13 +114,15 @@ impl Store {
             )
             .execute(&mut *tx)
             .await?;
+            insert_event_query(w.event).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(Finish::Written)
         })
     }
 
     /// Consumes the handshake, stores the passkey (within the app's cap per
-    /// user, counted with the user's row locked) and the nonce: all or nothing.
+    /// user, counted with the user's row locked), the nonce and the event: all or
+    /// nothing.
     pub async fn write_registration(
         &self,
         w: &RegistrationWrite<'_>,
@@ -185,6 +194,7 @@ impl Store {
             )
             .execute(&mut *tx)
             .await?;
+            insert_event_query(w.event).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(Finish::Written)
         })
@@ -228,6 +238,7 @@ async fn write_authentication_sqlite(
     .rows_affected();
     let refused = match changed {
         4 => {
+            insert_event_query(w.event).execute(&mut *tx).await?;
             tx.commit().await?;
             return Ok(Finish::Written);
         }

@@ -15,6 +15,7 @@ mod backup;
 pub mod better_auth;
 mod ceremonies;
 mod console;
+mod events;
 mod finishes;
 mod site;
 mod transfer;
@@ -36,6 +37,8 @@ pub use ceremonies::{
     HandshakeRow, NewHandshake, NewTransaction, PasskeyInHandshake, UsedTransaction,
 };
 pub use console::{InviteRow, NewSession, OperatorRow};
+use events::{insert_event_query, with_event};
+pub use events::{EventCount, EventRow, EventScope, EventSelection, NewEvent};
 pub use finishes::{AuthenticationWrite, Finish, RegistrationWrite};
 pub use site::{AccountKey, AccountRow};
 pub use sqlx::types::Json;

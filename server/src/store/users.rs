@@ -1,6 +1,6 @@
 //! Users (an app's external ids) and their passkeys.
 
-use super::{on_pool, on_reader, Json, Store};
+use super::{insert_event_query, on_pool, on_reader, with_event, Json, NewEvent, Store};
 use crate::flex::ids::{AppId, DeviceId};
 
 #[derive(Debug, sqlx::FromRow)]
@@ -180,19 +180,31 @@ impl Store {
         })
     }
 
-    /// Removes every passkey of a user of this app; returns how many.
+    /// Removes every passkey of a user of this app, recording `event` in the
+    /// same database transaction when there were any; returns how many.
     pub async fn delete_passkeys_of(
         &self,
         app_id: &AppId,
         user_id: &str,
+        event: &NewEvent,
     ) -> Result<u64, sqlx::Error> {
         on_pool!(self, |pool| {
-            sqlx::query("DELETE FROM passkeys WHERE user_id = $1 AND app_id = $2")
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query("DELETE FROM passkeys WHERE user_id = $1 AND app_id = $2")
                 .bind(user_id)
                 .bind(app_id.as_str())
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if deleted > 0 {
+                let event = NewEvent {
+                    detail: serde_json::json!({ "all": true, "count": deleted }),
+                    ..event.clone()
+                };
+                insert_event_query(&event).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(deleted)
         })
     }
 
@@ -212,25 +224,29 @@ impl Store {
         })
     }
 
-    /// Removes a passkey of a user of this app; `false` when there is none.
+    /// Removes a passkey of a user of this app, with its event; `false` when
+    /// there is none.
     pub async fn delete_passkey(
         &self,
         app_id: &AppId,
         user_id: &str,
         id: &DeviceId,
+        event: &NewEvent,
     ) -> Result<bool, sqlx::Error> {
         on_pool!(self, |pool| {
-            sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2 AND app_id = $3")
-                .bind(id.as_str())
-                .bind(user_id)
-                .bind(app_id.as_str())
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected() == 1)
+            let mut tx = pool.begin().await?;
+            let deleted =
+                sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2 AND app_id = $3")
+                    .bind(id.as_str())
+                    .bind(user_id)
+                    .bind(app_id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            with_event(tx, deleted.rows_affected(), event).await
         })
     }
 
-    /// Renames a passkey of a user of this app, and returns it.
+    /// Renames a passkey of a user of this app, with its event, and returns it.
     pub async fn rename_passkey(
         &self,
         app_id: &AppId,
@@ -238,9 +254,11 @@ impl Store {
         id: &DeviceId,
         name: &str,
         now: i64,
+        event: &NewEvent,
     ) -> Result<Option<PasskeyRow>, sqlx::Error> {
         on_pool!(self, |pool| {
-            sqlx::query_as(&format!(
+            let mut tx = pool.begin().await?;
+            let renamed: Option<PasskeyRow> = sqlx::query_as(&format!(
                 "UPDATE passkeys SET friendly_name = $1, updated_at = $2 \
                  WHERE id = $3 AND user_id = $4 AND app_id = $5 RETURNING {PASSKEY_COLUMNS}"
             ))
@@ -249,8 +267,13 @@ impl Store {
             .bind(id.as_str())
             .bind(user_id)
             .bind(app_id.as_str())
-            .fetch_optional(pool)
-            .await
+            .fetch_optional(&mut *tx)
+            .await?;
+            if renamed.is_some() {
+                insert_event_query(event).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            Ok(renamed)
         })
     }
 }

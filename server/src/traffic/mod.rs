@@ -3,4 +3,5 @@
 //! routes read them; they depend on nothing above them.
 
 pub mod client_ip;
+pub mod context;
 pub mod limits;

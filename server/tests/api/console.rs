@@ -6,12 +6,15 @@
 use std::time::Duration;
 
 use app::backend::PasskeyBackend as _;
-use latchkey::flex::apps::{Lifetimes, NewApp};
+use latchkey::flex::{
+    apps::{Lifetimes, NewApp},
+    events::{EventFilter, EventType, Scope},
+};
 use reqwest::StatusCode;
 use serde_json::Value;
 use softkey::Authenticator;
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{issued, spawn_app, TestApp};
 
 const CONSOLE_ORIGIN: &str = "http://localhost:3000";
 
@@ -49,7 +52,11 @@ impl<'a> Browser<'a> {
                 set.contains("HttpOnly") && set.contains("SameSite=Strict"),
                 "{set}"
             );
-            self.cookie = Some(set.split(';').next().unwrap().to_owned());
+            let cookie = set.split(';').next().unwrap().to_owned();
+            if let Some((_, token)) = cookie.split_once('=').filter(|(_, t)| !t.is_empty()) {
+                issued(token);
+            }
+            self.cookie = Some(cookie);
         }
         (response.status(), response.text().await.unwrap())
     }
@@ -136,13 +143,35 @@ impl<'a> Browser<'a> {
 }
 
 async fn invite(app: &TestApp, name: &str) -> String {
-    app.core
+    let token = app
+        .core
         .invite_operator(name, 3_600_000)
         .await
         .unwrap()
         .token
         .as_str()
-        .to_owned()
+        .to_owned();
+    issued(&token);
+    token
+}
+
+/// The types and actors of the events in `scope`, oldest first.
+async fn events(app: &TestApp, scope: Scope<'_>) -> Vec<(EventType, String, Option<String>)> {
+    let filter = EventFilter {
+        limit: 200,
+        ..EventFilter::default()
+    };
+    let mut events: Vec<_> = app
+        .core
+        .list_events(scope, &filter)
+        .await
+        .unwrap()
+        .events
+        .into_iter()
+        .map(|e| (e.event_type, e.outcome.as_str().to_owned(), e.actor))
+        .collect();
+    events.reverse();
+    events
 }
 
 #[track_caller]
@@ -518,6 +547,17 @@ async fn app_forms_are_checked_as_the_cli_checks_them() {
         ),
         (120_000, 60_000, 30_000, 5)
     );
+    let shop_id = latchkey::flex::ids::AppId::parse(&shop).unwrap();
+    let shop_events = events(&app, Scope::App(&shop_id)).await;
+    let ada_id = app.core.list_operators().await.unwrap()[0].id.clone();
+    assert_eq!(
+        shop_events.last().unwrap(),
+        &(
+            EventType::AppUpdated,
+            "success".into(),
+            Some(format!("operator:{ada_id}"))
+        )
+    );
     // Another app's id, or the console's own, is not found.
     let console_app = app.core.console_app().await.unwrap();
     assert_status(
@@ -598,6 +638,13 @@ async fn keys_list_their_last_use_and_users_lose_their_passkeys_to_revoke_all() 
     )
     .unwrap();
     assert!(detail["passkeys"].as_array().unwrap().is_empty());
+    let app_id_parsed = latchkey::flex::ids::AppId::parse(&app_id).unwrap();
+    let (last, _, actor) = events(&app, Scope::App(&app_id_parsed))
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(last, EventType::PasskeyRevoked);
+    assert!(actor.unwrap().starts_with("operator:"));
     // A user of this app is not found through another app.
     let (other, _) = app.other_app().await;
     assert_status(

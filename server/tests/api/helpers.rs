@@ -122,6 +122,7 @@ pub fn test_config_with_limits(
         rate_limits,
         request_timeout: std::time::Duration::from_secs(5),
         trusted_proxies: Default::default(),
+        event_retention_days: 90,
     }
 }
 
@@ -149,6 +150,16 @@ pub struct TestApp {
     pub served_paths: Vec<String>,
     // Keeps the database (for SQLite, its file) alive while the server runs.
     _database: TestDatabase,
+}
+
+impl Drop for TestApp {
+    /// Every test that ran a server ends by scanning every column of every
+    /// event its server wrote for every secret it was issued.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            assert_no_secret_in_events(&self._database.url);
+        }
+    }
 }
 
 /// Starts the real server on a random port over a fresh database, with a
@@ -184,6 +195,7 @@ pub async fn spawn_app_on(database: TestDatabase, configure: impl FnOnce(&mut Co
 
     let new_app = NewApp::parse("Test app", std::slice::from_ref(&address), None).unwrap();
     let (test_app, key) = core.create_app(&new_app).await.unwrap();
+    issued(key.key.as_str());
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -220,6 +232,82 @@ pub fn as_passage_flex_js_sends(mut response: Value) -> Value {
     response
 }
 
+/// Every secret this test's server issued through the helpers (API keys,
+/// transaction and handshake ids, nonces, challenges): when the test ends, no
+/// event may contain one ([`TestApp`]'s `Drop`). One test per process
+/// (nextest), so one list per test.
+static ISSUED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Notes a secret the server issued.
+pub fn issued(secret: &str) {
+    ISSUED.lock().unwrap().push(secret.to_owned());
+}
+
+/// Notes the secrets in an answer: every value of a field that holds one.
+fn issued_in(body: &Value) {
+    match body {
+        Value::Object(fields) => {
+            for (name, value) in fields {
+                match (name.as_str(), value) {
+                    (
+                        "transaction_id" | "nonce" | "challenge" | "api_key" | "key",
+                        Value::String(secret),
+                    ) => issued(secret),
+                    // A handshake's id (43 characters; public ids are 32 hex digits).
+                    ("id", Value::String(id)) if id.len() == 43 => issued(id),
+                    _ => issued_in(value),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(issued_in),
+        _ => {}
+    }
+}
+
+/// Panics if an event of the database holds a secret the test was issued.
+fn assert_no_secret_in_events(url: &str) {
+    let secrets = ISSUED.lock().unwrap().clone();
+    let url = url.to_owned();
+    let found = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut db = AnyConnection::connect(&url).await.unwrap();
+            let rows = sqlx::query(
+                "SELECT id, COALESCE(app_id, ''), type, outcome, COALESCE(code, ''), \
+                 COALESCE(external_id, ''), COALESCE(device_id, ''), COALESCE(actor, ''), \
+                 COALESCE(ip, ''), COALESCE(user_agent, ''), COALESCE(request_id, ''), \
+                 CAST(detail AS TEXT) FROM events",
+            )
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+            let _ = db.close().await;
+            let mut found = Vec::new();
+            for row in &rows {
+                for column in 0..row.len() {
+                    let value: String = row.try_get(column).unwrap();
+                    for secret in &secrets {
+                        if value.contains(secret.as_str()) {
+                            found.push(format!("{value} holds {secret}"));
+                        }
+                    }
+                }
+            }
+            (rows.len(), found)
+        })
+    })
+    .join()
+    .expect("the scan of the events runs");
+    assert!(
+        found.0 > 0,
+        "no events to scan: every test app's creation writes one"
+    );
+    assert!(found.1.is_empty(), "events hold secrets: {:?}", found.1);
+}
+
 /// A JSON answer: its status and body (`Value::Null` when empty).
 pub type Answer = (StatusCode, Value);
 
@@ -232,6 +320,7 @@ async fn answer(response: reqwest::Response) -> Answer {
         serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
     };
+    issued_in(&body);
     (status, body)
 }
 
@@ -241,6 +330,7 @@ impl TestApp {
         let new_app =
             NewApp::parse("Other app", std::slice::from_ref(&self.address), None).unwrap();
         let (app, key) = self.core.create_app(&new_app).await.unwrap();
+        issued(key.key.as_str());
         (app.id.as_str().to_owned(), key.key.as_str().to_owned())
     }
 
@@ -279,6 +369,7 @@ impl TestApp {
                     .create_authenticate_transaction(&app, &external)
                     .await
                     .unwrap();
+                issued(id.as_str());
                 Some(id.as_str().to_owned())
             }
             None => None,
@@ -431,6 +522,7 @@ impl TestApp {
             .create_register_transaction(external_id, &format!("{external_id}@example.com"))
             .await
             .unwrap();
+        issued(&transaction);
         let (status, body) = self.register_start(&transaction).await;
         assert_eq!(status, 200, "{body}");
         let HandshakeResponse { handshake } = serde_json::from_value(body).unwrap();
@@ -469,6 +561,7 @@ impl TestApp {
             ),
             None => None,
         };
+        transaction.as_deref().map(issued);
         let (status, body) = self.authenticate_start(transaction.as_deref()).await;
         assert_eq!(status, 200, "{body}");
         let HandshakeResponse { handshake } = serde_json::from_value(body).unwrap();

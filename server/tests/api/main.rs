@@ -9,6 +9,7 @@ mod compat;
 mod console;
 mod databases;
 mod doctor;
+mod events;
 mod export;
 mod finishes;
 mod flows;

@@ -8,10 +8,11 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use super::{
     clock::Millis,
+    events::{self, EventType},
     ids::{self, ApiKey, ApiKeyId, AppId},
     Flex, FlexError,
 };
-use crate::store::{AppRow, AppUpdateRow, NewAppRow};
+use crate::store::{AppRow, AppUpdateRow, NewAppRow, NewEvent};
 
 mod settings;
 
@@ -131,10 +132,13 @@ impl Flex {
             key: ApiKey::generate(),
         };
         let id = AppId::generate();
+        let now = self.now();
+        let row = new_app_row(&id, new, Kind::Customer, now);
         self.store
             .insert_app(
-                &new_app_row(&id, new, Kind::Customer, self.now()),
+                &row,
                 Some((&key.id, &key.key.hash())),
+                &row.event(Some(&key.id)),
             )
             .await?;
         Ok((self.app(&id).await?.as_ref().clone(), key))
@@ -180,9 +184,8 @@ impl Flex {
         let new = NewApp::parse("Latchkey site", &[origin.as_str().to_owned()], None)?;
         let id = AppId::generate();
         // `false`: another instance won the race; its app is the one.
-        self.store
-            .insert_app(&new_app_row(&id, &new, Kind::Builtin, self.now()), None)
-            .await?;
+        let row = new_app_row(&id, &new, Kind::Builtin, self.now());
+        self.store.insert_app(&row, None, &row.event(None)).await?;
         let row = self.store.find_builtin_app().await?;
         App::try_from(row.ok_or_else(|| anyhow::anyhow!("the built-in app was not created"))?)
     }
@@ -195,9 +198,8 @@ impl Flex {
         }
         let new = NewApp::parse("Latchkey console", &[origin.as_str().to_owned()], None)?;
         let id = AppId::generate();
-        self.store
-            .insert_app(&new_app_row(&id, &new, Kind::Console, self.now()), None)
-            .await?;
+        let row = new_app_row(&id, &new, Kind::Console, self.now());
+        self.store.insert_app(&row, None, &row.event(None)).await?;
         let row = self.store.find_console_app().await?;
         App::try_from(row.ok_or_else(|| anyhow::anyhow!("the console's app was not created"))?)
     }
@@ -219,7 +221,19 @@ impl Flex {
     /// within [`CACHE_TTL_MS`](super::CACHE_TTL_MS). The console's app is not
     /// changed here.
     pub async fn update_app(&self, id: &AppId, new: &NewApp) -> Result<App, FlexError> {
-        let origins = new.origins.iter().map(Origin::as_str).collect();
+        let origins: Vec<&str> = new.origins.iter().map(Origin::as_str).collect();
+        let event = NewEvent {
+            detail: serde_json::json!({
+                "name": new.name.as_str(),
+                "rp_id": new.rp_id,
+                "origins": origins,
+                "webauthn_timeout_ms": new.lifetimes.webauthn_timeout_ms,
+                "transaction_ttl_ms": new.lifetimes.transaction_ttl_ms,
+                "nonce_ttl_ms": new.lifetimes.nonce_ttl_ms,
+                "max_passkeys_per_user": new.max_passkeys_per_user,
+            }),
+            ..events::success(Some(id), EventType::AppUpdated, self.now())
+        };
         let updated = self
             .store
             .update_app(
@@ -233,6 +247,7 @@ impl Flex {
                     nonce_ttl_ms: new.lifetimes.nonce_ttl_ms,
                     max_passkeys_per_user: new.max_passkeys_per_user,
                 },
+                &event,
             )
             .await?;
         self.cache.apps.forget(|app_id, _| app_id == id);
@@ -266,9 +281,11 @@ impl Flex {
             id: ApiKeyId::generate(),
             key: ApiKey::generate(),
         };
+        let now = self.now();
+        let event = key_event(app_id, &key.id, EventType::ApiKeyCreated, now);
         let added = self
             .store
-            .insert_api_key(app_id, &key.id, &key.key.hash(), self.now())
+            .insert_api_key(app_id, &key.id, &key.key.hash(), now, &event)
             .await?;
         if !added {
             return Err(FlexError::AppNotFound);
@@ -280,9 +297,11 @@ impl Flex {
     /// [`CACHE_TTL_MS`](super::CACHE_TTL_MS) on the others.
     pub async fn revoke_api_key(&self, app_id: &AppId, key_id: &ApiKeyId) -> Result<(), FlexError> {
         self.app(app_id).await?;
+        let now = self.now();
+        let event = key_event(app_id, key_id, EventType::ApiKeyRevoked, now);
         let revoked = self
             .store
-            .revoke_api_key(app_id, key_id, self.now())
+            .revoke_api_key(app_id, key_id, now, &event)
             .await?;
         self.cache.keys.forget(|_, (_, id)| id == key_id);
         if !revoked {
@@ -330,6 +349,7 @@ impl Flex {
         if key_app != app.id {
             return Err(FlexError::InvalidAccessToken);
         }
+        events::Context::set_actor(format!("api_key:{}", key_id.as_str()));
         if self.cache.key_uses.due(&key_id, now) {
             // Best effort: a failed note of use never refuses the request.
             if let Err(error) = self.store.touch_api_key(&key_id, now).await {
@@ -346,6 +366,29 @@ enum Kind {
     Customer,
     Builtin,
     Console,
+}
+
+/// The event of a change to an API key of an app (its id in the detail).
+fn key_event(app_id: &AppId, key_id: &ApiKeyId, event_type: EventType, now: Millis) -> NewEvent {
+    NewEvent {
+        detail: serde_json::json!({ "key_id": key_id.as_str() }),
+        ..events::success(Some(app_id), event_type, now)
+    }
+}
+
+impl NewAppRow<'_> {
+    /// The event of this app's creation (with its first key, if any).
+    fn event(&self, first_key: Option<&ApiKeyId>) -> NewEvent {
+        NewEvent {
+            detail: serde_json::json!({
+                "name": self.name,
+                "rp_id": self.rp_id,
+                "origins": self.origins,
+                "key_id": first_key.map(ApiKeyId::as_str),
+            }),
+            ..events::success(Some(self.id), EventType::AppCreated, self.created_at)
+        }
+    }
 }
 
 fn new_app_row<'a>(id: &'a AppId, new: &'a NewApp, kind: Kind, now: Millis) -> NewAppRow<'a> {

@@ -10,10 +10,11 @@ use super::{CeremonyKind, Handshake};
 use crate::{
     flex::{
         apps::App,
+        events::EventType,
         ids::{ExternalId, HandshakeId, Nonce, TransactionId},
         Flex, FlexError,
     },
-    store::{AuthenticationWrite, Finish, NewHandshake},
+    store::{AuthenticationWrite, Finish, NewEvent, NewHandshake},
 };
 
 impl Flex {
@@ -26,25 +27,38 @@ impl Flex {
     ) -> Result<TransactionId, FlexError> {
         let id = TransactionId::generate();
         let now = self.now();
+        let event_type = EventType::TransactionCreated;
+        let external_id = external_id.as_str();
         let created = self
             .store
             .insert_authenticate_transaction(
                 &app.id,
-                external_id.as_str(),
+                external_id,
                 &id.hash(),
                 now,
                 now + app.transaction_ttl_ms,
+                &CeremonyKind::Authenticate.event(&app.id, event_type, Some(external_id), now),
             )
-            .await?;
-        if !created {
-            return Err(FlexError::UserHasNoPasskeys);
-        }
-        Ok(id)
+            .await
+            .map_err(FlexError::from)
+            .and_then(|created| created.then_some(id).ok_or(FlexError::UserHasNoPasskeys));
+        self.recorded(&app.id, event_type, Some(external_id), created)
+            .await
     }
 
     /// Starts a sign-in: with a transaction, for that user's passkeys only; without
     /// one, a discoverable sign-in (one click, or autofill).
     pub async fn start_authentication(
+        &self,
+        app: &App,
+        transaction: Option<&TransactionId>,
+    ) -> Result<Handshake, FlexError> {
+        let started = self.try_start_authentication(app, transaction).await;
+        self.recorded(&app.id, EventType::HandshakeStarted, None, started)
+            .await
+    }
+
+    async fn try_start_authentication(
         &self,
         app: &App,
         transaction: Option<&TransactionId>,
@@ -62,6 +76,12 @@ impl Flex {
                         kind.as_str(),
                         now,
                         |used| {
+                            let event = kind.event(
+                                &app.id,
+                                EventType::HandshakeStarted,
+                                Some(&used.external_id),
+                                now,
+                            );
                             let passkeys = used
                                 .passkeys
                                 .iter()
@@ -82,7 +102,7 @@ impl Flex {
                                 state: serde_json::to_string(&state)?,
                                 expires_at,
                             };
-                            Ok((handshake, options))
+                            Ok((handshake, event, options))
                         },
                     )
                     .await?
@@ -93,16 +113,18 @@ impl Flex {
                     .webauthn()
                     .start_discoverable_authentication()
                     .map_err(|e| anyhow::anyhow!("could not start a sign-in: {e}"))?;
+                let kind = CeremonyKind::Discoverable;
                 let handshake = NewHandshake {
                     id_hash: id.hash(),
-                    kind: CeremonyKind::Discoverable.as_str(),
+                    kind: kind.as_str(),
                     user_id: None,
                     transaction_hash: None,
                     state: serde_json::to_string(&state)?,
                     expires_at,
                 };
+                let event = kind.event(&app.id, EventType::HandshakeStarted, None, now);
                 self.store
-                    .insert_handshake(&app.id, &handshake, now)
+                    .insert_handshake(&app.id, &handshake, now, &event)
                     .await?;
                 options
             }
@@ -121,11 +143,31 @@ impl Flex {
         handshake_id: &HandshakeId,
         response: &PublicKeyCredential,
     ) -> Result<Nonce, FlexError> {
+        let mut external_id = None;
+        let finished = self
+            .try_finish_authentication(app, transaction, handshake_id, response, &mut external_id)
+            .await;
+        let event_type = EventType::AuthenticationFinished;
+        self.recorded(&app.id, event_type, external_id.as_deref(), finished)
+            .await
+    }
+
+    /// `finish_authentication`, naming the user in `external_id` once known
+    /// (the transaction's; in a discoverable sign-in, the passkey's owner).
+    async fn try_finish_authentication(
+        &self,
+        app: &App,
+        transaction: Option<&TransactionId>,
+        handshake_id: &HandshakeId,
+        response: &PublicKeyCredential,
+        known_user: &mut Option<String>,
+    ) -> Result<Nonce, FlexError> {
         let cred_id: &[u8] = response.raw_id.as_ref();
         let handshake = self
             .find_handshake(app, handshake_id, transaction, Some(cred_id))
             .await?;
         let (kind, row) = (handshake.kind, handshake.row);
+        known_user.clone_from(&row.user_external_id);
         let refused = |why: &str| match kind {
             CeremonyKind::Discoverable => FlexError::DiscoverableLoginFailed(why.into()),
             _ => FlexError::LoginFailed(why.into()),
@@ -143,6 +185,9 @@ impl Flex {
                 CeremonyKind::Discoverable => refused("the passkey is not registered"),
             });
         };
+        if known_user.is_none() {
+            known_user.clone_from(&found.external_id);
+        }
         let stored: Passkey = serde_json::from_str(credential)?;
         let result = verify_assertion(
             app,
@@ -165,6 +210,15 @@ impl Flex {
         passkey.update_credential(&result);
         let nonce = Nonce::generate();
         let now = self.now();
+        let event = NewEvent {
+            device_id: Some(passkey_id.clone()),
+            ..kind.event(
+                &app.id,
+                EventType::AuthenticationFinished,
+                Some(external_id),
+                now,
+            )
+        };
         let written = self
             .store
             .write_authentication(&AuthenticationWrite {
@@ -180,6 +234,7 @@ impl Flex {
                 nonce_hash: &nonce.hash(),
                 nonce_expires_at: now + app.nonce_ttl_ms,
                 now,
+                event: &event,
             })
             .await?;
         match written {

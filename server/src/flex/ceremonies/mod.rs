@@ -17,10 +17,12 @@ use serde_json::Value;
 
 use super::{
     apps::App,
-    ids::{HandshakeId, Nonce, TransactionId},
+    clock::Millis,
+    events::{self, EventType},
+    ids::{AppId, HandshakeId, Nonce, TransactionId},
     Flex, FlexError,
 };
-use crate::store::{HandshakeRow, NewTransaction};
+use crate::store::{HandshakeRow, NewEvent, NewTransaction};
 
 mod authenticate;
 mod register;
@@ -73,6 +75,22 @@ impl CeremonyKind {
             .into_iter()
             .find(|kind| kind.as_str() == text)
     }
+
+    /// The successful event of a step of this ceremony, for the user of
+    /// `external_id` (if known), its kind in the detail.
+    fn event(
+        self,
+        app: &AppId,
+        event_type: EventType,
+        external_id: Option<&str>,
+        now: Millis,
+    ) -> NewEvent {
+        NewEvent {
+            external_id: external_id.map(str::to_owned),
+            detail: serde_json::json!({ "kind": self.as_str() }),
+            ..events::success(Some(app), event_type, now)
+        }
+    }
 }
 
 /// A started ceremony: its id, and the options for `navigator.credentials`
@@ -93,22 +111,30 @@ impl Flex {
     async fn insert_transaction(
         &self,
         app: &App,
-        user_id: &str,
+        (user_id, external_id): (&str, &str),
         kind: CeremonyKind,
         display_name: &str,
     ) -> Result<TransactionId, FlexError> {
         let id = TransactionId::generate();
         let now = self.now();
         self.store
-            .insert_transaction(&NewTransaction {
-                id_hash: &id.hash(),
-                app_id: &app.id,
-                user_id,
-                kind: kind.as_str(),
-                display_name,
-                now,
-                expires_at: now + app.transaction_ttl_ms,
-            })
+            .insert_transaction(
+                &NewTransaction {
+                    id_hash: &id.hash(),
+                    app_id: &app.id,
+                    user_id,
+                    kind: kind.as_str(),
+                    display_name,
+                    now,
+                    expires_at: now + app.transaction_ttl_ms,
+                },
+                &kind.event(
+                    &app.id,
+                    EventType::TransactionCreated,
+                    Some(external_id),
+                    now,
+                ),
+            )
             .await?;
         Ok(id)
     }
@@ -141,10 +167,20 @@ impl Flex {
 
     /// Trades a nonce, once, for the external id of its user.
     pub async fn verify_nonce(&self, app: &App, nonce: &Nonce) -> Result<String, FlexError> {
-        self.store
-            .take_nonce(&app.id, &nonce.hash(), self.now())
-            .await?
-            .ok_or(FlexError::InvalidNonce)
+        let now = self.now();
+        let taken = self
+            .store
+            .take_nonce(
+                &app.id,
+                &nonce.hash(),
+                now,
+                events::success(Some(&app.id), EventType::NonceVerified, now),
+            )
+            .await
+            .map_err(FlexError::from)
+            .and_then(|taken| taken.ok_or(FlexError::InvalidNonce));
+        self.recorded(&app.id, EventType::NonceVerified, None, taken)
+            .await
     }
 
     /// Deletes what has expired; run periodically. Returns how many rows went.

@@ -8,11 +8,12 @@ use crate::{
     flex::{
         aaguid,
         apps::App,
+        events::EventType,
         ids::{DeviceId, DisplayName, ExternalId, HandshakeId, Nonce, TransactionId},
         users::PasskeyKind,
         Flex, FlexError,
     },
-    store::{Finish, NewHandshake, NewPasskey, RegistrationWrite},
+    store::{Finish, NewEvent, NewHandshake, NewPasskey, RegistrationWrite},
 };
 
 impl Flex {
@@ -24,24 +25,35 @@ impl Flex {
         external_id: &ExternalId,
         display_name: &DisplayName,
     ) -> Result<TransactionId, FlexError> {
-        let held = self
-            .store
-            .count_passkeys_of(&app.id, external_id.as_str())
-            .await?;
-        if held >= app.max_passkeys_per_user {
-            return Err(FlexError::TooManyPasskeys(app.max_passkeys_per_user));
-        }
-        let user_id = self
-            .store
-            .upsert_user(
-                &app.id,
-                &Uuid::new_v4().to_string(),
-                external_id.as_str(),
+        let created = async {
+            let held = self
+                .store
+                .count_passkeys_of(&app.id, external_id.as_str())
+                .await?;
+            if held >= app.max_passkeys_per_user {
+                return Err(FlexError::TooManyPasskeys(app.max_passkeys_per_user));
+            }
+            let user_id = self
+                .store
+                .upsert_user(
+                    &app.id,
+                    &Uuid::new_v4().to_string(),
+                    external_id.as_str(),
+                    display_name.as_str(),
+                    self.now(),
+                )
+                .await?;
+            self.insert_transaction(
+                app,
+                (&user_id, external_id.as_str()),
+                CeremonyKind::Register,
                 display_name.as_str(),
-                self.now(),
             )
-            .await?;
-        self.insert_transaction(app, &user_id, CeremonyKind::Register, display_name.as_str())
+            .await
+        }
+        .await;
+        let external_id = Some(external_id.as_str());
+        self.recorded(&app.id, EventType::TransactionCreated, external_id, created)
             .await
     }
 
@@ -56,9 +68,15 @@ impl Flex {
         let id = HandshakeId::generate();
         let now = self.now();
         let kind = CeremonyKind::Register;
-        let challenge = self
+        let started = self
             .store
             .start_with_transaction(&app.id, &transaction.hash(), kind.as_str(), now, |used| {
+                let event = kind.event(
+                    &app.id,
+                    EventType::HandshakeStarted,
+                    Some(&used.external_id),
+                    now,
+                );
                 if used.passkeys.len() as i64 >= app.max_passkeys_per_user {
                     return Err(FlexError::TooManyPasskeys(app.max_passkeys_per_user));
                 }
@@ -100,11 +118,13 @@ impl Flex {
                     state: serde_json::to_string(&state)?,
                     expires_at: now + app.webauthn_timeout_ms,
                 };
-                Ok((handshake, challenge))
+                Ok((handshake, event, challenge))
             })
-            .await?
-            .ok_or(FlexError::TransactionNotFound)?;
-        Ok(Handshake { id, challenge })
+            .await
+            .and_then(|started| started.ok_or(FlexError::TransactionNotFound))
+            .map(|challenge| Handshake { id, challenge });
+        self.recorded(&app.id, EventType::HandshakeStarted, None, started)
+            .await
     }
 
     /// Finishes adding a passkey: verifies the attestation, stores the passkey and
@@ -116,12 +136,31 @@ impl Flex {
         handshake_id: &HandshakeId,
         response: &RegisterPublicKeyCredential,
     ) -> Result<Nonce, FlexError> {
+        let mut external_id = None;
+        let finished = self
+            .try_finish_registration(app, transaction, handshake_id, response, &mut external_id)
+            .await;
+        let event_type = EventType::RegistrationFinished;
+        self.recorded(&app.id, event_type, external_id.as_deref(), finished)
+            .await
+    }
+
+    /// `finish_registration`, naming the user in `external_id` once known.
+    async fn try_finish_registration(
+        &self,
+        app: &App,
+        transaction: &TransactionId,
+        handshake_id: &HandshakeId,
+        response: &RegisterPublicKeyCredential,
+        external_id: &mut Option<String>,
+    ) -> Result<Nonce, FlexError> {
         let handshake = self
             .find_handshake(app, handshake_id, Some(transaction), None)
             .await?;
         if handshake.kind != CeremonyKind::Register {
             return Err(FlexError::HandshakeNotFound);
         }
+        external_id.clone_from(&handshake.row.user_external_id);
         let user_id = handshake
             .row
             .user_id
@@ -148,6 +187,17 @@ impl Flex {
             .unwrap_or_else(|| "Passkey".to_owned());
         let nonce = Nonce::generate();
         let now = self.now();
+        let device_id = DeviceId::generate();
+        let event = NewEvent {
+            device_id: Some(device_id.as_str().to_owned()),
+            detail: serde_json::json!({ "aaguid": aaguid, "kind": kind.as_str() }),
+            ..CeremonyKind::Register.event(
+                &app.id,
+                EventType::RegistrationFinished,
+                external_id.as_deref(),
+                now,
+            )
+        };
         let written = self
             .store
             .write_registration(&RegistrationWrite {
@@ -155,7 +205,7 @@ impl Flex {
                 app_id: &app.id,
                 max_passkeys_per_user: app.max_passkeys_per_user,
                 passkey: NewPasskey {
-                    id: &DeviceId::generate(),
+                    id: &device_id,
                     user_id: &user_id,
                     cred_id: credential.cred_id.as_ref(),
                     credential: &serde_json::to_string(&passkey)?,
@@ -170,6 +220,7 @@ impl Flex {
                 nonce_hash: &nonce.hash(),
                 nonce_expires_at: now + app.nonce_ttl_ms,
                 now,
+                event: &event,
             })
             .await?;
         match written {

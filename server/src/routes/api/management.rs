@@ -19,6 +19,7 @@ use futures::StreamExt as _;
 use crate::{
     flex::{
         apps::App,
+        events::{EventFilter, EventPage, EventQuery, Scope},
         ids::{AppId, DeviceId, DisplayName, ExternalId, Nonce},
         transfer::ExportCursor,
         FlexError,
@@ -275,6 +276,23 @@ pub async fn rename_device(
     Ok(ApiJson(DeviceResponse {
         device: wire::device(&record, &state.public_url.origin()),
     }))
+}
+
+/// The app's audit log, newest first: every ceremony step and outcome (with
+/// its error code when refused) and every change, never a secret. Every filter
+/// narrows; page with `next_cursor`.
+#[utoipa::path(get, path = "/v1/apps/{app_id}/events", tag = "management",
+    params(("app_id" = String, Path), EventQuery), security(("api_key" = [])),
+    responses((status = 200, body = EventPage)))]
+pub async fn list_events(
+    State(state): State<AppState>,
+    ManagedApp(app): ManagedApp,
+    query: Result<Query<EventQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<ApiJson<EventPage>, ApiError> {
+    let Query(query) = query.map_err(|e| FlexError::invalid(e.body_text()))?;
+    let filter = EventFilter::parse(&query)?;
+    let page = state.flex.list_events(Scope::App(&app.id), &filter).await?;
+    Ok(ApiJson(page))
 }
 
 /// Export the app: its settings (no secrets), users and passkeys, public keys

@@ -72,6 +72,7 @@ fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
             management::revoke_device,
             management::rename_device
         ))
+        .routes(routes!(management::list_events))
         .routes(routes!(management::export_app))
         .routes(routes!(openapi_document))
         .routes(routes!(provider_icon));

@@ -131,7 +131,7 @@ fn errors(id: &str, has_body: bool) -> Vec<ApiError> {
         "create_register_transaction" => (management, vec![E::TooManyPasskeys(10)]),
         "create_authenticate_transaction" => (management, vec![E::UserHasNoPasskeys]),
         "verify_nonce" => (management, vec![E::InvalidNonce]),
-        "list_users" | "export_app" => (management, vec![]),
+        "list_users" | "export_app" | "list_events" => (management, vec![]),
         "get_user" | "list_devices" => (management, vec![E::UserNotFound]),
         "revoke_device" | "rename_device" => (management, vec![E::UserNotFound, E::DeviceNotFound]),
         "register_start" => (client, vec![E::TransactionNotFound, E::TooManyPasskeys(10)]),
@@ -352,6 +352,7 @@ fn examples(id: &str) -> (Option<Value>, Option<Value>) {
         ),
         "revoke_device" => (None, None),
         "export_app" => (None, Some(Value::String(export_example()))),
+        "list_events" => (None, Some(to_json(&events_example()))),
         "rename_device" => (
             Some(to_json(&RenameDeviceRequest {
                 friendly_name: "Work laptop".into(),
@@ -434,5 +435,36 @@ fn examples(id: &str) -> (Option<Value>, Option<Value>) {
         ),
         "provider_icon" => (None, None),
         other => panic!("{other}: give it examples in reference.rs"),
+    }
+}
+
+/// A page of the audit log: a discoverable sign-in refused, then one signed.
+fn events_example() -> crate::flex::events::EventPage {
+    use crate::flex::events::{Event, EventPage, EventType, Outcome};
+    let event = |id: &str, outcome: Outcome, code: Option<&str>| Event {
+        id: format!("evt_{id}"),
+        app_id: Some("7f3a9c2e4b1d4e6f8a0b1c2d3e4f5a6b".into()),
+        event_type: EventType::AuthenticationFinished,
+        outcome,
+        code: code.map(str::to_owned),
+        external_id: Some("user-1234".into()),
+        device_id: Some("c0ffee00c0ffee00c0ffee00c0ffee00".into()),
+        actor: None,
+        ip: Some("203.0.113.7".into()),
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0".into()),
+        request_id: Some("0d1e2f30-4a5b-4c6d-8e9f-a0b1c2d3e4f5".into()),
+        created_at: "2026-11-26T12:00:00Z".into(),
+        detail: json!({ "kind": "discoverable" }),
+    };
+    EventPage {
+        events: vec![
+            event("5b2d8e0f1a3c4b6d9e7f0a1b2c3d4e5f", Outcome::Success, None),
+            event(
+                "4a1c7d9e0f2b3a5c8d6e9f0a1b2c3d4e",
+                Outcome::Failure,
+                Some("discoverable_login_failed"),
+            ),
+        ],
+        next_cursor: Some("1041".into()),
     }
 }
