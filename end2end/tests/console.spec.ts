@@ -60,7 +60,6 @@ test('an invited operator registers a passkey, creates an app and a key, finds a
   await page.getByTestId('invite-register').click();
   await expect(page).toHaveURL(/\/console$/);
   await expect(page.getByTestId('operator-name')).toHaveText(name);
-  await shot(page, testInfo, 'overview');
 
   // Sign out, and back in with the passkey.
   await page.getByTestId('console-sign-out').click();
@@ -147,6 +146,29 @@ test('an invited operator registers a passkey, creates an app and a key, finds a
   await page.getByTestId('passkey').getByText('Revoke…').click();
   await page.getByTestId('confirm-revoke-passkey').click();
   await expect(page.getByTestId('no-passkeys')).toBeVisible();
+
+  // The events of the app, newest first, filtered; each links to its user.
+  await page.goto(`/console/events?app=${appId}`);
+  await hydrated(page);
+  const events = page.getByTestId('event');
+  await expect(events.first()).toHaveAttribute('data-type', 'passkey.revoked');
+  for (const type of ['passkey.renamed', 'registration.finished', 'api_key.revoked', 'api_key.created', 'app.created']) {
+    await expect(page.locator(`[data-testid=event][data-type="${type}"]`).first()).toBeVisible();
+  }
+  await shot(page, testInfo, 'events');
+  await page.getByTestId('event-filters').locator('select[name=type]').selectOption('passkey.revoked');
+  await page.getByTestId('filter-events').click();
+  await expect(page).toHaveURL(/type=passkey.revoked/);
+  await expect(page.getByTestId('event')).toHaveCount(1);
+  await page.getByTestId('event-user').click();
+  await expect(page.getByTestId('users')).toContainText(externalId);
+
+  // The overview counts the registration of the last 24 hours.
+  await page.goto('/console');
+  await hydrated(page);
+  const row = page.getByTestId('overview-app').filter({ hasText: appName });
+  await expect(row).toContainText('1 of 1 succeeded (100%)');
+  await shot(page, testInfo, 'overview');
 });
 
 test('the console refuses: no session, an expired invite, a reused invite, a revoked operator', async ({ browser, page }, testInfo) => {

@@ -274,9 +274,9 @@ fn Events() -> impl IntoView {
                 <label>"Type"
                     <select name="type">
                         <option value="">"Any"</option>
-                        {EventType::ALL.map(|t| view! {
+                        {EventType::ALL.into_iter().map(|t| view! {
                             <option value=t.as_str() selected=move || field("type") == t.as_str()>{t.as_str()}</option>
-                        }).to_vec()}
+                        }).collect_view()}
                     </select>
                 </label>
                 <label>"Outcome"

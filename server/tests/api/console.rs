@@ -217,6 +217,42 @@ async fn an_invited_operator_registers_a_passkey_then_signs_in_with_it() {
         ("Ada", 1)
     );
     assert!(operators[0].last_sign_in_at.is_some());
+
+    // The audit log: the operator's steps, each by them (the invite by whoever made it).
+    let actor = Some(format!("operator:{}", operators[0].id));
+    assert_eq!(
+        events(&app, Scope::Console).await,
+        [
+            (EventType::OperatorInvited, "success".into(), None),
+            (
+                EventType::OperatorRegistered,
+                "success".into(),
+                actor.clone()
+            ),
+            (EventType::OperatorSignedIn, "success".into(), actor.clone()),
+        ]
+    );
+    let filter = |app_filter: &'static str, event_type: &'static str| {
+        [
+            ("app", app_filter),
+            ("event_type", event_type),
+            ("outcome", ""),
+            ("user", ""),
+            ("ip", ""),
+            ("since", ""),
+            ("until", ""),
+            ("cursor", ""),
+        ]
+    };
+    let (status, body) = ada.call("events", &filter("console", "")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("operator.signed_in"), "{body}");
+    let (status, body) = ada.call("events", &filter("", "nope")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("type must be one of"), "{body}");
+    let (status, body) = ada.call("overview", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&app.app_id), "{body}");
 }
 
 #[tokio::test]
@@ -360,6 +396,11 @@ async fn a_revoked_operator_is_refused_at_once_and_an_idle_session_ends() {
         200,
         "the other operator is unaffected"
     );
+    let console = events(&app, Scope::Console).await;
+    assert!(
+        console.contains(&(EventType::OperatorRevoked, "success".into(), None)),
+        "{console:?}"
+    );
 
     app.clock.advance(Duration::from_secs(2 * 3600 + 1));
     assert_status(
@@ -432,6 +473,20 @@ async fn console_server_functions_refuse_without_a_session_and_from_another_site
         (
             "passkeys/revoke-all",
             vec![("app_id", app_id), ("user_id", "x")],
+        ),
+        ("overview", vec![]),
+        (
+            "events",
+            vec![
+                ("app", ""),
+                ("event_type", ""),
+                ("outcome", ""),
+                ("user", ""),
+                ("ip", ""),
+                ("since", ""),
+                ("until", ""),
+                ("cursor", ""),
+            ],
         ),
     ] {
         let answer = stranger.call(endpoint, &form).await;
