@@ -334,7 +334,7 @@ fn EventRow(event: Event) -> impl IntoView {
     view! {
         <tr data-testid="event" data-type=event.event_type.as_str()>
             <td>{when(&event.created_at)}</td>
-            <td><code>{event.event_type.as_str()}</code></td>
+            <td><code class="nowrap">{event.event_type.as_str()}</code></td>
             <td class=if failed { "outcome-failure" } else { "outcome-success" }>{outcome}</td>
             <td>{app}</td>
             <td>{user}</td>
