@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -92,15 +92,17 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view=pages::SignUpPage/>
                     <Route path=path!("/signin") view=pages::SignInPage/>
                     <Route path=path!("/account") view=pages::AccountPage/>
-                    <ParentRoute path=path!("/console") view=console::ConsoleLayout>
-                        <Route path=path!("") view=console::OverviewPage/>
-                        <Route path=path!("signin") view=console::SignInPage/>
-                        <Route path=path!("invite/:token") view=console::InvitePage/>
-                        <Route path=path!("apps") view=console::AppsPage/>
-                        <Route path=path!("apps/:app") view=console::AppPage/>
-                        <Route path=path!("apps/:app/users") view=console::UsersPage/>
-                        <Route path=path!("apps/:app/users/:user") view=console::UserPage/>
-                        <Route path=path!("events") view=console::EventsPage/>
+                    // The console renders in full before it answers (async), so its
+                    // pages read and post without JavaScript too.
+                    <ParentRoute path=path!("/console") view=console::ConsoleLayout ssr=SsrMode::Async>
+                        <Route path=path!("") view=console::OverviewPage ssr=SsrMode::Async/>
+                        <Route path=path!("signin") view=console::SignInPage ssr=SsrMode::Async/>
+                        <Route path=path!("invite/:token") view=console::InvitePage ssr=SsrMode::Async/>
+                        <Route path=path!("apps") view=console::AppsPage ssr=SsrMode::Async/>
+                        <Route path=path!("apps/:app") view=console::AppPage ssr=SsrMode::Async/>
+                        <Route path=path!("apps/:app/users") view=console::UsersPage ssr=SsrMode::Async/>
+                        <Route path=path!("apps/:app/users/:user") view=console::UserPage ssr=SsrMode::Async/>
+                        <Route path=path!("events") view=console::EventsPage ssr=SsrMode::Async/>
                     </ParentRoute>
                 </Routes>
             </main>

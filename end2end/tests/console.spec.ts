@@ -48,7 +48,7 @@ async function acceptInvite(page: Page, url: string, name: string) {
   await expect(page.getByTestId('operator-name')).toHaveText(name);
 }
 
-test('an invited operator registers a passkey, creates an app and a key, finds a user and revokes a passkey', async ({ page, context }, testInfo) => {
+test('an invited operator registers a passkey, creates an app and a key, finds a user and revokes a passkey', async ({ page, context, browser }, testInfo) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await addVirtualAuthenticator(page);
   const name = `Ada ${Date.now()}`;
@@ -107,6 +107,17 @@ test('an invited operator registers a passkey, creates an app and a key, finds a
   const revoked = await fetch(`${latchkey}/v1/apps/${appId}/users`, { headers: { authorization: `Bearer ${apiKey}` } });
   expect(revoked.status).toBe(401);
   const newKey = (await page.getByTestId('new-key-secret').textContent())!;
+
+  // Without JavaScript the pages render and the forms post (the server sends
+  // the browser back to the page): a third key, made with scripts off.
+  const noScript = await browser.newContext({ javaScriptEnabled: false, storageState: await context.storageState() });
+  const plain = await noScript.newPage();
+  await plain.goto(appHref);
+  await expect(plain.getByTestId('key')).toHaveCount(2);
+  await plain.getByTestId('create-key').getByRole('button').click();
+  await expect(plain).toHaveURL(new RegExp(`${appHref}(\\?.*)?$`));
+  await expect(plain.getByTestId('key')).toHaveCount(3);
+  await noScript.close();
 
   // A user of the app with a passkey, made as the app's backend and browser would.
   const app: E2EApp = { app_id: appId, api_key: newKey, origins: [latchkey] };
