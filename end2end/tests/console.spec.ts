@@ -49,6 +49,8 @@ async function acceptInvite(page: Page, url: string, name: string) {
 }
 
 test('an invited operator registers a passkey, creates an app and a key, finds a user and revokes a passkey', async ({ page, context, browser }, testInfo) => {
+  // A long journey through every page: three times the usual time.
+  test.slow();
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await addVirtualAuthenticator(page);
   const name = `Ada ${Date.now()}`;
@@ -183,6 +185,7 @@ test('an invited operator registers a passkey, creates an app and a key, finds a
 });
 
 test('the console refuses: no session, an expired invite, a reused invite, a revoked operator', async ({ browser, page }, testInfo) => {
+  test.slow();
   // No session: every page says how to sign in; server functions answer 401.
   await page.goto('/console/apps');
   await expect(page.getByTestId('console-signed-out')).toBeVisible();
