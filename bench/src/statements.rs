@@ -202,6 +202,7 @@ pub async fn count() -> anyhow::Result<Table> {
         request_timeout: Duration::from_secs(10),
         trusted_proxies: Default::default(),
         event_retention_days: 90,
+        metrics_token: None,
     };
     let application = Application::build(config).await?;
     let (app, key) = application

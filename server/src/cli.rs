@@ -13,6 +13,7 @@ use crate::{
         ids::{ApiKeyId, AppId},
         Flex, FlexError,
     },
+    metrics::MetricsToken,
     startup::{shutdown_signal, Application},
     store::Store,
     telemetry::{self, LogFormat},
@@ -289,6 +290,18 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..=36_500)
     )]
     event_retention_days: u32,
+
+    /// A bearer token `GET /metrics` asks for (`Authorization: Bearer …`);
+    /// prefer the variable, which `ps` does not show. Default: none, the
+    /// endpoint is open (keep it private at the proxy).
+    #[arg(
+        long,
+        env = "LATCHKEY_METRICS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        value_parser = MetricsToken::parse
+    )]
+    metrics_token: Option<MetricsToken>,
 }
 
 /// Parses the command line, runs the command, and reports a failure on
@@ -625,6 +638,7 @@ async fn serve(args: ServeArgs, global: GlobalArgs) -> anyhow::Result<()> {
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         trusted_proxies: TrustedProxies::new(args.trusted_proxies),
         event_retention_days: args.event_retention_days,
+        metrics_token: args.metrics_token,
     };
     let app = Application::build(config).await?;
     app.run_until_stopped(shutdown_signal()).await

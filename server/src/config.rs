@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::{
     flex::clock::Clock,
+    metrics::MetricsToken,
     traffic::{client_ip::TrustedProxies, limits::RateLimitConfig},
 };
 
@@ -30,6 +31,8 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// Days the audit log keeps an event (older ones are swept).
     pub event_retention_days: u32,
+    /// The bearer token `GET /metrics` asks for; `None`: the endpoint is open.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 /// An origin (`scheme://host[:port]`) with no path, query or fragment.

@@ -11,6 +11,7 @@ pub mod config;
 pub mod console;
 pub mod doctor;
 pub mod flex;
+pub mod metrics;
 pub mod site;
 pub mod site_files;
 pub mod startup;

@@ -55,7 +55,12 @@ impl Application {
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
         let leptos_options = leptos_options(&config, listener.local_addr()?);
-        let limits = Arc::new(Limits::new(config.rate_limits, &store, &config.clock));
+        let limits = Arc::new(Limits::new(
+            config.rate_limits,
+            &store,
+            &config.clock,
+            flex.metrics(),
+        ));
         let site_limits = Arc::new(SiteLimits::new(&config.clock));
         let state = AppState::new(Shared {
             leptos_options,
@@ -66,6 +71,7 @@ impl Application {
             console: crate::console::console(&flex, &config.public_url),
             limits: limits.clone(),
             site_limits: site_limits.clone(),
+            metrics_token: config.metrics_token.clone(),
         });
         Ok(Self {
             listener,
@@ -205,7 +211,18 @@ fn router(
         ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(routes::security::headers))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // The request's span, around everything logged while it is handled
+        // (`routes::requests::observe` logs the request itself, outside it).
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(()),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.flex.metrics().clone(),
+            routes::requests::observe,
+        ))
         // Each request gets an id (or keeps its proxy's), in its log span and its answer.
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -247,16 +264,22 @@ fn fallback(
     }
 }
 
-/// The span of a request's log lines: its method, path (not the query) and id.
+/// The span of a request's log lines: its method, route (the matched
+/// template, `other` if none), path (not the query) and id.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let id = request
         .headers()
-        .get("x-request-id")
+        .get(routes::requests::REQUEST_ID)
         .and_then(|id| id.to_str().ok())
         .unwrap_or_default();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("other", |path| path.as_str());
     tracing::info_span!(
         "request",
         method = %request.method(),
+        route,
         path = request.uri().path(),
         request_id = id,
     )

@@ -29,6 +29,8 @@ pub struct Shared {
     pub limits: Arc<crate::traffic::limits::Limits>,
     /// The limits on the site's server functions.
     pub site_limits: Arc<crate::site::limits::SiteLimits>,
+    /// The bearer token `GET /metrics` asks for, if any.
+    pub metrics_token: Option<crate::metrics::MetricsToken>,
 }
 
 impl AppState {

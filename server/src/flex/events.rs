@@ -199,9 +199,17 @@ impl Flex {
             external_id: external_id.map(str::to_owned),
             ..success(app, event_type, self.now())
         };
-        if let Err(error) = self.store.insert_event(&event).await {
-            tracing::warn!(%error, event = event.event_type, "could not record a refusal in the audit log");
+        match self.store.insert_event(&event).await {
+            Ok(()) => self.wrote(&event),
+            Err(error) => {
+                tracing::warn!(%error, event = event.event_type, "could not record a refusal in the audit log")
+            }
         }
+    }
+
+    /// Counts an event the store committed (`latchkey_events_written_total`).
+    pub(crate) fn wrote(&self, event: &NewEvent) {
+        self.metrics.events_written(event.event_type, event.outcome);
     }
 
     /// Records the outcome of a ceremony step: a success was recorded with its
@@ -213,9 +221,15 @@ impl Flex {
         external_id: Option<&str>,
         result: Result<T, FlexError>,
     ) -> Result<T, FlexError> {
-        if let Err(error) = &result {
-            self.record_refusal(Some(app), event_type, external_id, error)
-                .await;
+        match &result {
+            // The store wrote the step's event with its change.
+            Ok(_) => self
+                .metrics
+                .events_written(event_type.as_str(), Outcome::Success.as_str()),
+            Err(error) => {
+                self.record_refusal(Some(app), event_type, external_id, error)
+                    .await
+            }
         }
         result
     }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 pub use cache::CACHE_TTL_MS;
 pub use error::FlexError;
 
-use crate::store::Store;
+use crate::{metrics::Metrics, store::Store};
 
 /// The core, as one value: cheap to clone, shared by every request of an
 /// instance (and its caches with it).
@@ -30,11 +30,13 @@ pub struct Flex {
     store: Store,
     clock: clock::Clock,
     cache: Arc<cache::Cache>,
+    metrics: Metrics,
 }
 
 impl Flex {
     pub fn new(store: Store, clock: clock::Clock) -> Self {
         Self {
+            metrics: Metrics::new(store.clone()),
             store,
             clock,
             cache: Arc::default(),
@@ -47,6 +49,11 @@ impl Flex {
 
     pub fn clock(&self) -> &clock::Clock {
         &self.clock
+    }
+
+    /// The instance's metrics (`GET /metrics`), which the core counts its ceremonies in.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     fn now(&self) -> clock::Millis {

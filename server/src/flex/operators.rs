@@ -150,6 +150,7 @@ impl Flex {
                 &event,
             )
             .await?;
+        self.wrote(&event);
         Ok(Invite { token, expires_at })
     }
 
@@ -166,8 +167,11 @@ impl Flex {
             code: Some(code),
             ..operator_event(event_type, operator_id, self.now())
         };
-        if let Err(error) = self.store.insert_event(&event).await {
-            tracing::warn!(%error, "could not record an operator refusal in the audit log");
+        match self.store.insert_event(&event).await {
+            Ok(()) => self.wrote(&event),
+            Err(error) => {
+                tracing::warn!(%error, "could not record an operator refusal in the audit log")
+            }
         }
     }
 
@@ -212,6 +216,7 @@ impl Flex {
         let session = Token::generate();
         let now = self.now();
         let session_hash = Token::hash(session.as_str());
+        let registered = operator_event(EventType::OperatorRegistered, Some(&operator_id), now);
         let consumed = self
             .store
             .consume_invite(
@@ -222,10 +227,12 @@ impl Flex {
                     now,
                     expires_at: now + SESSION_ABSOLUTE_MS,
                 },
-                &operator_event(EventType::OperatorRegistered, Some(&operator_id), now),
+                &registered,
             )
             .await?;
-        if consumed.is_none() {
+        if consumed.is_some() {
+            self.wrote(&registered);
+        } else {
             self.record_operator_refusal(
                 EventType::OperatorRegistered,
                 "invite_invalid",
@@ -254,6 +261,7 @@ impl Flex {
         let session = Token::generate();
         let now = self.now();
         let session_hash = Token::hash(session.as_str());
+        let signed_in = operator_event(EventType::OperatorSignedIn, Some(&operator_id), now);
         let started = self
             .store
             .start_console_session(
@@ -263,10 +271,12 @@ impl Flex {
                     now,
                     expires_at: now + SESSION_ABSOLUTE_MS,
                 },
-                &operator_event(EventType::OperatorSignedIn, Some(&operator_id), now),
+                &signed_in,
             )
             .await?;
-        if started.is_none() {
+        if started.is_some() {
+            self.wrote(&signed_in);
+        } else {
             self.record_operator_refusal(
                 EventType::OperatorSignedIn,
                 "not_an_operator",
@@ -320,6 +330,7 @@ impl Flex {
         if !self.store.revoke_operator(&app.id, id, now, &event).await? {
             return Err(OperatorError::NoSuchOperator);
         }
+        self.wrote(&event);
         Ok(())
     }
 

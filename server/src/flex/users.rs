@@ -193,10 +193,14 @@ impl Flex {
             external_id: Some(user.external_id.clone()),
             ..events::success(Some(&app.id), EventType::PasskeyRevoked, self.now())
         };
-        Ok(self
+        let revoked = self
             .store
             .delete_passkeys_of(&app.id, &user.id, &event)
-            .await?)
+            .await?;
+        if revoked > 0 {
+            self.wrote(&event);
+        }
+        Ok(revoked)
     }
 
     pub async fn list_passkeys(
@@ -227,6 +231,7 @@ impl Flex {
         {
             return Err(FlexError::DeviceNotFound);
         }
+        self.wrote(&event);
         Ok(())
     }
 
@@ -243,11 +248,13 @@ impl Flex {
             detail: serde_json::json!({ "friendly_name": name.as_str() }),
             ..user.event(app, device_id, EventType::PasskeyRenamed, now)
         };
-        self.store
+        let renamed = self
+            .store
             .rename_passkey(&app.id, &user.id, device_id, name.as_str(), now, &event)
             .await?
-            .ok_or(FlexError::DeviceNotFound)?
-            .try_into()
+            .ok_or(FlexError::DeviceNotFound)?;
+        self.wrote(&event);
+        renamed.try_into()
     }
 }
 

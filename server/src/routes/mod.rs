@@ -3,6 +3,8 @@
 mod api;
 mod api_docs;
 mod health;
+mod metrics;
+pub mod requests;
 pub mod security;
 pub mod site_fns;
 
@@ -12,11 +14,12 @@ use crate::state::AppState;
 
 pub use api::{not_found as api_not_found, openapi};
 
-/// The routes that are not the Leptos site: health, the REST API and its reference.
+/// The routes that are not the Leptos site: health, metrics, the REST API and its reference.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
+        .route("/metrics", get(metrics::scrape))
         .route("/docs/api", get(api_docs::page))
         .merge(api::router(state))
 }

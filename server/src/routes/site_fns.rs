@@ -84,6 +84,7 @@ pub async fn limit_server_fns(
     };
     if let Err(wait) = state.site_limits.admit(&call) {
         tracing::debug!(%ip, path, "site call refused: rate limit");
+        state.flex.metrics().rate_limit_refused("site");
         let mut response = refused(
             StatusCode::TOO_MANY_REQUESTS,
             &path,

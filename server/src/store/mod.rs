@@ -151,6 +151,14 @@ macro_rules! on_reader {
 }
 pub(crate) use on_reader;
 
+/// One pool's connections at a moment: all it holds (`size`), and the idle ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub pool: &'static str,
+    pub size: u32,
+    pub idle: u32,
+}
+
 /// A pool of connections to the one database, shared by every request.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -323,6 +331,24 @@ impl Store {
                     .fetch_one(reader)
                     .await
             }
+        }
+    }
+
+    /// How many connections each pool holds and how many of them are idle,
+    /// now (for the metrics): SQLite's `reader` and `writer`, or `postgres`.
+    pub fn pool_usage(&self) -> Vec<PoolUsage> {
+        fn usage<DB: sqlx::Database>(pool: &'static str, of: &sqlx::Pool<DB>) -> PoolUsage {
+            PoolUsage {
+                pool,
+                size: of.size(),
+                idle: u32::try_from(of.num_idle()).unwrap_or(u32::MAX),
+            }
+        }
+        match &self.pool {
+            Pool::Sqlite { reader, writer } => {
+                vec![usage("reader", reader), usage("writer", writer)]
+            }
+            Pool::Postgres(pool) => vec![usage("postgres", pool)],
         }
     }
 

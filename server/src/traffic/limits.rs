@@ -31,6 +31,7 @@ use crate::{
         clock::Clock,
         ids::{ApiKeyId, AppId},
     },
+    metrics::Metrics,
     store::Store,
 };
 
@@ -138,6 +139,8 @@ impl<K: Hash + Eq + Clone + Display> Bucket<K> {
 pub struct Limits {
     store: Store,
     clock: Clock,
+    /// Where refusals are counted (`latchkey_rate_limit_refusals_total`).
+    metrics: Metrics,
     client_ip: Bucket<IpAddr>,
     management_ip: Bucket<IpAddr>,
     app: Bucket<AppId>,
@@ -145,11 +148,12 @@ pub struct Limits {
 }
 
 impl Limits {
-    pub fn new(config: RateLimitConfig, store: &Store, clock: &Clock) -> Self {
+    pub fn new(config: RateLimitConfig, store: &Store, clock: &Clock, metrics: &Metrics) -> Self {
         let shared = config.shared;
         Self {
             store: store.clone(),
             clock: clock.clone(),
+            metrics: metrics.clone(),
             client_ip: Bucket::new("ip", config.per_ip, shared, clock),
             management_ip: Bucket::new("mip", config.per_management_ip, shared, clock),
             app: Bucket::new("app", config.per_app, shared, clock),
@@ -160,23 +164,35 @@ impl Limits {
     /// A client API request from this client IP, before anything else.
     pub async fn client_ip(&self, ip: IpAddr) -> Result<(), Duration> {
         let bucket = &self.client_ip;
-        bucket.hit(ip_key(ip), &self.store, &self.clock).await
+        let hit = bucket.hit(ip_key(ip), &self.store, &self.clock).await;
+        self.counted("client_ip", hit)
     }
 
     /// A client API request for an app that exists.
     pub async fn app(&self, app: &AppId) -> Result<(), Duration> {
-        self.app.hit(app.clone(), &self.store, &self.clock).await
+        let hit = self.app.hit(app.clone(), &self.store, &self.clock).await;
+        self.counted("app", hit)
     }
 
     /// A management API request from this client IP, before its key is looked up.
     pub async fn management_ip(&self, ip: IpAddr) -> Result<(), Duration> {
         let bucket = &self.management_ip;
-        bucket.hit(ip_key(ip), &self.store, &self.clock).await
+        let hit = bucket.hit(ip_key(ip), &self.store, &self.clock).await;
+        self.counted("management_ip", hit)
     }
 
     /// A management API request with a live API key (by its id, not its secret).
     pub async fn key(&self, key: &ApiKeyId) -> Result<(), Duration> {
-        self.key.hit(key.clone(), &self.store, &self.clock).await
+        let hit = self.key.hit(key.clone(), &self.store, &self.clock).await;
+        self.counted("key", hit)
+    }
+
+    /// Counts a refusal by `limit` in the metrics, and passes the hit on.
+    fn counted(&self, limit: &'static str, hit: Result<(), Duration>) -> Result<(), Duration> {
+        if hit.is_err() {
+            self.metrics.rate_limit_refused(limit);
+        }
+        hit
     }
 
     /// Forgets the keys whose budget is full again, and frees their memory.

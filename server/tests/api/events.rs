@@ -136,6 +136,18 @@ async fn a_registration_and_a_sign_in_record_every_step_with_who_and_where() {
     assert_eq!(all[0]["actor"], format!("api_key:{key_id}"));
     assert_eq!(all[5]["device_id"], device_id.as_str());
     assert_eq!(all[5]["detail"]["kind"], "passkey");
+    // The metrics count what was written.
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    for line in [
+        r#"latchkey_events_written_total{type="nonce.verified",outcome="success"} 2"#,
+        r#"latchkey_events_written_total{type="transaction.created",outcome="success"} 2"#,
+        r#"latchkey_events_written_total{type="registration.finished",outcome="success"} 1"#,
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} not in\n{metrics}"
+        );
+    }
 }
 
 #[tokio::test]

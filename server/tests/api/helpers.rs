@@ -123,6 +123,7 @@ pub fn test_config_with_limits(
         request_timeout: std::time::Duration::from_secs(5),
         trusted_proxies: Default::default(),
         event_retention_days: 90,
+        metrics_token: None,
     }
 }
 

@@ -18,6 +18,7 @@ mod health;
 mod helpers;
 mod instances;
 mod limits;
+mod metrics;
 mod negative;
 mod openapi;
 mod passkey_cap;

@@ -134,13 +134,11 @@ impl Flex {
         let id = AppId::generate();
         let now = self.now();
         let row = new_app_row(&id, new, Kind::Customer, now);
+        let event = row.event(Some(&key.id));
         self.store
-            .insert_app(
-                &row,
-                Some((&key.id, &key.key.hash())),
-                &row.event(Some(&key.id)),
-            )
+            .insert_app(&row, Some((&key.id, &key.key.hash())), &event)
             .await?;
+        self.wrote(&event);
         Ok((self.app(&id).await?.as_ref().clone(), key))
     }
 
@@ -185,7 +183,10 @@ impl Flex {
         let id = AppId::generate();
         // `false`: another instance won the race; its app is the one.
         let row = new_app_row(&id, &new, Kind::Builtin, self.now());
-        self.store.insert_app(&row, None, &row.event(None)).await?;
+        let event = row.event(None);
+        if self.store.insert_app(&row, None, &event).await? {
+            self.wrote(&event);
+        }
         let row = self.store.find_builtin_app().await?;
         App::try_from(row.ok_or_else(|| anyhow::anyhow!("the built-in app was not created"))?)
     }
@@ -199,7 +200,10 @@ impl Flex {
         let new = NewApp::parse("Latchkey console", &[origin.as_str().to_owned()], None)?;
         let id = AppId::generate();
         let row = new_app_row(&id, &new, Kind::Console, self.now());
-        self.store.insert_app(&row, None, &row.event(None)).await?;
+        let event = row.event(None);
+        if self.store.insert_app(&row, None, &event).await? {
+            self.wrote(&event);
+        }
         let row = self.store.find_console_app().await?;
         App::try_from(row.ok_or_else(|| anyhow::anyhow!("the console's app was not created"))?)
     }
@@ -254,6 +258,7 @@ impl Flex {
         if !updated {
             return Err(FlexError::AppNotFound);
         }
+        self.wrote(&event);
         Ok(self.app(id).await?.as_ref().clone())
     }
 
@@ -290,6 +295,7 @@ impl Flex {
         if !added {
             return Err(FlexError::AppNotFound);
         }
+        self.wrote(&event);
         Ok(key)
     }
 
@@ -309,6 +315,7 @@ impl Flex {
                 "no such API key for this app, or already revoked",
             ));
         }
+        self.wrote(&event);
         Ok(())
     }
 

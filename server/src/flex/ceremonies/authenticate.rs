@@ -148,8 +148,15 @@ impl Flex {
             .try_finish_authentication(app, transaction, handshake_id, response, &mut external_id)
             .await;
         let event_type = EventType::AuthenticationFinished;
-        self.recorded(&app.id, event_type, external_id.as_deref(), finished)
-            .await
+        let finished = self
+            .recorded(&app.id, event_type, external_id.as_deref(), finished)
+            .await;
+        // Counted in the metrics as `authenticate` with a transaction, else `discoverable`.
+        let kind = match transaction {
+            Some(_) => CeremonyKind::Authenticate,
+            None => CeremonyKind::Discoverable,
+        };
+        self.counted(kind.as_str(), finished)
     }
 
     /// `finish_authentication`, naming the user in `external_id` once known

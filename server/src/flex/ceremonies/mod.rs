@@ -179,8 +179,21 @@ impl Flex {
             .await
             .map_err(FlexError::from)
             .and_then(|taken| taken.ok_or(FlexError::InvalidNonce));
-        self.recorded(&app.id, EventType::NonceVerified, None, taken)
-            .await
+        let verified = self
+            .recorded(&app.id, EventType::NonceVerified, None, taken)
+            .await;
+        self.counted("nonce", verified)
+    }
+
+    /// Counts a ceremony's outcome (`metrics::Metrics::ceremony`) and passes it on.
+    fn counted<T>(
+        &self,
+        kind: &'static str,
+        outcome: Result<T, FlexError>,
+    ) -> Result<T, FlexError> {
+        self.metrics
+            .ceremony(kind, outcome.as_ref().err().map(FlexError::code));
+        outcome
     }
 
     /// Deletes what has expired; run periodically. Returns how many rows went.

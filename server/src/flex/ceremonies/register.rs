@@ -141,8 +141,10 @@ impl Flex {
             .try_finish_registration(app, transaction, handshake_id, response, &mut external_id)
             .await;
         let event_type = EventType::RegistrationFinished;
-        self.recorded(&app.id, event_type, external_id.as_deref(), finished)
-            .await
+        let finished = self
+            .recorded(&app.id, event_type, external_id.as_deref(), finished)
+            .await;
+        self.counted(CeremonyKind::Register.as_str(), finished)
     }
 
     /// `finish_registration`, naming the user in `external_id` once known.
