@@ -8,6 +8,7 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod console;
 mod pages;
 pub mod passkey;
 pub mod wire;
@@ -15,8 +16,8 @@ pub mod wire;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
-    path,
+    components::{ParentRoute, Route, Router, Routes},
+    path, SsrMode,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -91,6 +92,18 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view=pages::SignUpPage/>
                     <Route path=path!("/signin") view=pages::SignInPage/>
                     <Route path=path!("/account") view=pages::AccountPage/>
+                    // The console renders in full before it answers (async), so its
+                    // pages read and post without JavaScript too.
+                    <ParentRoute path=path!("/console") view=console::ConsoleLayout ssr=SsrMode::Async>
+                        <Route path=path!("") view=console::OverviewPage ssr=SsrMode::Async/>
+                        <Route path=path!("signin") view=console::SignInPage ssr=SsrMode::Async/>
+                        <Route path=path!("invite/:token") view=console::InvitePage ssr=SsrMode::Async/>
+                        <Route path=path!("apps") view=console::AppsPage ssr=SsrMode::Async/>
+                        <Route path=path!("apps/:app") view=console::AppPage ssr=SsrMode::Async/>
+                        <Route path=path!("apps/:app/users") view=console::UsersPage ssr=SsrMode::Async/>
+                        <Route path=path!("apps/:app/users/:user") view=console::UserPage ssr=SsrMode::Async/>
+                        <Route path=path!("events") view=console::EventsPage ssr=SsrMode::Async/>
+                    </ParentRoute>
                 </Routes>
             </main>
         </Router>

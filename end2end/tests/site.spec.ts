@@ -33,6 +33,8 @@ async function addPasskey(page: Page) {
 }
 
 async function signOut(page: Page) {
+  // The button works once the page is hydrated; a click before is lost.
+  await hydrated(page);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/$/);
 }

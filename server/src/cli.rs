@@ -49,6 +49,10 @@ enum Command {
     /// Create and revoke an app's API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Invite, list and revoke the console's operators (who sign in to
+    /// /console with passkeys; there are no operator passwords).
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Write an app's users and passkeys in Latchkey's export format (JSON
     /// Lines, docs/EXPORT-FORMAT.md), public keys and all.
     Export {
@@ -154,6 +158,41 @@ enum KeysCommand {
         /// The key's id (printed when it was created), not the key itself.
         #[arg(long = "key")]
         key_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Print a one-time link (single use, short-lived) that registers a new
+    /// operator's passkey for the console.
+    Invite {
+        /// The operator's name, as the console shows it.
+        #[arg(long, default_value = "Operator")]
+        name: String,
+        /// Seconds the link lives (1 to 604800, default 3600).
+        #[arg(long, value_name = "SECS", default_value_t = 3600)]
+        ttl: u64,
+        /// The URL the console is served at (as `serve --public-url`).
+        #[arg(
+            long,
+            env = "LATCHKEY_PUBLIC_URL",
+            default_value = "http://localhost:3000"
+        )]
+        public_url: String,
+        /// Print JSON: {"url", "expires_at"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the operators: name, created, last sign-in, passkeys.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an operator: their sessions end and their passkeys stop working at once.
+    Revoke {
+        /// The operator's id (from `admin list`).
+        id: String,
     },
 }
 
@@ -305,6 +344,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve(args, cli.global).await,
         Some(Command::Apps(command)) => apps_command(command, &cli.global).await,
         Some(Command::Keys(command)) => keys_command(command, &cli.global).await,
+        Some(Command::Admin(command)) => admin_command(command, &cli.global).await,
         Some(Command::Doctor(args)) => doctor(args, &cli.global).await,
         Some(Command::Backup { out }) => {
             let store = Store::open(&cli.global.database_url)
@@ -461,6 +501,96 @@ async fn keys_command(command: KeysCommand, global: &GlobalArgs) -> anyhow::Resu
                 ApiKeyId::parse(&key_id).ok_or_else(|| FlexError::invalid("no such API key"))?;
             flex.revoke_api_key(&id, &key).await?;
             println!("Revoked key {key_id} of app {app_id}.");
+        }
+    }
+    flex.store().close().await;
+    Ok(())
+}
+
+async fn admin_command(command: AdminCommand, global: &GlobalArgs) -> anyhow::Result<()> {
+    let flex = Flex::new(connect(global).await?, Clock::system());
+    match command {
+        AdminCommand::Invite {
+            name,
+            ttl,
+            public_url,
+            json,
+        } => {
+            let public_url = PublicUrl::parse(&public_url)?;
+            // The console's app exists once the server has started; make it
+            // here too, so an invite works before the first start.
+            flex.ensure_console_app(&apps::Origin::parse(&public_url.origin())?)
+                .await?;
+            let ttl_ms = i64::try_from(ttl.saturating_mul(1000)).unwrap_or(i64::MAX);
+            let invite = flex.invite_operator(&name, ttl_ms).await?;
+            let url = format!(
+                "{}/console/invite/{}",
+                public_url.origin(),
+                invite.token.as_str()
+            );
+            let expires = crate::flex::clock::rfc3339(Some(invite.expires_at));
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "url": url, "expires_at": expires })
+                );
+            } else {
+                println!(
+                    "Open this link in a browser to register {name}'s passkey for the console:"
+                );
+                println!("  {url}");
+                println!("It works once, until {expires}. Do not share it.");
+            }
+        }
+        AdminCommand::List { json } => {
+            let operators = match flex.console_app().await {
+                Ok(_) => flex.list_operators().await?,
+                Err(FlexError::AppNotFound) => Vec::new(),
+                Err(error) => return Err(error.into()),
+            };
+            let when = |at: Option<i64>| {
+                at.map_or("never".to_owned(), |at| {
+                    crate::flex::clock::rfc3339(Some(at))
+                })
+            };
+            if json {
+                let list: Vec<_> = operators
+                    .iter()
+                    .map(|o| {
+                        serde_json::json!({
+                            "id": o.id, "name": o.name,
+                            "created_at": crate::flex::clock::rfc3339(Some(o.created_at)),
+                            "last_sign_in_at": o.last_sign_in_at.map(|at| crate::flex::clock::rfc3339(Some(at))),
+                            "revoked": o.revoked_at.is_some(), "passkeys": o.passkeys,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else if operators.is_empty() {
+                println!("No operators yet: invite one with `latchkey admin invite --name NAME`.");
+            } else {
+                for o in operators {
+                    let revoked = if o.revoked_at.is_some() {
+                        "  REVOKED"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "{}  {}  created={}  last_sign_in={}  passkeys={}{revoked}",
+                        o.id,
+                        o.name,
+                        crate::flex::clock::rfc3339(Some(o.created_at)),
+                        when(o.last_sign_in_at),
+                        o.passkeys
+                    );
+                }
+            }
+        }
+        AdminCommand::Revoke { id } => {
+            flex.revoke_operator(&id).await?;
+            println!(
+                "Revoked operator {id}: their sessions ended and their passkeys no longer sign in."
+            );
         }
     }
     flex.store().close().await;

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod console;
 pub mod doctor;
 pub mod flex;
 pub mod metrics;

@@ -48,6 +48,9 @@ impl Application {
             .await
             .context("could not create the built-in site's app")?;
         tracing::info!(app_id = %builtin.id, rp_id = %builtin.rp_id, "the built-in site's app");
+        flex.ensure_console_app(&builtin_origin)
+            .await
+            .context("could not create the console's app")?;
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
@@ -65,6 +68,7 @@ impl Application {
             clock: config.clock.clone(),
             public_url: config.public_url.clone(),
             site: site::site(&flex, builtin, &config.public_url),
+            console: crate::console::console(&flex, &config.public_url),
             limits: limits.clone(),
             site_limits: site_limits.clone(),
             metrics_token: config.metrics_token.clone(),
@@ -175,7 +179,10 @@ fn router(
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context_state.site.clone()),
+            move || {
+                provide_context(context_state.site.clone());
+                provide_context(context_state.console.clone());
+            },
             move || app::shell(shell_options.clone()),
         )
         .fallback(fallback(&state, embedded_site))
@@ -236,9 +243,12 @@ fn fallback(
        + Clone
        + Send
        + 'static {
-    let site = state.site.clone();
+    let (site, console) = (state.site.clone(), state.console.clone());
     let site_files = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-        move || provide_context(site.clone()),
+        move || {
+            provide_context(site.clone());
+            provide_context(console.clone());
+        },
         app::shell,
     );
     move |uri, state, request| {
@@ -338,6 +348,12 @@ async fn sweep_expired(
         match flex.sweep_expired().await {
             Ok(swept) => tracing::debug!(swept, "expired ceremony rows deleted"),
             Err(error) => tracing::warn!(error = %error, "could not delete expired ceremony rows"),
+        }
+        match flex.sweep_console().await {
+            Ok(swept) => tracing::debug!(swept, "expired console sessions and invites deleted"),
+            Err(error) => {
+                tracing::warn!(error = %error, "could not delete expired console sessions")
+            }
         }
         match store.sweep_expired_sessions(now).await {
             Ok(swept) => tracing::debug!(swept, "expired site sessions deleted"),

@@ -24,6 +24,8 @@ pub struct Shared {
     pub public_url: PublicUrl,
     /// The reference site's backends, handed to its server functions as context.
     pub site: app::backend::Site,
+    /// The console's backend, handed to its server functions as context.
+    pub console: app::console::backend::Console,
     pub limits: Arc<crate::traffic::limits::Limits>,
     /// The limits on the site's server functions.
     pub site_limits: Arc<crate::site::limits::SiteLimits>,

@@ -57,6 +57,11 @@ pub fn StatusLine(status: RwSignal<Option<Status>>) -> impl IntoView {
 
 #[component]
 pub fn SiteHeader() -> impl IntoView {
+    // The console has a header of its own.
+    let location = leptos_router::hooks::use_location();
+    if location.pathname.get_untracked().starts_with("/console") {
+        return ().into_any();
+    }
     let account = account_resource();
     view! {
         <header class="site-header">
@@ -76,6 +81,7 @@ pub fn SiteHeader() -> impl IntoView {
             </nav>
         </header>
     }
+    .into_any()
 }
 
 #[component]

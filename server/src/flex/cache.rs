@@ -29,6 +29,33 @@ pub(super) struct Cache {
     pub apps: Entries<AppId, Arc<App>>,
     /// Live API keys by the SHA-256 hash of the secret.
     pub keys: Entries<Vec<u8>, (AppId, ApiKeyId)>,
+    /// When this instance last wrote each key's `last_used_at`.
+    pub key_uses: KeyUses,
+}
+
+/// How often a key's `last_used_at` is written, at most (per instance).
+pub const KEY_USE_EVERY_MS: Millis = 60_000;
+
+#[derive(Debug, Default)]
+pub(super) struct KeyUses(std::sync::Mutex<HashMap<ApiKeyId, Millis>>);
+
+impl KeyUses {
+    /// Whether a use of the key at `now` should be written (and notes it if so).
+    pub fn due(&self, key: &ApiKeyId, now: Millis) -> bool {
+        let Ok(mut uses) = self.0.lock() else {
+            return false;
+        };
+        if uses.len() > PRUNE_ABOVE {
+            uses.retain(|_, at| now - *at < KEY_USE_EVERY_MS);
+        }
+        match uses.get(key) {
+            Some(at) if now - *at < KEY_USE_EVERY_MS => false,
+            _ => {
+                uses.insert(key.clone(), now);
+                true
+            }
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod operators;
 pub mod transfer;
 pub mod users;
 

@@ -153,9 +153,54 @@ impl Flex {
         let offset = page_offset(page, limit)?;
         let (users, total) = self
             .store
-            .list_users(&app.id, identifier.map(ExternalId::as_str), limit, offset)
+            .list_users(
+                &app.id,
+                identifier.map(ExternalId::as_str),
+                None,
+                limit,
+                offset,
+            )
             .await?;
         Ok((users.into_iter().map(User::from).collect(), total))
+    }
+
+    /// One page of an app's users whose external id starts with `prefix` (all
+    /// for an empty one), newest first; and how many match.
+    pub async fn search_users(
+        &self,
+        app: &App,
+        prefix: &str,
+        page: i64,
+        limit: i64,
+    ) -> Result<(Vec<User>, i64), FlexError> {
+        let offset = page_offset(page, limit)?;
+        if prefix.chars().count() > 255 {
+            return Err(FlexError::invalid(
+                "an external id is at most 255 characters",
+            ));
+        }
+        let (users, total) = self
+            .store
+            .list_users(&app.id, None, Some(prefix), limit, offset)
+            .await?;
+        Ok((users.into_iter().map(User::from).collect(), total))
+    }
+
+    /// Removes every passkey of a user of this app; returns how many there were.
+    /// One `passkey.revoked` event (detail `{"all": true, "count": n}`) records it.
+    pub async fn revoke_all_passkeys(&self, app: &App, user: &User) -> Result<u64, FlexError> {
+        let event = NewEvent {
+            external_id: Some(user.external_id.clone()),
+            ..events::success(Some(&app.id), EventType::PasskeyRevoked, self.now())
+        };
+        let revoked = self
+            .store
+            .delete_passkeys_of(&app.id, &user.id, &event)
+            .await?;
+        if revoked > 0 {
+            self.wrote(&event);
+        }
+        Ok(revoked)
     }
 
     pub async fn list_passkeys(

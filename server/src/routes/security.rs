@@ -34,14 +34,16 @@ pub async fn headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// The site's server functions answer only the site itself: a browser request
-/// from another origin (its `Origin`, or `Sec-Fetch-Site: cross-site`) is refused.
+/// The site's and the console's server functions (`/site/*`, `/console/fn/*`)
+/// answer only this origin: a browser request from another origin (its
+/// `Origin`, or `Sec-Fetch-Site: cross-site`) is refused.
 pub async fn same_site_server_fns(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    if request.uri().path().starts_with("/site/") {
+    let path = request.uri().path();
+    if path.starts_with("/site/") || path.starts_with("/console/fn/") {
         let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
         let allowed = match header("origin") {
             Some(origin) => origin == state.public_url.origin(),

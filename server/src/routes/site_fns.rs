@@ -43,6 +43,19 @@ pub async fn limit_server_fns(
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_owned();
+    if path.starts_with("/console/fn/") {
+        // The console's server functions: the body limit only (operators are
+        // signed in; their sign-in runs through the rate-limited client API).
+        let (parts, body) = request.into_parts();
+        let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+            return refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &path,
+                "That request is too large.",
+            );
+        };
+        return next.run(Request::from_parts(parts, Body::from(body))).await;
+    }
     if !path.starts_with("/site/") {
         return next.run(request).await;
     }

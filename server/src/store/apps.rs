@@ -17,6 +17,8 @@ pub struct AppRow {
     pub nonce_ttl_ms: i64,
     pub max_passkeys_per_user: i64,
     pub is_builtin: bool,
+    /// The console's own app (its operators' passkeys), hidden from app lists.
+    pub is_console: bool,
     pub created_at: i64,
 }
 
@@ -31,7 +33,28 @@ pub struct NewAppRow<'a> {
     pub nonce_ttl_ms: i64,
     pub max_passkeys_per_user: i64,
     pub is_builtin: bool,
+    pub is_console: bool,
     pub created_at: i64,
+}
+
+/// What an app is changed to: everything but its id and creation.
+pub struct AppUpdateRow<'a> {
+    pub name: &'a str,
+    pub rp_id: &'a str,
+    pub origins: Vec<&'a str>,
+    pub webauthn_timeout_ms: i64,
+    pub transaction_ttl_ms: i64,
+    pub nonce_ttl_ms: i64,
+    pub max_passkeys_per_user: i64,
+}
+
+/// An API key of an app, as listed (never its secret or hash).
+#[derive(Debug, sqlx::FromRow)]
+pub struct ApiKeyListRow {
+    pub id: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
 }
 
 /// A live API key: whose it is.
@@ -42,7 +65,7 @@ pub struct ApiKeyRow {
 }
 
 const APP_COLUMNS: &str = "id, name, rp_id, origins, webauthn_timeout_ms, transaction_ttl_ms, \
-                           nonce_ttl_ms, max_passkeys_per_user, is_builtin, created_at";
+                           nonce_ttl_ms, max_passkeys_per_user, is_builtin, is_console, created_at";
 
 impl Store {
     /// Creates an app and its first API key, in one database transaction.
@@ -57,8 +80,8 @@ impl Store {
             let mut tx = pool.begin().await?;
             let inserted = sqlx::query(
                 "INSERT INTO apps (id, name, rp_id, origins, webauthn_timeout_ms, \
-                 transaction_ttl_ms, nonce_ttl_ms, max_passkeys_per_user, is_builtin, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 transaction_ttl_ms, nonce_ttl_ms, max_passkeys_per_user, is_builtin, is_console, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(app.id.as_str())
             .bind(app.name)
@@ -69,11 +92,14 @@ impl Store {
             .bind(app.nonce_ttl_ms)
             .bind(app.max_passkeys_per_user)
             .bind(app.is_builtin)
+            .bind(app.is_console)
             .bind(app.created_at)
             .execute(&mut *tx)
             .await;
             match inserted {
-                Err(e) if app.is_builtin && is_duplicate(&e) => return Ok(false),
+                Err(e) if (app.is_builtin || app.is_console) && is_duplicate(&e) => {
+                    return Ok(false)
+                }
                 other => other?,
             };
             if let Some((key_id, key_hash)) = key {
@@ -110,10 +136,73 @@ impl Store {
         })
     }
 
+    pub async fn find_console_app(&self) -> Result<Option<AppRow>, sqlx::Error> {
+        on_reader!(self, |pool| {
+            sqlx::query_as(&format!("SELECT {APP_COLUMNS} FROM apps WHERE is_console"))
+                .fetch_optional(pool)
+                .await
+        })
+    }
+
+    /// Changes an app's settings in one statement; `false` when there is no such
+    /// app (the console's own app is not changed here).
+    pub async fn update_app(
+        &self,
+        id: &AppId,
+        app: &AppUpdateRow<'_>,
+        event: &NewEvent,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE apps SET name = $1, rp_id = $2, origins = $3, webauthn_timeout_ms = $4, \
+                 transaction_ttl_ms = $5, nonce_ttl_ms = $6, max_passkeys_per_user = $7 \
+                 WHERE id = $8 AND NOT is_console",
+            )
+            .bind(app.name)
+            .bind(app.rp_id)
+            .bind(Json(&app.origins))
+            .bind(app.webauthn_timeout_ms)
+            .bind(app.transaction_ttl_ms)
+            .bind(app.nonce_ttl_ms)
+            .bind(app.max_passkeys_per_user)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            with_event(tx, changed, event).await
+        })
+    }
+
+    /// An app's API keys, newest first, revoked ones included.
+    pub async fn list_api_keys(&self, app_id: &AppId) -> Result<Vec<ApiKeyListRow>, sqlx::Error> {
+        on_reader!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, created_at, last_used_at, revoked_at FROM api_keys \
+                 WHERE app_id = $1 ORDER BY created_at DESC, id",
+            )
+            .bind(app_id.as_str())
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// Notes that a key authorized a request at `now`.
+    pub async fn touch_api_key(&self, key_id: &ApiKeyId, now: i64) -> Result<(), sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(key_id.as_str())
+                .execute(pool)
+                .await
+                .map(drop)
+        })
+    }
+
     pub async fn list_apps(&self) -> Result<Vec<AppRow>, sqlx::Error> {
         on_reader!(self, |pool| {
             sqlx::query_as(&format!(
-                "SELECT {APP_COLUMNS} FROM apps ORDER BY created_at, id"
+                "SELECT {APP_COLUMNS} FROM apps WHERE NOT is_console ORDER BY created_at, id"
             ))
             .fetch_all(pool)
             .await

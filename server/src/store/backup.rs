@@ -69,14 +69,18 @@ impl Store {
     /// Whether the store holds anything of its operators' yet: an app besides
     /// the built-in site's, or a user (a server that only started once has not).
     pub async fn is_empty(&self) -> Result<bool, sqlx::Error> {
-        if self.schema_status().await?.applied.is_empty() {
+        let applied = self.schema_status().await?.applied;
+        if applied.is_empty() {
             return Ok(true);
         }
-        let apps: i64 = super::on_reader!(self, |pool| sqlx::query_scalar(
+        // The console's own app (migration 8 on) is not the operators' either.
+        let query = if applied.contains(&8) {
+            "SELECT COUNT(*) FROM apps WHERE NOT is_builtin AND NOT is_console"
+        } else {
             "SELECT COUNT(*) FROM apps WHERE NOT is_builtin"
-        )
-        .fetch_one(pool)
-        .await)?;
+        };
+        let apps: i64 =
+            super::on_reader!(self, |pool| sqlx::query_scalar(query).fetch_one(pool).await)?;
         Ok(apps == 0 && self.contents().await?.users == 0)
     }
 }

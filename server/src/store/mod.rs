@@ -14,6 +14,7 @@ mod apps;
 mod backup;
 pub mod better_auth;
 mod ceremonies;
+mod console;
 mod events;
 mod finishes;
 mod site;
@@ -30,11 +31,12 @@ use sqlx::{
     },
 };
 
-pub use apps::{ApiKeyRow, AppRow, NewAppRow};
+pub use apps::{ApiKeyListRow, ApiKeyRow, AppRow, AppUpdateRow, NewAppRow};
 pub use backup::{restore, BackupError, Contents, RestoreError};
 pub use ceremonies::{
     HandshakeRow, NewHandshake, NewTransaction, PasskeyInHandshake, UsedTransaction,
 };
+pub use console::{InviteRow, NewSession, OperatorRow};
 use events::{insert_event_query, with_event};
 pub use events::{EventCount, EventRow, EventScope, EventSelection, NewEvent};
 pub use finishes::{AuthenticationWrite, Finish, RegistrationWrite};

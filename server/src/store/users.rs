@@ -133,35 +133,78 @@ impl Store {
         })
     }
 
-    /// One page of an app's users, newest first (only `external_id`'s, if given),
+    /// One page of an app's users, newest first (only `external_id`'s, if
+    /// given; only those whose external id starts with `prefix`, if given),
     /// and how many there are in all.
     pub async fn list_users(
         &self,
         app_id: &AppId,
         external_id: Option<&str>,
+        prefix: Option<&str>,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<UserRow>, i64), sqlx::Error> {
-        let condition = "app_id = $1 AND ($2 = '' OR external_id = $2)";
+        let condition = "app_id = $1 AND ($2 = '' OR external_id = $2) \
+                         AND ($3 = '' OR external_id LIKE $3 ESCAPE '\\')";
         let filter = external_id.unwrap_or_default();
+        let like = prefix
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let escaped = p
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                format!("{escaped}%")
+            })
+            .unwrap_or_default();
         on_reader!(self, |pool| {
             let total =
                 sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users WHERE {condition}"))
                     .bind(app_id.as_str())
                     .bind(filter)
+                    .bind(&like)
                     .fetch_one(pool)
                     .await?;
             let users = sqlx::query_as(&format!(
                 "SELECT {USER_COLUMNS} FROM users WHERE {condition} \
-                 ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"
+                 ORDER BY created_at DESC, id LIMIT $4 OFFSET $5"
             ))
             .bind(app_id.as_str())
             .bind(filter)
+            .bind(&like)
             .bind(limit)
             .bind(offset)
             .fetch_all(pool)
             .await?;
             Ok((users, total))
+        })
+    }
+
+    /// Removes every passkey of a user of this app, recording `event` in the
+    /// same database transaction when there were any; returns how many.
+    pub async fn delete_passkeys_of(
+        &self,
+        app_id: &AppId,
+        user_id: &str,
+        event: &NewEvent,
+    ) -> Result<u64, sqlx::Error> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query("DELETE FROM passkeys WHERE user_id = $1 AND app_id = $2")
+                .bind(user_id)
+                .bind(app_id.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if deleted > 0 {
+                let event = NewEvent {
+                    detail: serde_json::json!({ "all": true, "count": deleted }),
+                    ..event.clone()
+                };
+                insert_event_query(&event).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(deleted)
         })
     }
 

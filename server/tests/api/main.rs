@@ -6,6 +6,7 @@ mod better_auth;
 mod cli;
 mod client;
 mod compat;
+mod console;
 mod databases;
 mod doctor;
 mod events;

@@ -12,7 +12,7 @@ use super::{
     ids::{self, ApiKey, ApiKeyId, AppId},
     Flex, FlexError,
 };
-use crate::store::{AppRow, NewAppRow, NewEvent};
+use crate::store::{AppRow, AppUpdateRow, NewAppRow, NewEvent};
 
 mod settings;
 
@@ -30,6 +30,8 @@ pub struct App {
     /// How many passkeys one user may hold.
     pub max_passkeys_per_user: i64,
     pub is_builtin: bool,
+    /// The console's own app: its users are the operators.
+    pub is_console: bool,
     pub created_at: Millis,
     /// The WebAuthn relying party of this app (its RP ID and exact origins),
     /// built once when the app is read.
@@ -70,6 +72,7 @@ impl TryFrom<AppRow> for App {
             nonce_ttl_ms: row.nonce_ttl_ms,
             max_passkeys_per_user: row.max_passkeys_per_user,
             is_builtin: row.is_builtin,
+            is_console: row.is_console,
             created_at: row.created_at,
             webauthn,
         })
@@ -104,6 +107,16 @@ fn relying_party(
         .map_err(|e| anyhow::anyhow!("app {id}: {e}"))?)
 }
 
+/// An API key of an app, as the console lists it.
+#[derive(Clone, Debug)]
+pub struct ApiKeyInfo {
+    pub id: ApiKeyId,
+    pub created_at: Millis,
+    /// Written at most once a minute per key and instance.
+    pub last_used_at: Option<Millis>,
+    pub revoked_at: Option<Millis>,
+}
+
 /// An API key as created: the secret is shown once and never stored.
 #[derive(Debug)]
 pub struct NewApiKey {
@@ -120,7 +133,7 @@ impl Flex {
         };
         let id = AppId::generate();
         let now = self.now();
-        let row = new_app_row(&id, new, false, now);
+        let row = new_app_row(&id, new, Kind::Customer, now);
         let event = row.event(Some(&key.id));
         self.store
             .insert_app(&row, Some((&key.id, &key.key.hash())), &event)
@@ -169,13 +182,103 @@ impl Flex {
         let new = NewApp::parse("Latchkey site", &[origin.as_str().to_owned()], None)?;
         let id = AppId::generate();
         // `false`: another instance won the race; its app is the one.
-        let row = new_app_row(&id, &new, true, self.now());
+        let row = new_app_row(&id, &new, Kind::Builtin, self.now());
         let event = row.event(None);
         if self.store.insert_app(&row, None, &event).await? {
             self.wrote(&event);
         }
         let row = self.store.find_builtin_app().await?;
         App::try_from(row.ok_or_else(|| anyhow::anyhow!("the built-in app was not created"))?)
+    }
+
+    /// The console's own app (its users are the operators), created on first
+    /// start like the site's: origin and RP ID are the public URL's.
+    pub async fn ensure_console_app(&self, origin: &Origin) -> Result<App, FlexError> {
+        if let Some(row) = self.store.find_console_app().await? {
+            return App::try_from(row);
+        }
+        let new = NewApp::parse("Latchkey console", &[origin.as_str().to_owned()], None)?;
+        let id = AppId::generate();
+        let row = new_app_row(&id, &new, Kind::Console, self.now());
+        let event = row.event(None);
+        if self.store.insert_app(&row, None, &event).await? {
+            self.wrote(&event);
+        }
+        let row = self.store.find_console_app().await?;
+        App::try_from(row.ok_or_else(|| anyhow::anyhow!("the console's app was not created"))?)
+    }
+
+    /// The console's own app, if the server has started once.
+    pub async fn console_app(&self) -> Result<Arc<App>, FlexError> {
+        let row = self
+            .store
+            .find_console_app()
+            .await?
+            .ok_or(FlexError::AppNotFound)?;
+        let id = AppId::parse(&row.id)
+            .ok_or_else(|| anyhow::anyhow!("stored app id {} is malformed", row.id))?;
+        self.app(&id).await
+    }
+
+    /// Changes an app's settings, checked as `create_app` checks them (the same
+    /// parsers), in one statement; this instance sees the change at once, others
+    /// within [`CACHE_TTL_MS`](super::CACHE_TTL_MS). The console's app is not
+    /// changed here.
+    pub async fn update_app(&self, id: &AppId, new: &NewApp) -> Result<App, FlexError> {
+        let origins: Vec<&str> = new.origins.iter().map(Origin::as_str).collect();
+        let event = NewEvent {
+            detail: serde_json::json!({
+                "name": new.name.as_str(),
+                "rp_id": new.rp_id,
+                "origins": origins,
+                "webauthn_timeout_ms": new.lifetimes.webauthn_timeout_ms,
+                "transaction_ttl_ms": new.lifetimes.transaction_ttl_ms,
+                "nonce_ttl_ms": new.lifetimes.nonce_ttl_ms,
+                "max_passkeys_per_user": new.max_passkeys_per_user,
+            }),
+            ..events::success(Some(id), EventType::AppUpdated, self.now())
+        };
+        let updated = self
+            .store
+            .update_app(
+                id,
+                &AppUpdateRow {
+                    name: new.name.as_str(),
+                    rp_id: &new.rp_id,
+                    origins,
+                    webauthn_timeout_ms: new.lifetimes.webauthn_timeout_ms,
+                    transaction_ttl_ms: new.lifetimes.transaction_ttl_ms,
+                    nonce_ttl_ms: new.lifetimes.nonce_ttl_ms,
+                    max_passkeys_per_user: new.max_passkeys_per_user,
+                },
+                &event,
+            )
+            .await?;
+        self.cache.apps.forget(|app_id, _| app_id == id);
+        if !updated {
+            return Err(FlexError::AppNotFound);
+        }
+        self.wrote(&event);
+        Ok(self.app(id).await?.as_ref().clone())
+    }
+
+    /// An app's API keys, newest first, revoked ones included.
+    pub async fn list_api_keys(&self, app_id: &AppId) -> Result<Vec<ApiKeyInfo>, FlexError> {
+        self.store
+            .list_api_keys(app_id)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok(ApiKeyInfo {
+                    id: ApiKeyId::parse(&row.id).ok_or_else(|| {
+                        anyhow::anyhow!("stored API key id {} is malformed", row.id)
+                    })?,
+                    created_at: row.created_at,
+                    last_used_at: row.last_used_at,
+                    revoked_at: row.revoked_at,
+                })
+            })
+            .collect()
     }
 
     pub async fn create_api_key(&self, app_id: &AppId) -> Result<NewApiKey, FlexError> {
@@ -254,8 +357,22 @@ impl Flex {
             return Err(FlexError::InvalidAccessToken);
         }
         events::Context::set_actor(format!("api_key:{}", key_id.as_str()));
+        if self.cache.key_uses.due(&key_id, now) {
+            // Best effort: a failed note of use never refuses the request.
+            if let Err(error) = self.store.touch_api_key(&key_id, now).await {
+                tracing::warn!(%error, "could not note an API key's use");
+            }
+        }
         Ok((app, key_id))
     }
+}
+
+/// Whose an app is: an operator's, the built-in site's, or the console's.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Customer,
+    Builtin,
+    Console,
 }
 
 /// The event of a change to an API key of an app (its id in the detail).
@@ -281,7 +398,7 @@ impl NewAppRow<'_> {
     }
 }
 
-fn new_app_row<'a>(id: &'a AppId, new: &'a NewApp, is_builtin: bool, now: Millis) -> NewAppRow<'a> {
+fn new_app_row<'a>(id: &'a AppId, new: &'a NewApp, kind: Kind, now: Millis) -> NewAppRow<'a> {
     NewAppRow {
         id,
         name: new.name.as_str(),
@@ -291,7 +408,8 @@ fn new_app_row<'a>(id: &'a AppId, new: &'a NewApp, is_builtin: bool, now: Millis
         transaction_ttl_ms: new.lifetimes.transaction_ttl_ms,
         nonce_ttl_ms: new.lifetimes.nonce_ttl_ms,
         max_passkeys_per_user: new.max_passkeys_per_user,
-        is_builtin,
+        is_builtin: kind == Kind::Builtin,
+        is_console: kind == Kind::Console,
         created_at: now,
     }
 }
