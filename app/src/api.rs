@@ -29,7 +29,7 @@ pub struct PasskeyView {
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     use leptos::prelude::*;
 
     use crate::backend::{Account, AccountError, BackendError, Site};
@@ -131,7 +131,12 @@ mod server {
     }
 
     async fn session_token(site: &Site) -> Option<String> {
-        let name = session_cookie(site);
+        request_cookie(session_cookie(site)).await
+    }
+
+    /// The value of the cookie `name` in the request the server function
+    /// serves (the site's and the console's session cookies).
+    pub(crate) async fn request_cookie(name: &str) -> Option<String> {
         let headers: http::HeaderMap = leptos_axum::extract().await.ok()?;
         headers
             .get_all(http::header::COOKIE)

@@ -276,11 +276,14 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map_or("other", |path| path.as_str());
+    // A route's template names the request; the raw path only when no route
+    // matched, since a path may carry a secret (a console invite's token).
+    let path = (route == "other").then(|| request.uri().path());
     tracing::info_span!(
         "request",
         method = %request.method(),
         route,
-        path = request.uri().path(),
+        path,
         request_id = id,
     )
 }

@@ -74,19 +74,7 @@ pub(crate) mod server {
     }
 
     pub async fn session_token(console: &Console) -> Option<String> {
-        let name = session_cookie(console);
-        let headers: http::HeaderMap = leptos_axum::extract().await.ok()?;
-        headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .find_map(|pair| {
-                pair.trim()
-                    .strip_prefix(name)?
-                    .strip_prefix('=')
-                    .map(str::to_owned)
-            })
+        crate::api::server::request_cookie(session_cookie(console)).await
     }
 
     /// The signed-in operator, or `None`.
