@@ -199,8 +199,14 @@ impl Flex {
             external_id: external_id.map(str::to_owned),
             ..success(app, event_type, self.now())
         };
-        match self.store.insert_event(&event).await {
-            Ok(()) => self.wrote(&event),
+        self.write_refusal(&event).await;
+    }
+
+    /// Writes a refusal's event alone (it changed nothing) and counts it; a
+    /// failure to write is logged, and the refusal answered all the same.
+    pub(crate) async fn write_refusal(&self, event: &NewEvent) {
+        match self.store.insert_event(event).await {
+            Ok(()) => self.wrote(event),
             Err(error) => {
                 tracing::warn!(%error, event = event.event_type, "could not record a refusal in the audit log")
             }

@@ -101,6 +101,15 @@ token!(
     DeviceId, bytes = 16, prefix = "", secret = false, make = random_hex, check = is_hex
 );
 token!(
+    /// A console invite's or session's bearer secret, shown once.
+    ConsoleToken,
+    bytes = 32,
+    prefix = "",
+    secret = true,
+    make = random_token,
+    check = is_token
+);
+token!(
     /// An event of the audit log.
     EventId, bytes = 16, prefix = "evt_", secret = false, make = random_hex, check = is_hex
 );

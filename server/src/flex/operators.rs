@@ -13,7 +13,7 @@ use super::{
     apps::App,
     clock::Millis,
     events::{self, EventType, Outcome},
-    ids::{self, DisplayName, ExternalId, Nonce, TransactionId},
+    ids::{self, ConsoleToken, DisplayName, ExternalId, Nonce, TransactionId},
     Flex, FlexError,
 };
 use crate::store::{NewEvent, NewSession, OperatorRow};
@@ -39,7 +39,6 @@ pub const SESSION_IDLE_MS: Millis = 2 * 60 * 60 * 1000;
 pub const SESSION_ABSOLUTE_MS: Millis = 12 * 60 * 60 * 1000;
 
 /// Bytes of randomness in an invite or session token.
-const TOKEN_BYTES: usize = 32;
 
 #[derive(Clone, Debug)]
 pub struct Operator {
@@ -62,30 +61,6 @@ impl From<OperatorRow> for Operator {
             revoked_at: row.revoked_at,
             passkeys: row.passkeys,
         }
-    }
-}
-
-/// A secret token, shown once: an invite's or a session's. Never printed by `Debug`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
-
-impl Token {
-    fn generate() -> Self {
-        Self(ids::random_token(TOKEN_BYTES))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    fn hash(text: &str) -> Vec<u8> {
-        ids::hash(text)
-    }
-}
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token(…)")
     }
 }
 
@@ -113,7 +88,7 @@ impl From<sqlx::Error> for OperatorError {
 /// A new invite: the token for the link, and when it ends.
 #[derive(Debug)]
 pub struct Invite {
-    pub token: Token,
+    pub token: ConsoleToken,
     pub expires_at: Millis,
 }
 
@@ -121,7 +96,7 @@ pub struct Invite {
 #[derive(Debug)]
 pub struct SignedIn {
     pub operator: Operator,
-    pub session: Token,
+    pub session: ConsoleToken,
 }
 
 impl Flex {
@@ -134,7 +109,7 @@ impl Flex {
                 MAX_INVITE_TTL_MS / 86_400_000
             )));
         }
-        let token = Token::generate();
+        let token = ConsoleToken::generate();
         let now = self.now();
         let expires_at = now + ttl_ms;
         let event = NewEvent {
@@ -142,19 +117,12 @@ impl Flex {
             ..operator_event(EventType::OperatorInvited, None, now)
         };
         self.store
-            .insert_invite(
-                &Token::hash(token.as_str()),
-                name.as_str(),
-                now,
-                expires_at,
-                &event,
-            )
+            .insert_invite(&token.hash(), name.as_str(), now, expires_at, &event)
             .await?;
         self.wrote(&event);
         Ok(Invite { token, expires_at })
     }
 
-    /// The name of a live invite (not used up by looking).
     /// Records a refused operator step (nothing changed): its own event.
     async fn record_operator_refusal(
         &self,
@@ -167,17 +135,13 @@ impl Flex {
             code: Some(code),
             ..operator_event(event_type, operator_id, self.now())
         };
-        match self.store.insert_event(&event).await {
-            Ok(()) => self.wrote(&event),
-            Err(error) => {
-                tracing::warn!(%error, "could not record an operator refusal in the audit log")
-            }
-        }
+        self.write_refusal(&event).await;
     }
 
+    /// The name of a live invite (not used up by looking).
     pub async fn check_invite(&self, token: &str) -> Result<String, OperatorError> {
         self.store
-            .find_live_invite(&Token::hash(token), self.now())
+            .find_live_invite(&ids::hash(token), self.now())
             .await?
             .map(|invite| invite.name)
             .ok_or(OperatorError::InviteInvalid)
@@ -213,14 +177,14 @@ impl Flex {
         let nonce = Nonce::parse(nonce).ok_or(FlexError::InvalidNonce)?;
         let operator_id = self.verify_nonce(&app, &nonce).await?;
         events::Context::set_actor(format!("operator:{operator_id}"));
-        let session = Token::generate();
+        let session = ConsoleToken::generate();
         let now = self.now();
-        let session_hash = Token::hash(session.as_str());
+        let session_hash = session.hash();
         let registered = operator_event(EventType::OperatorRegistered, Some(&operator_id), now);
         let consumed = self
             .store
             .consume_invite(
-                &Token::hash(token),
+                &ids::hash(token),
                 &operator_id,
                 &NewSession {
                     token_hash: &session_hash,
@@ -258,9 +222,9 @@ impl Flex {
         let nonce = Nonce::parse(nonce).ok_or(FlexError::InvalidNonce)?;
         let operator_id = self.verify_nonce(&app, &nonce).await?;
         events::Context::set_actor(format!("operator:{operator_id}"));
-        let session = Token::generate();
+        let session = ConsoleToken::generate();
         let now = self.now();
-        let session_hash = Token::hash(session.as_str());
+        let session_hash = session.hash();
         let signed_in = operator_event(EventType::OperatorSignedIn, Some(&operator_id), now);
         let started = self
             .store
@@ -295,7 +259,7 @@ impl Flex {
         let now = self.now();
         let operator = self
             .store
-            .find_session_operator(&app.id, &Token::hash(token), now, now - SESSION_IDLE_MS)
+            .find_session_operator(&app.id, &ids::hash(token), now, now - SESSION_IDLE_MS)
             .await?
             .map(Operator::from)
             .ok_or(OperatorError::NotSignedIn)?;
@@ -305,10 +269,7 @@ impl Flex {
     }
 
     pub async fn end_operator_session(&self, token: &str) -> Result<(), FlexError> {
-        Ok(self
-            .store
-            .delete_console_session(&Token::hash(token))
-            .await?)
+        Ok(self.store.delete_console_session(&ids::hash(token)).await?)
     }
 
     pub async fn list_operators(&self) -> Result<Vec<Operator>, FlexError> {
