@@ -32,6 +32,8 @@ pub struct PasskeyView {
 pub(crate) mod server {
     use leptos::prelude::*;
 
+    use super::Approval;
+
     use crate::backend::{Account, AccountError, BackendError, Site};
 
     /// The session cookie's name: `__Host-` prefixed where the cookie can be
@@ -113,6 +115,9 @@ pub(crate) mod server {
             BackendError::InvalidNonce => {
                 refused("That passkey confirmation is no longer valid. Try again.")
             }
+            BackendError::ActionMismatch => refused(
+                "That passkey approval was for something else. Nothing was changed; try again.",
+            ),
             BackendError::UserHasNoPasskeys | BackendError::UserNotFound => {
                 refused("No passkey is registered for this email. Sign in with your password.")
             }
@@ -169,6 +174,41 @@ pub(crate) mod server {
             .await?
             .external_id
             .ok_or_else(|| refused("This account has no passkeys."))
+    }
+
+    /// An approval as the account page may ask for it: an email in the form
+    /// accounts keep it (so that the approved action and the change match).
+    pub fn checked(site: &Site, approval: Approval) -> Result<Approval, ServerFnError> {
+        Ok(match approval {
+            Approval::ChangeEmail { email } => Approval::ChangeEmail {
+                email: site.accounts.check_email(&email).map_err(account_error)?,
+            },
+            other => other,
+        })
+    }
+
+    /// The action a passkey approves, as Latchkey is given it.
+    pub fn action(approval: &Approval) -> serde_json::Value {
+        serde_json::to_value(approval).unwrap_or_default()
+    }
+
+    /// Takes a step-up's nonce if it approves exactly `approval` and is the
+    /// account's own; returns the account's external id.
+    pub async fn approved(
+        site: &Site,
+        account: &Account,
+        nonce: &str,
+        approval: &Approval,
+    ) -> Result<String, ServerFnError> {
+        let external_id = site
+            .passkeys
+            .verify_nonce(nonce, Some(&action(approval)))
+            .await
+            .map_err(passkey_error)?;
+        if account.external_id.as_deref() != Some(external_id.as_str()) {
+            return Err(refused("That passkey belongs to another account."));
+        }
+        Ok(external_id)
     }
 
     pub async fn signed_in(site: &Site) -> Result<Account, ServerFnError> {
@@ -285,7 +325,7 @@ pub async fn passkey_added(nonce: String) -> Result<(), ServerFnError> {
     let account = server::signed_in(&site).await?;
     let external_id = site
         .passkeys
-        .verify_nonce(&nonce)
+        .verify_nonce(&nonce, None)
         .await
         .map_err(server::passkey_error)?;
     if account.external_id.as_deref() != Some(external_id.as_str()) {
@@ -308,7 +348,7 @@ pub async fn passkey_sign_in_start(email: String) -> Result<String, ServerFnErro
         .ok_or_else(no_passkey)?;
     let external_id = account.external_id.ok_or_else(no_passkey)?;
     site.passkeys
-        .create_authenticate_transaction(&external_id)
+        .create_authenticate_transaction(&external_id, None)
         .await
         .map_err(server::passkey_error)
 }
@@ -319,7 +359,7 @@ pub async fn passkey_sign_in_finish(nonce: String) -> Result<(), ServerFnError> 
     let site = server::site()?;
     let external_id = site
         .passkeys
-        .verify_nonce(&nonce)
+        .verify_nonce(&nonce, None)
         .await
         .map_err(server::passkey_error)?;
     let account = site
@@ -355,12 +395,91 @@ pub async fn rename_passkey(id: String, name: String) -> Result<(), ServerFnErro
         .map_err(server::passkey_error)
 }
 
-#[server(prefix = "/site", endpoint = "passkey/remove")]
-pub async fn remove_passkey(id: String) -> Result<(), ServerFnError> {
+/// What the account page asks a passkey to approve: a step-up's action, as
+/// JSON `{"type": "remove_passkey", "passkey_id": …}` or
+/// `{"type": "change_email", "email": …}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Approval {
+    RemovePasskey { passkey_id: String },
+    ChangeEmail { email: String },
+}
+
+/// Step-up: a transaction whose passkey sign-in approves exactly `approval`,
+/// for the signed-in account's passkeys only.
+#[server(prefix = "/site", endpoint = "approval/start")]
+pub async fn approval_start(approval: Approval) -> Result<String, ServerFnError> {
     let site = server::site()?;
     let external_id = server::signed_in_external_id(&site).await?;
+    let approval = server::checked(&site, approval)?;
+    site.passkeys
+        .create_authenticate_transaction(&external_id, Some(&server::action(&approval)))
+        .await
+        .map_err(server::passkey_error)
+}
+
+/// Removes a passkey of the signed-in account, approved by a passkey (the
+/// nonce of `approval_start` for this removal).
+#[server(prefix = "/site", endpoint = "passkey/remove")]
+pub async fn remove_passkey(id: String, nonce: String) -> Result<(), ServerFnError> {
+    let site = server::site()?;
+    let account = server::signed_in(&site).await?;
+    let approval = Approval::RemovePasskey {
+        passkey_id: id.clone(),
+    };
+    let external_id = server::approved(&site, &account, &nonce, &approval).await?;
     site.passkeys
         .revoke_device(&external_id, &id)
         .await
         .map_err(server::passkey_error)
+}
+
+/// Changes the signed-in account's email: approved by a passkey (the nonce of
+/// `approval_start` for this email) when the account has one, else with its
+/// password. Returns the email as kept.
+#[server(prefix = "/site", endpoint = "account/email")]
+pub async fn change_email(
+    email: String,
+    nonce: Option<String>,
+    password: Option<String>,
+) -> Result<String, ServerFnError> {
+    let site = server::site()?;
+    let account = server::signed_in(&site).await?;
+    let email = site
+        .accounts
+        .check_email(&email)
+        .map_err(server::account_error)?;
+    let has_passkeys = match &account.external_id {
+        Some(external_id) => !site
+            .passkeys
+            .list_devices(external_id)
+            .await
+            .map_err(server::passkey_error)?
+            .is_empty(),
+        None => false,
+    };
+    match (has_passkeys, nonce, password) {
+        (true, Some(nonce), _) => {
+            let approval = Approval::ChangeEmail {
+                email: email.clone(),
+            };
+            server::approved(&site, &account, &nonce, &approval).await?;
+        }
+        (true, None, _) => {
+            return Err(server::refused(
+                "Approve the change with one of your passkeys.",
+            ))
+        }
+        (false, _, password) => {
+            site.accounts
+                .check_password(&account.email, password.as_deref().unwrap_or_default())
+                .await
+                .map_err(|_| server::refused("The password is wrong."))?;
+        }
+    }
+    site.accounts
+        .change_email(&account.id, &email)
+        .await
+        .map_err(server::account_error)?;
+    Ok(email)
 }

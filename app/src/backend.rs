@@ -21,6 +21,10 @@ pub enum BackendError {
     Invalid(String),
     #[error("the nonce is unknown, expired, or already used")]
     InvalidNonce,
+    /// The nonce does not approve the action it was verified for (a plain
+    /// sign-in's, or another action's); it was not used up.
+    #[error("the nonce does not approve this action")]
+    ActionMismatch,
     #[error("no user has this external id")]
     UserNotFound,
     #[error("the user has no passkeys")]
@@ -43,7 +47,8 @@ impl BackendError {
     }
 }
 
-/// The backend calls of Passage's Flex SDKs (`passage_flex`), plus rename.
+/// The backend calls of Passage's Flex SDKs (`passage_flex`), plus rename and
+/// step-up (`action`: the one action a sign-in approves, a JSON object).
 #[async_trait]
 pub trait PasskeyBackend: Send + Sync {
     async fn create_register_transaction(
@@ -54,9 +59,15 @@ pub trait PasskeyBackend: Send + Sync {
     async fn create_authenticate_transaction(
         &self,
         external_id: &str,
+        action: Option<&serde_json::Value>,
     ) -> Result<String, BackendError>;
-    /// The external id of the nonce's user; the nonce is used up.
-    async fn verify_nonce(&self, nonce: &str) -> Result<String, BackendError>;
+    /// The external id of the nonce's user; the nonce is used up. With an
+    /// `action`, only a nonce that approves exactly it (else `ActionMismatch`).
+    async fn verify_nonce(
+        &self,
+        nonce: &str,
+        action: Option<&serde_json::Value>,
+    ) -> Result<String, BackendError>;
     async fn list_devices(&self, external_id: &str) -> Result<Vec<PasskeyView>, BackendError>;
     async fn rename_device(
         &self,
@@ -103,6 +114,10 @@ impl AccountError {
 #[async_trait]
 pub trait Accounts: Send + Sync {
     async fn sign_up(&self, email: &str, password: &str) -> Result<Account, AccountError>;
+    /// The email as accounts keep it (trimmed, lower-cased), if it is one.
+    fn check_email(&self, email: &str) -> Result<String, AccountError>;
+    /// Changes the account's email (`EmailTaken` if another account has it).
+    async fn change_email(&self, account_id: &str, email: &str) -> Result<(), AccountError>;
     async fn check_password(&self, email: &str, password: &str) -> Result<Account, AccountError>;
     async fn find_by_email(&self, email: &str) -> Result<Option<Account>, AccountError>;
     async fn find_by_external_id(&self, external_id: &str)

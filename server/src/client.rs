@@ -19,6 +19,7 @@ use app::wire::{
 pub use app::wire::{Device, Icons, UserInfo};
 use reqwest::{Method, StatusCode};
 use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -195,8 +196,28 @@ impl Auth {
         &self,
         external_id: &str,
     ) -> Result<String, ClientError> {
+        self.authenticate_transaction(external_id, None).await
+    }
+
+    /// Step-up: a transaction whose sign-in approves exactly `action` (a JSON
+    /// object, at most 4 KB); verify its nonce with [`Self::verify_step_up`].
+    pub async fn create_step_up_transaction(
+        &self,
+        external_id: &str,
+        action: &Value,
+    ) -> Result<String, ClientError> {
+        self.authenticate_transaction(external_id, Some(action))
+            .await
+    }
+
+    async fn authenticate_transaction(
+        &self,
+        external_id: &str,
+        action: Option<&Value>,
+    ) -> Result<String, ClientError> {
         let body = CreateAuthenticateTransactionRequest {
             external_id: external_id.to_owned(),
+            action: action.cloned(),
         };
         let response: TransactionResponse = self
             .0
@@ -212,19 +233,33 @@ impl Auth {
 
     /// Trades a nonce from the browser, once, for the external id of its user.
     pub async fn verify_nonce(&self, nonce: &str) -> Result<String, ClientError> {
+        Ok(self.verify(nonce, None).await?.external_id)
+    }
+
+    /// Trades a step-up's nonce, once, for the external id of its user, if it
+    /// approves exactly `action`; else `action_mismatch` (403), and the nonce
+    /// stays unused.
+    pub async fn verify_step_up(&self, nonce: &str, action: &Value) -> Result<String, ClientError> {
+        Ok(self.verify(nonce, Some(action)).await?.external_id)
+    }
+
+    async fn verify(
+        &self,
+        nonce: &str,
+        action: Option<&Value>,
+    ) -> Result<VerifyNonceResponse, ClientError> {
         let body = VerifyNonceRequest {
             nonce: nonce.to_owned(),
+            action: action.cloned(),
         };
-        let verified: VerifyNonceResponse = self
-            .0
+        self.0
             .call(
                 Method::POST,
                 &["authenticate", "verify"],
                 NO_QUERY,
                 Some(&body),
             )
-            .await?;
-        Ok(verified.external_id)
+            .await
     }
 }
 

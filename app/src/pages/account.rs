@@ -3,10 +3,10 @@ use leptos::{prelude::*, task::spawn_local};
 use super::{account_resource, go_to, message, Status, StatusLine};
 use crate::{
     api::{
-        add_passkey, list_passkeys, passkey_added, passkey_app_id, remove_passkey, rename_passkey,
-        sign_out, PasskeyView,
+        add_passkey, approval_start, change_email, list_passkeys, passkey_added, passkey_app_id,
+        remove_passkey, rename_passkey, sign_out, Approval, PasskeyView,
     },
-    passkey::{self, PasskeyFlex, RegisterOptions},
+    passkey::{self, AuthenticateOptions, PasskeyFlex, RegisterOptions},
 };
 
 /// `2026-11-26T05:40:39.123Z` → `2026-11-26 05:40 UTC`.
@@ -24,6 +24,20 @@ async fn add_a_passkey() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     passkey_added(nonce).await.map_err(|e| message(&e))
+}
+
+/// Asks one of the signed-in account's passkeys to approve exactly `approval`
+/// (a step-up sign-in); returns the nonce that carries the approval.
+async fn approve(approval: Approval) -> Result<String, String> {
+    let transaction_id = approval_start(approval).await.map_err(|e| message(&e))?;
+    let app_id = passkey_app_id().await.map_err(|e| message(&e))?;
+    PasskeyFlex::new(&app_id)
+        .authenticate(AuthenticateOptions {
+            transaction_id: Some(transaction_id),
+            ..AuthenticateOptions::default()
+        })
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[component]
@@ -47,6 +61,7 @@ pub fn AccountPage() -> impl IntoView {
 
 #[component]
 fn Account(email: String) -> impl IntoView {
+    let email = RwSignal::new(email);
     let version = RwSignal::new(0_u32);
     let passkeys = Resource::new(move || version.get(), |_| list_passkeys());
     let refresh = move || version.update(|v| *v += 1);
@@ -85,9 +100,12 @@ fn Account(email: String) -> impl IntoView {
     view! {
         <section class="card">
             <h1>"Your account"</h1>
-            <p>"Signed in as " <strong data-testid="account-email">{email}</strong> "."</p>
+            <p>"Signed in as " <strong data-testid="account-email">{move || email.get()}</strong> "."</p>
             <button type="button" class="secondary" on:click=sign_out_now>"Sign out"</button>
         </section>
+        <ChangeEmail email has_passkeys=Signal::derive(move || {
+            passkeys.get().and_then(Result::ok).is_some_and(|list| !list.is_empty())
+        })/>
         <section class="card" aria-labelledby="passkeys-heading">
             <h2 id="passkeys-heading">"Passkeys"</h2>
             {move || match can_register.get() {
@@ -152,12 +170,22 @@ fn PasskeyRow(
     };
     let remove = move |_| {
         busy.set(true);
+        error.set(None);
         spawn_local(async move {
-            let result = remove_passkey(id.get_value()).await;
+            let passkey_id = id.get_value();
+            let approval = Approval::RemovePasskey {
+                passkey_id: passkey_id.clone(),
+            };
+            let result = match approve(approval).await {
+                Ok(nonce) => remove_passkey(passkey_id, nonce)
+                    .await
+                    .map_err(|e| message(&e)),
+                Err(e) => Err(e),
+            };
             busy.set(false);
             match result {
                 Ok(()) => on_change(),
-                Err(e) => error.set(Some(message(&e))),
+                Err(e) => error.set(Some(e)),
             }
         });
     };
@@ -195,8 +223,9 @@ fn PasskeyRow(
                 <Show when=move || confirming.get()>
                     <p class="warn" role="alert">
                         "Remove \"" {label.clone()} "\"? You will no longer be able to sign in with it. "
-                        <button type="button" class="danger" disabled=move || busy.get() on:click=remove>
-                            {move || if busy.get() { "Removing…" } else { "Yes, remove" }}
+                        "To confirm, approve the removal with one of your passkeys. "
+                        <button type="button" class="danger" data-testid="confirm-remove" disabled=move || busy.get() on:click=remove>
+                            {move || if busy.get() { "Approve with your passkey…" } else { "Yes, remove" }}
                         </button>
                         <button type="button" class="secondary" on:click=move |_| confirming.set(false)>"Keep it"</button>
                     </p>
@@ -210,5 +239,74 @@ fn PasskeyRow(
                     aria-label=format!("Remove {}", passkey.name)>"Remove"</button>
             </div>
         </li>
+    }
+}
+
+/// Changes the account's email: approved with a passkey when the account has
+/// one (a step-up of exactly this change), else with the password.
+#[component]
+fn ChangeEmail(email: RwSignal<String>, has_passkeys: Signal<bool>) -> impl IntoView {
+    let new_email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let status = RwSignal::new(None::<Status>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        let with_passkey = has_passkeys.get_untracked();
+        status.set(Some(Status::Working(if with_passkey {
+            "Approve the change with one of your passkeys…".into()
+        } else {
+            "Changing your email…".into()
+        })));
+        spawn_local(async move {
+            let wanted = new_email.get_untracked();
+            let result = if with_passkey {
+                match approve(Approval::ChangeEmail {
+                    email: wanted.clone(),
+                })
+                .await
+                {
+                    Ok(nonce) => change_email(wanted, Some(nonce), None).await,
+                    Err(e) => Err(ServerFnError::ServerError(e)),
+                }
+            } else {
+                change_email(wanted, None, Some(password.get_untracked())).await
+            };
+            busy.set(false);
+            match result {
+                Ok(changed) => {
+                    status.set(Some(Status::Done(format!("Your email is now {changed}."))));
+                    email.set(changed);
+                    new_email.set(String::new());
+                    password.set(String::new());
+                }
+                Err(e) => status.set(Some(Status::Failed(message(&e)))),
+            }
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="email-heading">
+            <h2 id="email-heading">"Email"</h2>
+            <form class="form" on:submit=submit>
+                <label for="new-email">"New email"</label>
+                <input id="new-email" type="email" autocomplete="email" required=true
+                    data-testid="new-email" bind:value=new_email/>
+                <Show when=move || !has_passkeys.get()>
+                    <label for="email-password">"Your password"</label>
+                    <input id="email-password" type="password" autocomplete="current-password"
+                        required=true bind:value=password/>
+                </Show>
+                <button type="submit" data-testid="change-email" disabled=move || busy.get()>
+                    {move || match (busy.get(), has_passkeys.get()) {
+                        (true, true) => "Approve with your passkey…",
+                        (true, false) => "Changing…",
+                        (false, true) => "Change email (approve with a passkey)",
+                        (false, false) => "Change email",
+                    }}
+                </button>
+            </form>
+            <StatusLine status/>
+        </section>
     }
 }

@@ -17,6 +17,12 @@ pub struct CreateRegisterTransactionRequest {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreateAuthenticateTransactionRequest {
     pub external_id: String,
+    /// Step-up: the one action this sign-in approves (a JSON object, at most
+    /// 4 KB as canonical JSON). The WebAuthn challenge commits to it, and the
+    /// nonce's verification returns it. Absent: a plain sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>, example = json!({"type": "transfer", "amount": "120.00", "to": "DE89 3704 0044 0532 0130 00"})))]
+    pub action: Option<Value>,
 }
 
 // The answer to both.
@@ -31,12 +37,23 @@ pub struct TransactionResponse {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct VerifyNonceRequest {
     pub nonce: String,
+    /// Step-up: the action the nonce must approve. A nonce of a plain sign-in
+    /// or of another action is refused with 403 `action_mismatch` and is not
+    /// used up. Absent: any nonce of the app is taken (as Passage did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub action: Option<Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct VerifyNonceResponse {
     pub external_id: String,
+    /// The action the sign-in approved, in canonical JSON's key order; absent
+    /// for a plain sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub action: Option<Value>,
 }
 
 // The query of `GET /users`.

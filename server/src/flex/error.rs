@@ -8,6 +8,8 @@ pub enum FlexError {
     InvalidAccessToken,
     #[error("The nonce is unknown, expired, or already used.")]
     InvalidNonce,
+    #[error("The nonce does not approve this action: it is of a plain sign-in or of another action. It was not used up.")]
+    ActionMismatch,
     #[error("The app does not exist.")]
     AppNotFound,
     #[error("The user does not exist.")]
@@ -60,6 +62,7 @@ impl FlexError {
             Self::RegistrationFailed(_) => "webauthn_registration_failed",
             Self::InvalidAccessToken => "invalid_access_token",
             Self::InvalidNonce => "invalid_nonce",
+            Self::ActionMismatch => "action_mismatch",
             Self::LoginFailed(_) => "webauthn_login_failed",
             Self::DiscoverableLoginFailed(_) => "discoverable_login_failed",
             Self::AppNotFound => "app_not_found",

@@ -175,7 +175,7 @@ impl Flex {
     ) -> Result<SignedIn, OperatorError> {
         let app = self.console_app().await?;
         let nonce = Nonce::parse(nonce).ok_or(FlexError::InvalidNonce)?;
-        let operator_id = self.verify_nonce(&app, &nonce).await?;
+        let operator_id = self.verify_nonce(&app, &nonce, None).await?.external_id;
         events::Context::set_actor(format!("operator:{operator_id}"));
         let session = ConsoleToken::generate();
         let now = self.now();
@@ -220,7 +220,7 @@ impl Flex {
     pub async fn operator_sign_in(&self, nonce: &str) -> Result<SignedIn, OperatorError> {
         let app = self.console_app().await?;
         let nonce = Nonce::parse(nonce).ok_or(FlexError::InvalidNonce)?;
-        let operator_id = self.verify_nonce(&app, &nonce).await?;
+        let operator_id = self.verify_nonce(&app, &nonce, None).await?.external_id;
         events::Context::set_actor(format!("operator:{operator_id}"));
         let session = ConsoleToken::generate();
         let now = self.now();

@@ -116,6 +116,19 @@ impl Accounts for SqlAccounts {
         Ok(account)
     }
 
+    fn check_email(&self, email: &str) -> Result<String, AccountError> {
+        parse_email(email)
+    }
+
+    async fn change_email(&self, account_id: &str, email: &str) -> Result<(), AccountError> {
+        let email = parse_email(email)?;
+        match self.store.update_account_email(account_id, &email).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(AccountError::EmailTaken),
+            Err(e) => Err(internal(e)),
+        }
+    }
+
     async fn check_password(&self, email: &str, password: &str) -> Result<Account, AccountError> {
         let found = match parse_email(email) {
             Ok(email) => self.find(AccountKey::Email(&email)).await?,

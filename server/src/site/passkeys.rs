@@ -6,12 +6,14 @@ use app::{
     backend::{BackendError, PasskeyBackend},
 };
 use async_trait::async_trait;
+use serde_json::Value;
 
 use crate::{
     client::{ClientError, Device, LatchkeyFlex},
     flex::{
         aaguid,
         apps::App,
+        ceremonies::Action,
         clock::rfc3339,
         ids::{DeviceId, DisplayName, ExternalId, Nonce},
         users::{PasskeyRecord, User},
@@ -46,6 +48,7 @@ impl From<FlexError> for BackendError {
         match error {
             FlexError::InvalidRequest(message) => Self::Invalid(message),
             FlexError::InvalidNonce => Self::InvalidNonce,
+            FlexError::ActionMismatch => Self::ActionMismatch,
             FlexError::UserNotFound => Self::UserNotFound,
             FlexError::UserHasNoPasskeys => Self::UserHasNoPasskeys,
             FlexError::DeviceNotFound => Self::DeviceNotFound,
@@ -111,20 +114,34 @@ impl PasskeyBackend for InProcess {
     async fn create_authenticate_transaction(
         &self,
         external_id: &str,
+        action: Option<&Value>,
     ) -> Result<String, BackendError> {
         let external_id = ExternalId::parse(external_id).map_err(BackendError::from)?;
+        let action = action
+            .map(Action::parse)
+            .transpose()
+            .map_err(BackendError::from)?;
         self.flex
-            .create_authenticate_transaction(&self.app, &external_id)
+            .create_authenticate_transaction(&self.app, &external_id, action.as_ref())
             .await
             .map(|id| id.as_str().to_owned())
             .map_err(BackendError::from)
     }
 
-    async fn verify_nonce(&self, nonce: &str) -> Result<String, BackendError> {
+    async fn verify_nonce(
+        &self,
+        nonce: &str,
+        action: Option<&Value>,
+    ) -> Result<String, BackendError> {
+        let action = action
+            .map(Action::parse)
+            .transpose()
+            .map_err(BackendError::from)?;
         let nonce = Nonce::parse(nonce).ok_or(BackendError::InvalidNonce)?;
         self.flex
-            .verify_nonce(&self.app, &nonce)
+            .verify_nonce(&self.app, &nonce, action.as_ref())
             .await
+            .map(|verified| verified.external_id)
             .map_err(BackendError::from)
     }
 
@@ -182,15 +199,29 @@ impl PasskeyBackend for LatchkeyFlex {
     async fn create_authenticate_transaction(
         &self,
         external_id: &str,
+        action: Option<&Value>,
     ) -> Result<String, BackendError> {
-        self.auth
-            .create_authenticate_transaction(external_id)
-            .await
-            .map_err(remote)
+        match action {
+            Some(action) => {
+                self.auth
+                    .create_step_up_transaction(external_id, action)
+                    .await
+            }
+            None => self.auth.create_authenticate_transaction(external_id).await,
+        }
+        .map_err(remote)
     }
 
-    async fn verify_nonce(&self, nonce: &str) -> Result<String, BackendError> {
-        self.auth.verify_nonce(nonce).await.map_err(remote)
+    async fn verify_nonce(
+        &self,
+        nonce: &str,
+        action: Option<&Value>,
+    ) -> Result<String, BackendError> {
+        match action {
+            Some(action) => self.auth.verify_step_up(nonce, action).await,
+            None => self.auth.verify_nonce(nonce).await,
+        }
+        .map_err(remote)
     }
 
     async fn list_devices(&self, external_id: &str) -> Result<Vec<PasskeyView>, BackendError> {
@@ -226,6 +257,7 @@ fn remote(error: ClientError) -> BackendError {
         ClientError::Api { code, message, .. } => match code.as_str() {
             "invalid_request" => Some(BackendError::Invalid(message.clone())),
             "invalid_nonce" => Some(BackendError::InvalidNonce),
+            "action_mismatch" => Some(BackendError::ActionMismatch),
             "user_not_found" => Some(BackendError::UserNotFound),
             "user_has_no_passkeys" => Some(BackendError::UserHasNoPasskeys),
             "device_not_found" => Some(BackendError::DeviceNotFound),
@@ -263,6 +295,7 @@ mod tests {
     fn the_refusals_the_site_tells_apart_keep_their_kind_and_the_rest_are_internal() {
         let kept = [
             (FlexError::InvalidNonce, "InvalidNonce"),
+            (FlexError::ActionMismatch, "ActionMismatch"),
             (FlexError::UserNotFound, "UserNotFound"),
             (FlexError::UserHasNoPasskeys, "UserHasNoPasskeys"),
             (FlexError::DeviceNotFound, "DeviceNotFound"),

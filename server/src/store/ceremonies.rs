@@ -25,6 +25,8 @@ pub struct NewHandshake {
     pub transaction_hash: Option<Vec<u8>>,
     pub state: String,
     pub expires_at: i64,
+    /// The action a step-up sign-in approves (canonical JSON).
+    pub action: Option<String>,
 }
 
 /// A used-up transaction: whose it was, and that user's passkeys as
@@ -36,6 +38,22 @@ pub struct UsedTransaction {
     pub external_id: String,
     pub display_name: String,
     pub passkeys: Vec<(Vec<u8>, String)>,
+    /// The action a step-up sign-in approves (canonical JSON).
+    pub action: Option<String>,
+}
+
+/// What taking a nonce found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Taken {
+    /// Used up: its user, and the action it approves (canonical JSON).
+    Nonce {
+        external_id: String,
+        action: Option<String>,
+    },
+    /// A live nonce, of another action (or of none): left as it is.
+    OtherAction,
+    /// No live nonce has this hash.
+    Nothing,
 }
 
 /// A live handshake, and the stored passkey with the credential id the browser answered with.
@@ -46,6 +64,8 @@ pub struct HandshakeRow {
     /// The external id of the handshake's user (none for a discoverable sign-in).
     pub user_external_id: Option<String>,
     pub state: String,
+    /// The action a step-up sign-in approves (canonical JSON).
+    pub action: Option<String>,
     #[sqlx(flatten)]
     pub passkey: PasskeyInHandshake,
 }
@@ -96,15 +116,15 @@ impl Store {
         app_id: &AppId,
         external_id: &str,
         id_hash: &[u8],
-        now: i64,
-        expires_at: i64,
+        (now, expires_at): (i64, i64),
+        action: Option<&str>,
         event: &NewEvent,
     ) -> Result<bool, sqlx::Error> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             let inserted = sqlx::query(
-                "INSERT INTO transactions (id_hash, app_id, user_id, kind, display_name, created_at, expires_at) \
-                 SELECT $1, u.app_id, u.id, 'authenticate', u.display_name, $2, $3 FROM users u \
+                "INSERT INTO transactions (id_hash, app_id, user_id, kind, display_name, created_at, expires_at, action) \
+                 SELECT $1, u.app_id, u.id, 'authenticate', u.display_name, $2, $3, $6 FROM users u \
                  WHERE u.app_id = $4 AND u.external_id = $5 \
                  AND EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = u.id)",
             )
@@ -113,6 +133,7 @@ impl Store {
             .bind(expires_at)
             .bind(app_id.as_str())
             .bind(external_id)
+            .bind(action)
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -159,12 +180,12 @@ impl Store {
     ) -> Result<Option<T>, E> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let used: Option<(String, String, Vec<u8>, String)> = sqlx::query_as(
+            let used: Option<(String, String, Vec<u8>, String, Option<String>)> = sqlx::query_as(
                 "UPDATE transactions SET used_at = $1 \
                  WHERE id_hash = $2 AND app_id = $3 AND kind = $4 AND used_at IS NULL AND expires_at > $1 \
                  RETURNING user_id, display_name, \
                  (SELECT u.user_handle FROM users u WHERE u.id = transactions.user_id), \
-                 (SELECT u.external_id FROM users u WHERE u.id = transactions.user_id)",
+                 (SELECT u.external_id FROM users u WHERE u.id = transactions.user_id), action",
             )
             .bind(now)
             .bind(id_hash)
@@ -172,7 +193,7 @@ impl Store {
             .bind(kind)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((user_id, display_name, user_handle, external_id)) = used else {
+            let Some((user_id, display_name, user_handle, external_id, action)) = used else {
                 return Ok(None);
             };
             let passkeys = sqlx::query_as(
@@ -188,6 +209,7 @@ impl Store {
                 external_id,
                 display_name,
                 passkeys,
+                action,
             })?;
             insert_handshake_query(app_id, &handshake, now)
                 .execute(&mut *tx)
@@ -211,7 +233,7 @@ impl Store {
     ) -> Result<Option<HandshakeRow>, sqlx::Error> {
         on_reader!(self, |pool| {
             sqlx::query_as(
-                "SELECT h.kind, h.user_id, hu.external_id AS user_external_id, h.state, p.id AS passkey_id, \
+                "SELECT h.kind, h.user_id, hu.external_id AS user_external_id, h.state, h.action, p.id AS passkey_id, \
                  p.user_id AS passkey_user_id, p.credential, u.external_id, \
                  COALESCE(p.user_handle, u.user_handle) AS user_handle FROM handshakes h \
                  LEFT JOIN passkeys p ON p.cred_id = $1 AND p.app_id = h.app_id \
@@ -231,31 +253,51 @@ impl Store {
     }
 
     /// Uses up a live nonce of this app and writes `event` for its user, in one
-    /// database transaction. Returns the user's external id.
+    /// database transaction: any nonce when `action` is `None`, else only one
+    /// that approves exactly that action (canonical JSON). Returns the user's
+    /// external id and the nonce's action; [`Taken::OtherAction`] changes nothing.
     pub async fn take_nonce(
         &self,
         app_id: &AppId,
         hash: &[u8],
         now: i64,
+        action: Option<&str>,
         mut event: NewEvent,
-    ) -> Result<Option<String>, sqlx::Error> {
+    ) -> Result<Taken, sqlx::Error> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let taken: Option<String> = sqlx::query_scalar(
-                "DELETE FROM nonces WHERE hash = $1 AND app_id = $2 AND expires_at > $3 RETURNING external_id",
+            let taken: Option<(String, Option<String>)> = sqlx::query_as(
+                "DELETE FROM nonces WHERE hash = $1 AND app_id = $2 AND expires_at > $3 \
+                 AND ($4 IS NULL OR action = $4) RETURNING external_id, action",
             )
             .bind(hash)
             .bind(app_id.as_str())
             .bind(now)
+            .bind(action)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some(external_id) = taken else {
-                return Ok(None);
+            let Some((external_id, action)) = taken else {
+                // Tell a live nonce of another action from no nonce at all.
+                let live: Option<i32> = sqlx::query_scalar(
+                    "SELECT 1 FROM nonces WHERE hash = $1 AND app_id = $2 AND expires_at > $3",
+                )
+                .bind(hash)
+                .bind(app_id.as_str())
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                return Ok(match live {
+                    Some(_) => Taken::OtherAction,
+                    None => Taken::Nothing,
+                });
             };
             event.external_id = Some(external_id.clone());
             insert_event_query(&event).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(Some(external_id))
+            Ok(Taken::Nonce {
+                external_id,
+                action,
+            })
         })
     }
 
@@ -290,8 +332,8 @@ where
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     sqlx::query(
-        "INSERT INTO handshakes (id_hash, app_id, kind, transaction_hash, user_id, state, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO handshakes (id_hash, app_id, kind, transaction_hash, user_id, state, created_at, expires_at, action) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(new.id_hash.as_slice())
     .bind(app_id.as_str())
@@ -301,4 +343,5 @@ where
     .bind(new.state.as_str())
     .bind(now)
     .bind(new.expires_at)
+    .bind(new.action.as_deref())
 }

@@ -22,6 +22,8 @@ pub struct AuthenticationWrite<'a> {
     pub backup_state: bool,
     pub nonce_hash: &'a [u8],
     pub nonce_expires_at: i64,
+    /// The action the sign-in approved (canonical JSON), which the nonce carries.
+    pub action: Option<&'a str>,
     pub now: i64,
     /// The finish's event, written with it.
     pub event: &'a NewEvent,
@@ -109,8 +111,8 @@ impl Store {
                 w.nonce_hash,
                 w.user_id,
                 w.external_id,
-                w.now,
-                w.nonce_expires_at,
+                (w.now, w.nonce_expires_at),
+                w.action,
             )
             .execute(&mut *tx)
             .await?;
@@ -189,8 +191,8 @@ impl Store {
                 w.nonce_hash,
                 p.user_id,
                 &external_id,
-                w.now,
-                w.nonce_expires_at,
+                (w.now, w.nonce_expires_at),
+                None,
             )
             .execute(&mut *tx)
             .await?;
@@ -218,8 +220,8 @@ async fn write_authentication_sqlite(
          AND (counter < $2 OR (counter = 0 AND $2 = 0)); \
          UPDATE users SET login_count = login_count + 1, last_login_at = $5, updated_at = $5 \
          WHERE changes() = 1 AND id = $8 AND app_id = $7; \
-         INSERT INTO nonces (hash, app_id, user_id, external_id, created_at, expires_at) \
-         SELECT $10, $7, $8, $11, $5, $12 WHERE changes() = 1",
+         INSERT INTO nonces (hash, app_id, user_id, external_id, created_at, expires_at, action) \
+         SELECT $10, $7, $8, $11, $5, $12, $13 WHERE changes() = 1",
     )
     .bind(w.credential)
     .bind(w.counter)
@@ -233,6 +235,7 @@ async fn write_authentication_sqlite(
     .bind(w.nonce_hash)
     .bind(w.external_id)
     .bind(w.nonce_expires_at)
+    .bind(w.action)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -271,17 +274,18 @@ fn insert_nonce_query<'q, DB: sqlx::Database>(
     hash: &'q [u8],
     user_id: &'q str,
     external_id: &'q str,
-    now: i64,
-    expires_at: i64,
+    (now, expires_at): (i64, i64),
+    action: Option<&'q str>,
 ) -> Query<'q, DB>
 where
     &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     sqlx::query(
-        "INSERT INTO nonces (hash, app_id, user_id, external_id, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO nonces (hash, app_id, user_id, external_id, created_at, expires_at, action) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(hash)
     .bind(app_id.as_str())
@@ -289,4 +293,5 @@ where
     .bind(external_id)
     .bind(now)
     .bind(expires_at)
+    .bind(action)
 }

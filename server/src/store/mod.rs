@@ -34,7 +34,7 @@ use sqlx::{
 pub use apps::{ApiKeyListRow, ApiKeyRow, AppRow, AppUpdateRow, NewAppRow};
 pub use backup::{restore, BackupError, Contents, RestoreError};
 pub use ceremonies::{
-    HandshakeRow, NewHandshake, NewTransaction, PasskeyInHandshake, UsedTransaction,
+    HandshakeRow, NewHandshake, NewTransaction, PasskeyInHandshake, Taken, UsedTransaction,
 };
 pub use console::{InviteRow, NewSession, OperatorRow};
 use events::{insert_event_query, with_event};

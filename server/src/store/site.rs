@@ -47,6 +47,23 @@ impl Store {
         }
     }
 
+    /// Changes an account's email; `false` when another account has it.
+    pub async fn update_account_email(&self, id: &str, email: &str) -> Result<bool, sqlx::Error> {
+        let updated = on_pool!(self, |pool| {
+            sqlx::query("UPDATE site_accounts SET email = $1 WHERE id = $2")
+                .bind(email)
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(drop)
+        });
+        match updated {
+            Ok(()) => Ok(true),
+            Err(e) if is_duplicate(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn find_account(
         &self,
         key: AccountKey<'_>,

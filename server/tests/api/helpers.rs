@@ -367,7 +367,7 @@ impl TestApp {
                 let external = latchkey::flex::ids::ExternalId::parse(external_id).unwrap();
                 let id = self
                     .core
-                    .create_authenticate_transaction(&app, &external)
+                    .create_authenticate_transaction(&app, &external, None)
                     .await
                     .unwrap();
                 issued(id.as_str());
@@ -399,7 +399,11 @@ impl TestApp {
             .await;
         assert_eq!(status, 200, "{body}");
         let nonce = latchkey::flex::ids::Nonce::parse(body["nonce"].as_str().unwrap()).unwrap();
-        self.core.verify_nonce(&app, &nonce).await.unwrap()
+        self.core
+            .verify_nonce(&app, &nonce, None)
+            .await
+            .unwrap()
+            .external_id
     }
 
     pub fn url(&self, path: &str) -> String {

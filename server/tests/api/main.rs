@@ -27,5 +27,6 @@ mod responses;
 mod site;
 mod site_fns;
 mod site_limits;
+mod step_up;
 mod sweep;
 mod upgrades;

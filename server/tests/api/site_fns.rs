@@ -437,10 +437,18 @@ mod ceremony_failures {
         ) -> Result<String, BackendError> {
             failed()
         }
-        async fn create_authenticate_transaction(&self, _: &str) -> Result<String, BackendError> {
+        async fn create_authenticate_transaction(
+            &self,
+            _: &str,
+            _: Option<&serde_json::Value>,
+        ) -> Result<String, BackendError> {
             failed()
         }
-        async fn verify_nonce(&self, _: &str) -> Result<String, BackendError> {
+        async fn verify_nonce(
+            &self,
+            _: &str,
+            _: Option<&serde_json::Value>,
+        ) -> Result<String, BackendError> {
             failed()
         }
         async fn list_devices(&self, _: &str) -> Result<Vec<PasskeyView>, BackendError> {

@@ -6,7 +6,10 @@ use webauthn_rs::prelude::{
     PublicKeyCredential,
 };
 
-use super::{CeremonyKind, Handshake};
+use super::{
+    action::{self, Action},
+    CeremonyKind, Handshake,
+};
 use crate::{
     flex::{
         apps::App,
@@ -18,26 +21,34 @@ use crate::{
 };
 
 impl Flex {
-    /// Creates an authenticate transaction. A user without passkeys, and an
-    /// external id Latchkey has never seen, get the same answer.
+    /// Creates an authenticate transaction; with an `action`, a step-up whose
+    /// sign-in approves exactly that action (`action` module). A user without
+    /// passkeys, and an external id Latchkey has never seen, get the same answer.
     pub async fn create_authenticate_transaction(
         &self,
         app: &App,
         external_id: &ExternalId,
+        action: Option<&Action>,
     ) -> Result<TransactionId, FlexError> {
         let id = TransactionId::generate();
         let now = self.now();
         let event_type = EventType::TransactionCreated;
         let external_id = external_id.as_str();
+        let mut event =
+            CeremonyKind::Authenticate.event(&app.id, event_type, Some(external_id), now);
+        if let Some(action) = action {
+            // The digest, not the action: its contents are the app's business.
+            event.detail["action_hash"] = action.digest_text(&id).into();
+        }
         let created = self
             .store
             .insert_authenticate_transaction(
                 &app.id,
                 external_id,
                 &id.hash(),
-                now,
-                now + app.transaction_ttl_ms,
-                &CeremonyKind::Authenticate.event(&app.id, event_type, Some(external_id), now),
+                (now, now + app.transaction_ttl_ms),
+                action.map(Action::canonical),
+                &event,
             )
             .await
             .map_err(FlexError::from)
@@ -90,10 +101,14 @@ impl Flex {
                             if passkeys.is_empty() {
                                 return Err(FlexError::UserHasNoPasskeys);
                             }
-                            let (options, state) = app
+                            let (mut options, mut state) = app
                                 .webauthn()
                                 .start_passkey_authentication(&passkeys)
                                 .map_err(|e| anyhow::anyhow!("could not start a sign-in: {e}"))?;
+                            if let Some(approved) = &used.action {
+                                let digest = Action::stored(approved.clone()).digest(transaction);
+                                state = action::bind_challenge(&mut options, &state, &digest)?;
+                            }
                             let handshake = NewHandshake {
                                 id_hash: id.hash(),
                                 kind: kind.as_str(),
@@ -101,6 +116,7 @@ impl Flex {
                                 transaction_hash: Some(transaction.hash()),
                                 state: serde_json::to_string(&state)?,
                                 expires_at,
+                                action: used.action,
                             };
                             Ok((handshake, event, options))
                         },
@@ -121,6 +137,7 @@ impl Flex {
                     transaction_hash: None,
                     state: serde_json::to_string(&state)?,
                     expires_at,
+                    action: None,
                 };
                 let event = kind.event(&app.id, EventType::HandshakeStarted, None, now);
                 self.store
@@ -196,10 +213,17 @@ impl Flex {
             known_user.clone_from(&found.external_id);
         }
         let stored: Passkey = serde_json::from_str(credential)?;
+        let approved = row.action.map(Action::stored);
+        // A step-up's handshake is found with its transaction only (`find_handshake`).
+        let step_up = match (&approved, transaction) {
+            (Some(action), Some(transaction)) => Some((action, transaction)),
+            (Some(_), None) => return Err(refused("a step-up needs its transaction")),
+            (None, _) => None,
+        };
         let result = verify_assertion(
             app,
             kind,
-            &row.state,
+            (&row.state, step_up),
             row.user_id.as_deref(),
             (owner, found.user_handle.as_deref()),
             &stored,
@@ -240,6 +264,7 @@ impl Flex {
                 backup_state: result.backup_state(),
                 nonce_hash: &nonce.hash(),
                 nonce_expires_at: now + app.nonce_ttl_ms,
+                action: approved.as_ref().map(Action::canonical),
                 now,
                 event: &event,
             })
@@ -256,12 +281,13 @@ impl Flex {
 }
 
 /// Verifies an assertion against the handshake's state: for an
-/// identifier-first sign-in, the passkey must be the transaction user's;
-/// for a discoverable one, the user handle must own it.
+/// identifier-first sign-in, the passkey must be the transaction user's, and a
+/// step-up's signed challenge must commit to the action it approves (with the
+/// transaction it was made for); for a discoverable one, the user handle must own it.
 fn verify_assertion(
     app: &App,
     kind: CeremonyKind,
-    state: &str,
+    (state, approved): (&str, Option<(&Action, &TransactionId)>),
     handshake_user: Option<&str>,
     (owner, owner_handle): (&str, Option<&[u8]>),
     stored: &Passkey,
@@ -270,6 +296,13 @@ fn verify_assertion(
     match kind {
         CeremonyKind::Authenticate => {
             let state: PasskeyAuthentication = serde_json::from_str(state)?;
+            if let Some((action, transaction)) = approved {
+                if !action::challenge_commits_to(&state, &action.digest(transaction)) {
+                    return Err(FlexError::LoginFailed(
+                        "the challenge does not commit to the approved action".into(),
+                    ));
+                }
+            }
             let result = app
                 .webauthn()
                 .finish_passkey_authentication(response, &state)

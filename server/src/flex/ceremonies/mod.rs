@@ -22,10 +22,13 @@ use super::{
     ids::{AppId, HandshakeId, Nonce, TransactionId},
     Flex, FlexError,
 };
-use crate::store::{HandshakeRow, NewEvent, NewTransaction};
+use crate::store::{HandshakeRow, NewEvent, NewTransaction, Taken};
 
+pub mod action;
 mod authenticate;
 mod register;
+
+pub use action::Action;
 
 /// Which authenticators a registration asks for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -101,6 +104,13 @@ pub struct Handshake {
     pub challenge: Value,
 }
 
+/// A verified nonce: whose it was, and the action it approved (step-up).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Verified {
+    pub external_id: String,
+    pub action: Option<Action>,
+}
+
 /// A live handshake, read (not consumed) before verification.
 struct Pending {
     kind: CeremonyKind,
@@ -165,20 +175,43 @@ impl Flex {
         Ok(Pending { kind, row })
     }
 
-    /// Trades a nonce, once, for the external id of its user.
-    pub async fn verify_nonce(&self, app: &App, nonce: &Nonce) -> Result<String, FlexError> {
+    /// Trades a nonce, once, for the external id of its user and the action it
+    /// approves (none for a plain sign-in). With `expected`, only a nonce that
+    /// approves exactly that action is taken; any other answers
+    /// `ActionMismatch` and stays as it is.
+    pub async fn verify_nonce(
+        &self,
+        app: &App,
+        nonce: &Nonce,
+        expected: Option<&Action>,
+    ) -> Result<Verified, FlexError> {
         let now = self.now();
+        let mut event = events::success(Some(&app.id), EventType::NonceVerified, now);
+        if expected.is_some() {
+            event.detail = serde_json::json!({ "step_up": true });
+        }
         let taken = self
             .store
             .take_nonce(
                 &app.id,
                 &nonce.hash(),
                 now,
-                events::success(Some(&app.id), EventType::NonceVerified, now),
+                expected.map(Action::canonical),
+                event,
             )
             .await
             .map_err(FlexError::from)
-            .and_then(|taken| taken.ok_or(FlexError::InvalidNonce));
+            .and_then(|taken| match taken {
+                Taken::Nonce {
+                    external_id,
+                    action,
+                } => Ok(Verified {
+                    external_id,
+                    action: action.map(Action::stored),
+                }),
+                Taken::OtherAction => Err(FlexError::ActionMismatch),
+                Taken::Nothing => Err(FlexError::InvalidNonce),
+            });
         let verified = self
             .recorded(&app.id, EventType::NonceVerified, None, taken)
             .await;

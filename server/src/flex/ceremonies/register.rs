@@ -117,6 +117,7 @@ impl Flex {
                     transaction_hash: Some(transaction.hash()),
                     state: serde_json::to_string(&state)?,
                     expires_at: now + app.webauthn_timeout_ms,
+                    action: None,
                 };
                 Ok((handshake, event, challenge))
             })

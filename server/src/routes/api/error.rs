@@ -56,6 +56,7 @@ impl ApiError {
             | E::DeviceNotFound
             | E::TransactionNotFound
             | E::HandshakeNotFound => StatusCode::NOT_FOUND,
+            E::ActionMismatch => StatusCode::FORBIDDEN,
             E::UserHasNoPasskeys | E::CredentialAlreadyRegistered | E::TooManyPasskeys(_) => {
                 StatusCode::CONFLICT
             }

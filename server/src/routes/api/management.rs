@@ -19,6 +19,7 @@ use futures::StreamExt as _;
 use crate::{
     flex::{
         apps::App,
+        ceremonies::Action,
         events::{EventFilter, EventPage, EventQuery, Scope},
         ids::{AppId, DeviceId, DisplayName, ExternalId, Nonce},
         transfer::ExportCursor,
@@ -106,7 +107,8 @@ pub async fn create_register_transaction(
     }))
 }
 
-/// Create an authenticate transaction (identifier-first sign-in) for a user.
+/// Create an authenticate transaction (identifier-first sign-in) for a user;
+/// with `action`, a step-up that approves exactly that action.
 #[utoipa::path(post, path = "/v1/apps/{app_id}/transactions/authenticate", tag = "management",
     params(("app_id" = String, Path)), request_body = CreateAuthenticateTransactionRequest,
     security(("api_key" = [])),
@@ -117,16 +119,18 @@ pub async fn create_authenticate_transaction(
     ApiJson(body): ApiJson<CreateAuthenticateTransactionRequest>,
 ) -> Result<ApiJson<TransactionResponse>, ApiError> {
     let external_id = ExternalId::parse(&body.external_id)?;
+    let action = body.action.as_ref().map(Action::parse).transpose()?;
     let id = state
         .flex
-        .create_authenticate_transaction(&app, &external_id)
+        .create_authenticate_transaction(&app, &external_id, action.as_ref())
         .await?;
     Ok(ApiJson(TransactionResponse {
         transaction_id: id.as_str().to_owned(),
     }))
 }
 
-/// Trade a nonce, once, for the user's external id.
+/// Trade a nonce, once, for the user's external id (and, for a step-up, the
+/// action it approved).
 #[utoipa::path(post, path = "/v1/apps/{app_id}/authenticate/verify", tag = "management",
     params(("app_id" = String, Path)), request_body = VerifyNonceRequest, security(("api_key" = [])),
     responses((status = 200, body = VerifyNonceResponse)))]
@@ -135,9 +139,16 @@ pub async fn verify_nonce(
     ManagedApp(app): ManagedApp,
     ApiJson(body): ApiJson<VerifyNonceRequest>,
 ) -> Result<ApiJson<VerifyNonceResponse>, ApiError> {
+    let expected = body.action.as_ref().map(Action::parse).transpose()?;
     let nonce = Nonce::parse(&body.nonce).ok_or(FlexError::InvalidNonce)?;
-    let external_id = state.flex.verify_nonce(&app, &nonce).await?;
-    Ok(ApiJson(VerifyNonceResponse { external_id }))
+    let verified = state
+        .flex
+        .verify_nonce(&app, &nonce, expected.as_ref())
+        .await?;
+    Ok(ApiJson(VerifyNonceResponse {
+        external_id: verified.external_id,
+        action: verified.action.as_ref().map(Action::to_value),
+    }))
 }
 
 /// List users, newest first; `identifier` finds the one with an external id.

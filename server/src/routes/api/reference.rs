@@ -130,7 +130,7 @@ fn errors(id: &str, has_body: bool) -> Vec<ApiError> {
     let (api, own): (Vec<FlexError>, Vec<FlexError>) = match id {
         "create_register_transaction" => (management, vec![E::TooManyPasskeys(10)]),
         "create_authenticate_transaction" => (management, vec![E::UserHasNoPasskeys]),
-        "verify_nonce" => (management, vec![E::InvalidNonce]),
+        "verify_nonce" => (management, vec![E::InvalidNonce, E::ActionMismatch]),
         "list_users" | "export_app" | "list_events" => (management, vec![]),
         "get_user" | "list_devices" => (management, vec![E::UserNotFound]),
         "revoke_device" | "rename_device" => (management, vec![E::UserNotFound, E::DeviceNotFound]),
@@ -278,6 +278,11 @@ fn export_example() -> String {
 }
 
 /// The example request body and success body of operation `id`.
+/// The step-up action of the examples.
+fn transfer() -> serde_json::Value {
+    serde_json::json!({"type": "transfer", "amount": "120.00", "to": "DE89 3704 0044 0532 0130 00"})
+}
+
 fn examples(id: &str) -> (Option<Value>, Option<Value>) {
     let transaction = || {
         Some(to_json(&TransactionResponse {
@@ -303,15 +308,18 @@ fn examples(id: &str) -> (Option<Value>, Option<Value>) {
         "create_authenticate_transaction" => (
             Some(to_json(&CreateAuthenticateTransactionRequest {
                 external_id: "user-1234".into(),
+                action: Some(transfer()),
             })),
             transaction(),
         ),
         "verify_nonce" => (
             Some(to_json(&VerifyNonceRequest {
                 nonce: NONCE.into(),
+                action: Some(transfer()),
             })),
             Some(to_json(&VerifyNonceResponse {
                 external_id: "user-1234".into(),
+                action: Some(transfer()),
             })),
         ),
         "list_users" => (
