@@ -407,7 +407,7 @@ pub enum Approval {
 
 /// Step-up: a transaction whose passkey sign-in approves exactly `approval`,
 /// for the signed-in account's passkeys only.
-#[server(prefix = "/site", endpoint = "approval/start")]
+#[server(prefix = "/site", endpoint = "approval/start", input = leptos::server_fn::codec::Json)]
 pub async fn approval_start(approval: Approval) -> Result<String, ServerFnError> {
     let site = server::site()?;
     let external_id = server::signed_in_external_id(&site).await?;

@@ -58,6 +58,7 @@ async function openSignInWithoutAutofill(page: Page, cdp: CDPSession, authentica
 }
 
 test('a person signs up, adds a passkey, signs in all three ways, renames and removes it', async ({ page }, testInfo) => {
+  test.slow(); // a long flow: three times the default timeout on a loaded machine
   const { cdp, authenticatorId } = await addVirtualAuthenticator(page);
   const email = uniqueEmail();
 
@@ -121,6 +122,90 @@ test('a person signs up, adds a passkey, signs in all three ways, renames and re
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in with password' }).click();
   await expect(page).toHaveURL(/\/account$/);
+});
+
+test('removing a passkey and changing the email each need a passkey approval of exactly that action', async ({ page }, testInfo) => {
+  test.slow(); // a long flow: three times the default timeout on a loaded machine
+  const { cdp, authenticatorId } = await addVirtualAuthenticator(page);
+  const email = uniqueEmail();
+  await signUp(page, email);
+  await addPasskey(page);
+  await expect(page.getByTestId('passkey')).toHaveCount(1);
+
+  // What the page asks Latchkey for: an identifier-first sign-in whose challenge
+  // is 64 bytes (32 random, then the action's digest), for this account's passkey only.
+  const approvals: Array<Record<string, unknown>> = [];
+  const challenges: string[] = [];
+  page.on('request', (request) => {
+    if (request.url().endsWith('/site/approval/start')) approvals.push(request.postDataJSON());
+  });
+  page.on('response', async (response) => {
+    if (response.url().endsWith('/authenticate/transactions/webauthn/start') && response.ok()) {
+      const body = await response.json();
+      challenges.push(body.handshake.challenge.publicKey.challenge);
+      expect(body.handshake.challenge.publicKey.allowCredentials).toHaveLength(1);
+    }
+  });
+  const bytes = (b64url: string) => Buffer.from(b64url, 'base64url').length;
+
+  // A removal without an approval (a made-up nonce) is refused; the passkey stays.
+  const passkeyId = await page.evaluate(async () => {
+    const r = await fetch('/site/passkeys', { method: 'POST' });
+    return (await r.json())[0].id as string;
+  });
+  const forged = await page.evaluate(async (id) => {
+    const r = await fetch('/site/passkey/remove', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ id, nonce: 'not-a-nonce' }),
+    });
+    return { status: r.status, text: await r.text() };
+  }, passkeyId);
+  expect(forged.status).toBe(400);
+  expect(forged.text).toContain('no longer valid');
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('passkey')).toHaveCount(1);
+
+  // Changing the email: the passkey approves exactly the new address.
+  const newEmail = uniqueEmail();
+  await page.getByTestId('new-email').fill(` ${newEmail.toUpperCase()} `);
+  await expect(page.getByTestId('change-email')).toHaveText('Change email (approve with a passkey)');
+  await page.getByTestId('change-email').click();
+  await expect(page.getByText(`Your email is now ${newEmail}.`)).toBeVisible();
+  await expect(page.getByTestId('account-email')).toHaveText(newEmail);
+  expect(approvals.at(-1)).toEqual({ approval: { type: 'change_email', email: newEmail.toUpperCase() } });
+  expect(bytes(challenges.at(-1)!)).toBe(64);
+  await shot(page, testInfo, 'account-email-changed');
+
+  // While the browser waits for the person, the button shows it and is disabled.
+  await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
+  await page.getByRole('button', { name: /^Remove / }).click();
+  await page.getByTestId('confirm-remove').click();
+  await expect(page.getByTestId('confirm-remove')).toHaveText('Approve with your passkey…');
+  await expect(page.getByTestId('confirm-remove')).toBeDisabled();
+  await shot(page, testInfo, 'account-approve-removal');
+  await page.reload();
+  await hydrated(page);
+  await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
+
+  // Removing: approved for exactly this passkey, then gone.
+  await page.getByRole('button', { name: /^Remove / }).click();
+  await page.getByTestId('confirm-remove').click();
+  await expect(page.getByTestId('no-passkeys')).toBeVisible();
+  expect(approvals.at(-1)).toEqual({ approval: { type: 'remove_passkey', passkey_id: passkeyId } });
+  expect(bytes(challenges.at(-1)!)).toBe(64);
+
+  // With no passkey left, the email changes with the password instead.
+  await expect(page.getByTestId('change-email')).toHaveText('Change email');
+  await page.getByTestId('new-email').fill(email);
+  await page.getByLabel('Your password').fill('wrong password');
+  await page.getByTestId('change-email').click();
+  await expect(page.getByText('The password is wrong.')).toBeVisible();
+  await expect(page.getByTestId('account-email')).toHaveText(newEmail);
+  await page.getByLabel('Your password').fill(password);
+  await page.getByTestId('change-email').click();
+  await expect(page.getByTestId('account-email')).toHaveText(email);
 });
 
 test('without an authenticator the add button is absent and the page explains why', async ({ page }, testInfo) => {

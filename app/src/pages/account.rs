@@ -103,9 +103,12 @@ fn Account(email: String) -> impl IntoView {
             <p>"Signed in as " <strong data-testid="account-email">{move || email.get()}</strong> "."</p>
             <button type="button" class="secondary" on:click=sign_out_now>"Sign out"</button>
         </section>
-        <ChangeEmail email has_passkeys=Signal::derive(move || {
-            passkeys.get().and_then(Result::ok).is_some_and(|list| !list.is_empty())
-        })/>
+        <Transition fallback=|| ()>
+            {move || passkeys.get().map(|list| {
+                let has_passkeys = list.is_ok_and(|list| !list.is_empty());
+                view! { <ChangeEmail email has_passkeys/> }
+            })}
+        </Transition>
         <section class="card" aria-labelledby="passkeys-heading">
             <h2 id="passkeys-heading">"Passkeys"</h2>
             {move || match can_register.get() {
@@ -245,7 +248,7 @@ fn PasskeyRow(
 /// Changes the account's email: approved with a passkey when the account has
 /// one (a step-up of exactly this change), else with the password.
 #[component]
-fn ChangeEmail(email: RwSignal<String>, has_passkeys: Signal<bool>) -> impl IntoView {
+fn ChangeEmail(email: RwSignal<String>, has_passkeys: bool) -> impl IntoView {
     let new_email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
@@ -253,7 +256,7 @@ fn ChangeEmail(email: RwSignal<String>, has_passkeys: Signal<bool>) -> impl Into
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         busy.set(true);
-        let with_passkey = has_passkeys.get_untracked();
+        let with_passkey = has_passkeys;
         status.set(Some(Status::Working(if with_passkey {
             "Approve the change with one of your passkeys…".into()
         } else {
@@ -292,13 +295,13 @@ fn ChangeEmail(email: RwSignal<String>, has_passkeys: Signal<bool>) -> impl Into
                 <label for="new-email">"New email"</label>
                 <input id="new-email" type="email" autocomplete="email" required=true
                     data-testid="new-email" bind:value=new_email/>
-                <Show when=move || !has_passkeys.get()>
+                {(!has_passkeys).then(|| view! {
                     <label for="email-password">"Your password"</label>
                     <input id="email-password" type="password" autocomplete="current-password"
                         required=true bind:value=password/>
-                </Show>
+                })}
                 <button type="submit" data-testid="change-email" disabled=move || busy.get()>
-                    {move || match (busy.get(), has_passkeys.get()) {
+                    {move || match (busy.get(), has_passkeys) {
                         (true, true) => "Approve with your passkey…",
                         (true, false) => "Changing…",
                         (false, true) => "Change email (approve with a passkey)",
