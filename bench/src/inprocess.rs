@@ -127,7 +127,7 @@ impl Core {
         let nonce = flex
             .finish_registration(&app, &tx, &handshake.id, &serde_json::from_value(response)?)
             .await?;
-        flex.verify_nonce(&app, &nonce).await?;
+        flex.verify_nonce(&app, &nonce, None).await?;
         Ok(Self {
             _dir: dir,
             flex,
@@ -144,7 +144,7 @@ impl Core {
             None
         } else {
             Some(
-                flex.create_authenticate_transaction(app, &self.user)
+                flex.create_authenticate_transaction(app, &self.user, None)
                     .await?,
             )
         };
@@ -160,7 +160,7 @@ impl Core {
                 &serde_json::from_value(response)?,
             )
             .await?;
-        let external_id = flex.verify_nonce(app, &nonce).await?;
+        let external_id = flex.verify_nonce(app, &nonce, None).await?.external_id;
         anyhow::ensure!(
             external_id == self.user.as_str(),
             "verified to {external_id}"

@@ -42,6 +42,16 @@ pub struct UsedTransaction {
     pub action: Option<String>,
 }
 
+/// The row `start_with_transaction` uses up.
+#[derive(sqlx::FromRow)]
+struct UsedRow {
+    user_id: String,
+    display_name: String,
+    user_handle: Vec<u8>,
+    external_id: String,
+    action: Option<String>,
+}
+
 /// What taking a nonce found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Taken {
@@ -180,12 +190,12 @@ impl Store {
     ) -> Result<Option<T>, E> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let used: Option<(String, String, Vec<u8>, String, Option<String>)> = sqlx::query_as(
+            let used: Option<UsedRow> = sqlx::query_as(
                 "UPDATE transactions SET used_at = $1 \
                  WHERE id_hash = $2 AND app_id = $3 AND kind = $4 AND used_at IS NULL AND expires_at > $1 \
                  RETURNING user_id, display_name, \
-                 (SELECT u.user_handle FROM users u WHERE u.id = transactions.user_id), \
-                 (SELECT u.external_id FROM users u WHERE u.id = transactions.user_id), action",
+                 (SELECT u.user_handle FROM users u WHERE u.id = transactions.user_id) AS user_handle, \
+                 (SELECT u.external_id FROM users u WHERE u.id = transactions.user_id) AS external_id, action",
             )
             .bind(now)
             .bind(id_hash)
@@ -193,7 +203,14 @@ impl Store {
             .bind(kind)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((user_id, display_name, user_handle, external_id, action)) = used else {
+            let Some(UsedRow {
+                user_id,
+                display_name,
+                user_handle,
+                external_id,
+                action,
+            }) = used
+            else {
                 return Ok(None);
             };
             let passkeys = sqlx::query_as(

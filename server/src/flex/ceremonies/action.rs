@@ -123,7 +123,7 @@ pub fn bind_challenge(
         .ok_or_else(|| anyhow::anyhow!("webauthn-rs's sign-in state has no /ast/challenge"))?;
     *stored = Value::String(URL_SAFE_NO_PAD.encode(&challenge));
     let state = serde_json::from_value(value)?;
-    options.public_key.challenge = challenge.into();
+    options.public_key.challenge = challenge;
     Ok(state)
 }
 
