@@ -141,6 +141,36 @@ test('that backend adds a passkey, signs in with it (identifier-first, one click
   }
 });
 
+test("Latchkey's step-up: a passkey approves exactly one action, and its nonce stands for that action only", async () => {
+  const sdk = flex();
+  const authenticator = softkey();
+  try {
+    const { account } = await accountWithPasskey(sdk, authenticator);
+    const transfer = { type: 'transfer', amount: '120.00', to: { iban: 'DE89', name: 'Ada' } };
+    const signIn = async (transaction: string) => authenticate(app(), authenticator, transaction);
+
+    // Approved, and verified with the same action in another key order.
+    let nonce = await signIn(await sdk.auth.createStepUpTransaction(account.id, transfer));
+    const other = { ...transfer, amount: '9999.00' };
+    const mismatch = await failure(() => sdk.auth.verifyStepUp(nonce, other));
+    expect(mismatch).toBeInstanceOf(PassageError);
+    expect(mismatch).toMatchObject({ statusCode: 403, errorCode: PassageErrorCode.ActionMismatch });
+    const reordered = { to: { name: 'Ada', iban: 'DE89' }, amount: '120.00', type: 'transfer' };
+    expect(await sdk.auth.verifyStepUp(nonce, reordered)).toBe(account.id);
+
+    // A plain sign-in's nonce never approves an action.
+    nonce = await signIn(await sdk.auth.createAuthenticateTransaction(account.id));
+    expect(await failure(() => sdk.auth.verifyStepUp(nonce, transfer))).toMatchObject({ statusCode: 403 });
+    expect(await sdk.auth.verifyNonce(nonce)).toBe(account.id);
+
+    // Bad actions are refused before the ceremony.
+    const bad = await failure(() => sdk.auth.createStepUpTransaction(account.id, { note: 'x'.repeat(5000) }));
+    expect(bad).toMatchObject({ statusCode: 400, errorCode: PassageErrorCode.InvalidRequest });
+  } finally {
+    authenticator.close();
+  }
+});
+
 test('every method answers the shapes passage-flex-node did: camelCase, Dates', async () => {
   const sdk = flex();
   const { account, passkeyId } = await accountWithPasskey(sdk);

@@ -45,7 +45,9 @@ export const PassageErrorCode = {
     FailedToSyncEmailPreferences: 'failed_to_sync_email_preferences',
     // 500
     InternalServerError: 'internal_server_error',
-    // Latchkey's: 409 on a register transaction past the app's cap, 413, 429
+    // Latchkey's: 403 a step-up's nonce verified for another action, 409 on a
+    // register transaction past the app's cap, 413, 429
+    ActionMismatch: 'action_mismatch',
     TooManyPasskeys: 'too_many_passkeys',
     PayloadTooLarge: 'payload_too_large',
     RateLimited: 'rate_limited',

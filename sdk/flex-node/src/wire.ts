@@ -7,6 +7,8 @@ export interface TransactionResponse {
 
 export interface VerifyNonceResponse {
     external_id: string;
+    /** The action a step-up approved; absent for a plain sign-in. */
+    action?: Record<string, unknown>;
 }
 
 export interface UserListItem {
