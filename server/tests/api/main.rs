@@ -29,3 +29,4 @@ mod site_fns;
 mod site_limits;
 mod sweep;
 mod upgrades;
+mod webhooks;
