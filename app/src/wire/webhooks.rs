@@ -88,3 +88,11 @@ pub struct WebhookMessageList {
     /// Newest first.
     pub messages: Vec<WebhookMessage>,
 }
+
+/// An endpoint and its recent messages (the console's app page).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WebhookDeliveries {
+    pub webhook: Webhook,
+    /// Newest first.
+    pub messages: Vec<WebhookMessage>,
+}

@@ -944,3 +944,42 @@ async fn two_instances_on_one_database_never_deliver_one_message_twice_at_once()
         seen.deliveries.iter().map(|d| &d.id).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test]
+async fn the_rust_client_covers_every_webhook_endpoint() {
+    let test = spawn_delivering_app().await;
+    let port = free_port();
+    let receiver = Receiver::new(Duration::ZERO);
+    receiver.serve(listen_on(port).await);
+    let hooks = &test.flex.webhooks;
+    let created = hooks
+        .create(
+            &format!("http://127.0.0.1:{port}/client"),
+            &["webhook.secret_rotated"],
+        )
+        .await
+        .unwrap();
+    issued(&created.secret);
+    assert_eq!(hooks.list().await.unwrap(), vec![created.webhook.clone()]);
+    let rotated = hooks.rotate_secret(&created.webhook.id).await.unwrap();
+    issued(&rotated.secret);
+    wait_for("the rotation's message", || {
+        receiver.deliveries().len() == 1
+    })
+    .await;
+    let delivered = hooks.messages(&created.webhook.id, Some(10)).await.unwrap();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].status, "delivered");
+    assert_eq!(
+        delivered[0].event_type.as_deref(),
+        Some("webhook.secret_rotated")
+    );
+    assert_eq!(delivered[0].attempts[0].status_code, Some(200));
+    assert_eq!(delivered[0].id, receiver.deliveries()[0].id);
+    hooks.remove(&created.webhook.id).await.unwrap();
+    let error = hooks.remove(&created.webhook.id).await.unwrap_err();
+    assert_eq!(error.code(), Some("webhook_not_found"));
+    let error = hooks.create("ftp://example.com/", &[]).await.unwrap_err();
+    assert_eq!(error.code(), Some("invalid_request"));
+    assert!(hooks.list().await.unwrap().is_empty());
+}
