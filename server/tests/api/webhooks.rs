@@ -983,3 +983,62 @@ async fn the_rust_client_covers_every_webhook_endpoint() {
     assert_eq!(error.code(), Some("invalid_request"));
     assert!(hooks.list().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn claims_racing_on_one_database_never_take_one_message_twice() {
+    let database = TestDatabase::fresh().await;
+    let store = latchkey::store::Store::connect(&database.url)
+        .await
+        .unwrap();
+    let clock = Clock::manual();
+    let core = Flex::new(store, clock.clone()).allowing_private_webhooks(true);
+    let (app, _) = core
+        .create_app(&NewApp::parse("Shop", &["http://localhost:3000".to_owned()], None).unwrap())
+        .await
+        .unwrap();
+    // 40 endpoints, each with its creation's message at the head of its queue.
+    for i in 0..40 {
+        core.create_webhook(
+            &app.id,
+            &format!("http://127.0.0.1:9/{i}"),
+            &["webhook.created".to_owned()],
+        )
+        .await
+        .unwrap();
+    }
+    let now = clock.now();
+    // Eight "instances", each its own pool, claiming at once, again and again.
+    let mut stores = Vec::new();
+    for _ in 0..8 {
+        stores.push(
+            latchkey::store::Store::connect(&database.url)
+                .await
+                .unwrap(),
+        );
+    }
+    let barrier = Arc::new(tokio::sync::Barrier::new(stores.len()));
+    let claims = stores.into_iter().map(|store| {
+        let barrier = barrier.clone();
+        tokio::spawn(async move {
+            barrier.wait().await;
+            let mut taken = Vec::new();
+            for _ in 0..10 {
+                let claimed = store
+                    .claim_webhook_messages(now, now + 60_000, 4)
+                    .await
+                    .unwrap();
+                taken.extend(claimed.into_iter().map(|m| m.id));
+            }
+            taken
+        })
+    });
+    let mut taken: Vec<String> = Vec::new();
+    for claim in futures::future::join_all(claims).await {
+        taken.extend(claim.unwrap());
+    }
+    let mut unique = taken.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), taken.len(), "a message was claimed twice");
+    assert_eq!(taken.len(), 40, "every due message was claimed once");
+}
