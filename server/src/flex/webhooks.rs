@@ -274,18 +274,6 @@ fn http_client(settings: &WebhookSettings) -> reqwest::Client {
     builder.build().expect("the webhook HTTP client builds")
 }
 
-/// An error and its causes, in one line.
-fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text.chars().take(500).collect()
-}
-
 /// The delay before attempt `attempts + 1`, after `attempts` failed.
 pub fn retry_delay(attempts: i64) -> Millis {
     let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
@@ -659,7 +647,12 @@ impl Flex {
             .send()
             .await
             .map(|response| response.status().as_u16())
-            .map_err(|error| describe(&error))
+            .map_err(|error| {
+                crate::doctor::error_chain(&error)
+                    .chars()
+                    .take(500)
+                    .collect()
+            })
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::{
     collections::HashMap,
-    process::{Command, Stdio},
+    process::Stdio,
     sync::{
         atomic::{AtomicU16, Ordering},
         Arc, Mutex,
@@ -588,17 +588,8 @@ async fn bad_input_and_another_apps_endpoint_are_refused_and_change_nothing() {
     );
 }
 
-fn latchkey() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-    command
-        .env_remove("RUST_LOG")
-        .env_remove("DATABASE_URL")
-        .env_remove("LATCHKEY_WEBHOOK_ALLOW_PRIVATE");
-    command
-}
-
 fn cli(database_url: &str, args: &[&str]) -> std::process::Output {
-    latchkey()
+    crate::cli::latchkey()
         .args(args)
         .env("DATABASE_URL", database_url)
         .stdout(Stdio::piped())
@@ -621,19 +612,8 @@ fn cli_json(database_url: &str, args: &[&str]) -> Value {
 async fn the_cli_adds_lists_rotates_and_removes_and_refuses_bad_input() {
     let database = TestDatabase::fresh().await;
     let url = database.url.clone();
-    let created = cli_json(
-        &url,
-        &[
-            "apps",
-            "create",
-            "--name",
-            "Shop",
-            "--origin",
-            "https://shop.example.com",
-            "--json",
-        ],
-    );
-    let app = created["app_id"].as_str().unwrap();
+    let (app, _) = crate::cli::create_local_app(&url, "Shop");
+    let app = app.as_str();
 
     let added = cli_json(
         &url,
@@ -784,20 +764,7 @@ async fn the_cli_adds_lists_rotates_and_removes_and_refuses_bad_input() {
 async fn messages_written_before_a_kill_9_are_delivered_after_the_restart() {
     let database = TestDatabase::fresh().await;
     let url = database.url.clone();
-    let created = cli_json(
-        &url,
-        &[
-            "apps",
-            "create",
-            "--name",
-            "Shop",
-            "--origin",
-            "http://localhost:3000",
-            "--json",
-        ],
-    );
-    let app = created["app_id"].as_str().unwrap().to_owned();
-    let key = created["api_key"].as_str().unwrap().to_owned();
+    let (app, key) = crate::cli::create_local_app(&url, "Shop");
     let port = free_port();
     let receiver = Receiver::new(Duration::ZERO);
     receiver.answer(503);
