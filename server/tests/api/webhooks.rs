@@ -90,6 +90,17 @@ impl Receiver {
         self.seen.lock().unwrap().deliveries.clone()
     }
 
+    /// The event type of each delivery, in order.
+    fn delivered_types(&self) -> Vec<String> {
+        self.deliveries()
+            .iter()
+            .map(|d| {
+                let body: Value = serde_json::from_str(&d.body).unwrap();
+                body["type"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    }
+
     /// Each message id once, in the order first received, for one path.
     fn delivered_ids(&self, path: &str) -> Vec<String> {
         let mut ids: Vec<String> = Vec::new();
@@ -382,16 +393,7 @@ async fn only_the_types_asked_for_are_delivered_and_a_rotation_signs_twice_for_a
         assert_eq!(valid_signatures(&new, &delivery), 1);
         assert_eq!(valid_signatures(&old, &delivery), 1);
     }
-    let types: Vec<String> = receiver
-        .deliveries()
-        .iter()
-        .map(|d| {
-            serde_json::from_str::<Value>(&d.body).unwrap()["type"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let types = receiver.delivered_types();
     assert_eq!(types, ["webhook.secret_rotated", "transaction.created"]);
 
     // A day later, the old secret no longer signs.
@@ -823,16 +825,7 @@ async fn messages_written_before_a_kill_9_are_delivered_after_the_restart() {
     .await;
     child.kill().unwrap();
     child.wait().unwrap();
-    let types: Vec<String> = receiver
-        .deliveries()
-        .iter()
-        .map(|d| {
-            serde_json::from_str::<Value>(&d.body).unwrap()["type"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let types = receiver.delivered_types();
     assert_eq!(
         types,
         [
