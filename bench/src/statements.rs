@@ -203,6 +203,12 @@ pub async fn count() -> anyhow::Result<Table> {
         trusted_proxies: Default::default(),
         event_retention_days: 90,
         metrics_token: None,
+        // The webhook worker's look for due messages is no step's statement:
+        // it looks once at start, then not again while the steps are counted.
+        webhooks: latchkey::flex::webhooks::WebhookSettings {
+            poll_interval: Duration::from_secs(3600),
+            ..Default::default()
+        },
     };
     let application = Application::build(config).await?;
     let (app, key) = application

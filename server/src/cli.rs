@@ -11,6 +11,7 @@ use crate::{
         apps,
         clock::Clock,
         ids::{ApiKeyId, AppId},
+        webhooks::WebhookSettings,
         Flex, FlexError,
     },
     metrics::MetricsToken,
@@ -53,6 +54,10 @@ enum Command {
     /// /console with passkeys; there are no operator passwords).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Add, list and remove an app's webhook endpoints, and rotate their
+    /// secrets (Standard Webhooks; the server delivers the app's events).
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Write an app's users and passkeys in Latchkey's export format (JSON
     /// Lines, docs/EXPORT-FORMAT.md), public keys and all.
     Export {
@@ -196,6 +201,57 @@ enum AdminCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum WebhooksCommand {
+    /// Add an endpoint to an app; prints its id and its secret (`whsec_…`),
+    /// shown only now.
+    Add {
+        #[arg(long = "app")]
+        app_id: String,
+        /// Where to deliver: https://… (or http://…). A private or loopback
+        /// address is refused unless allowed.
+        #[arg(long)]
+        url: String,
+        /// An event type to deliver, of the audit log's (e.g. `nonce.verified`,
+        /// `webhook.created`); repeat for several. Default: every type.
+        #[arg(long = "event", value_name = "TYPE")]
+        events: Vec<String>,
+        /// Accept a private, loopback or link-local address (as `serve
+        /// --webhook-allow-private`, which delivery to it needs too).
+        #[arg(long, env = "LATCHKEY_WEBHOOK_ALLOW_PRIVATE")]
+        webhook_allow_private: bool,
+        /// Print JSON: {"id", "url", "event_types", "secret", ...}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List an app's endpoints (never their secrets).
+    List {
+        #[arg(long = "app")]
+        app_id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an endpoint, and its undelivered messages with it.
+    Remove {
+        #[arg(long = "app")]
+        app_id: String,
+        /// The endpoint's id (`wh_…`).
+        id: String,
+    },
+    /// Give an endpoint a new secret (printed once); the old one signs too
+    /// for 24 hours, so receivers can switch without losing a message.
+    RotateSecret {
+        #[arg(long = "app")]
+        app_id: String,
+        /// The endpoint's id (`wh_…`).
+        id: String,
+        /// Print JSON: {"id", "secret", "previous_secret_expires_at", ...}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(Debug, Args)]
 struct GlobalArgs {
     /// The database: `sqlite://FILE` (created if missing) or `postgres://…`.
@@ -302,6 +358,21 @@ struct ServeArgs {
         value_parser = MetricsToken::parse
     )]
     metrics_token: Option<MetricsToken>,
+
+    /// Let webhooks reach private, loopback, link-local and unique-local
+    /// addresses (refused by default: SSRF).
+    #[arg(long, env = "LATCHKEY_WEBHOOK_ALLOW_PRIVATE")]
+    webhook_allow_private: bool,
+
+    /// Milliseconds between the webhook worker's looks for due messages.
+    #[arg(
+        long,
+        env = "LATCHKEY_WEBHOOK_POLL_MS",
+        default_value_t = 1000,
+        value_name = "MS",
+        value_parser = clap::value_parser!(u64).range(10..=60_000)
+    )]
+    webhook_poll_ms: u64,
 }
 
 /// Parses the command line, runs the command, and reports a failure on
@@ -345,6 +416,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Apps(command)) => apps_command(command, &cli.global).await,
         Some(Command::Keys(command)) => keys_command(command, &cli.global).await,
         Some(Command::Admin(command)) => admin_command(command, &cli.global).await,
+        Some(Command::Webhooks(command)) => webhooks_command(command, &cli.global).await,
         Some(Command::Doctor(args)) => doctor(args, &cli.global).await,
         Some(Command::Backup { out }) => {
             let store = Store::open(&cli.global.database_url)
@@ -597,6 +669,88 @@ async fn admin_command(command: AdminCommand, global: &GlobalArgs) -> anyhow::Re
     Ok(())
 }
 
+async fn webhooks_command(command: WebhooksCommand, global: &GlobalArgs) -> anyhow::Result<()> {
+    let app_of = |text: &str| AppId::parse(text).ok_or(FlexError::AppNotFound);
+    let flex = Flex::new(connect(global).await?, Clock::system());
+    let shown = |created: &app::wire::webhooks::WebhookWithSecret| {
+        let mut json = serde_json::to_value(&created.webhook).unwrap_or_default();
+        json["secret"] = serde_json::Value::String(created.secret.clone());
+        json
+    };
+    match command {
+        WebhooksCommand::Add {
+            app_id,
+            url,
+            events,
+            webhook_allow_private,
+            json,
+        } => {
+            let flex = flex
+                .clone()
+                .allowing_private_webhooks(webhook_allow_private);
+            let created = flex
+                .create_webhook(&app_of(&app_id)?, &url, &events)
+                .await?;
+            if json {
+                println!("{}", shown(&created));
+            } else {
+                let types = if created.webhook.event_types.is_empty() {
+                    "every type".to_owned()
+                } else {
+                    created.webhook.event_types.join(", ")
+                };
+                println!("Added a webhook to app {app_id}");
+                println!("  id      {}", created.webhook.id);
+                println!("  url     {}", created.webhook.url);
+                println!("  events  {types}");
+                println!("  secret  {}", created.secret);
+                println!("The secret is shown only now: verify webhook-signature with it.");
+            }
+        }
+        WebhooksCommand::List { app_id, json } => {
+            let webhooks = flex.list_webhooks(&app_of(&app_id)?).await?;
+            if json {
+                println!("{}", serde_json::to_value(&webhooks)?);
+            } else if webhooks.is_empty() {
+                println!("No webhooks yet: add one with `latchkey webhooks add`.");
+            } else {
+                for w in webhooks {
+                    let types = if w.event_types.is_empty() {
+                        "*".to_owned()
+                    } else {
+                        w.event_types.join(",")
+                    };
+                    println!(
+                        "{}  {}  events={types}  created={}",
+                        w.id, w.url, w.created_at
+                    );
+                }
+            }
+        }
+        WebhooksCommand::Remove { app_id, id } => {
+            flex.remove_webhook(&app_of(&app_id)?, &id).await?;
+            println!("Removed webhook {id} of app {app_id}, and its undelivered messages.");
+        }
+        WebhooksCommand::RotateSecret { app_id, id, json } => {
+            let rotated = flex.rotate_webhook_secret(&app_of(&app_id)?, &id).await?;
+            if json {
+                println!("{}", shown(&rotated));
+            } else {
+                println!("New secret of webhook {id}: {}", rotated.secret);
+                println!(
+                    "The old secret signs too until {} (two signatures); the new one is shown only now.",
+                    rotated
+                        .webhook
+                        .previous_secret_expires_at
+                        .unwrap_or_default()
+                );
+            }
+        }
+    }
+    flex.store().close().await;
+    Ok(())
+}
+
 async fn doctor(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let site = find_site(args.site_root);
     let findings = crate::doctor::check(&crate::doctor::Checkup {
@@ -639,6 +793,11 @@ async fn serve(args: ServeArgs, global: GlobalArgs) -> anyhow::Result<()> {
         trusted_proxies: TrustedProxies::new(args.trusted_proxies),
         event_retention_days: args.event_retention_days,
         metrics_token: args.metrics_token,
+        webhooks: WebhookSettings {
+            allow_private: args.webhook_allow_private,
+            poll_interval: std::time::Duration::from_millis(args.webhook_poll_ms),
+            ..WebhookSettings::default()
+        },
     };
     let app = Application::build(config).await?;
     app.run_until_stopped(shutdown_signal()).await

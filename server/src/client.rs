@@ -10,6 +10,10 @@
 //! ```
 
 pub use app::wire::events::{EventPage, EventQuery};
+pub use app::wire::webhooks::{
+    CreateWebhookRequest, Webhook, WebhookAttempt, WebhookList, WebhookMessage, WebhookMessageList,
+    WebhookWithSecret,
+};
 use app::wire::{
     CreateAuthenticateTransactionRequest, CreateRegisterTransactionRequest, DeviceResponse,
     DevicesResponse, ErrorBody, RenameDeviceRequest, TransactionResponse, UserListQuery,
@@ -141,6 +145,7 @@ pub struct LatchkeyFlex {
     pub auth: Auth,
     pub user: User,
     pub events: Events,
+    pub webhooks: Webhooks,
 }
 
 impl LatchkeyFlex {
@@ -159,7 +164,8 @@ impl LatchkeyFlex {
         Self {
             auth: Auth(connection.clone()),
             user: User(connection.clone()),
-            events: Events(connection),
+            events: Events(connection.clone()),
+            webhooks: Webhooks(connection),
         }
     }
 }
@@ -274,6 +280,77 @@ impl Events {
         self.0
             .call(Method::GET, &["events"], Some(query), NO_BODY)
             .await
+    }
+}
+
+/// The app's webhook endpoints (Standard Webhooks) and their deliveries.
+#[derive(Clone, Debug)]
+pub struct Webhooks(Connection);
+
+impl Webhooks {
+    /// Adds an endpoint for these event types (none: every type); the answer
+    /// holds its secret, `whsec_…`, which is never shown again.
+    pub async fn create(
+        &self,
+        url: &str,
+        event_types: &[&str],
+    ) -> Result<WebhookWithSecret, ClientError> {
+        let body = CreateWebhookRequest {
+            url: url.to_owned(),
+            event_types: event_types.iter().map(|t| (*t).to_owned()).collect(),
+        };
+        self.0
+            .call(Method::POST, &["webhooks"], NO_QUERY, Some(&body))
+            .await
+    }
+
+    /// The app's endpoints (never their secrets).
+    pub async fn list(&self) -> Result<Vec<Webhook>, ClientError> {
+        let list: WebhookList = self
+            .0
+            .call(Method::GET, &["webhooks"], NO_QUERY, NO_BODY)
+            .await?;
+        Ok(list.webhooks)
+    }
+
+    /// Removes an endpoint, and its undelivered messages.
+    pub async fn remove(&self, webhook_id: &str) -> Result<(), ClientError> {
+        self.0
+            .call::<serde_json::Value>(Method::DELETE, &["webhooks", webhook_id], NO_QUERY, NO_BODY)
+            .await?;
+        Ok(())
+    }
+
+    /// A new secret (in the answer only); the old one signs too for 24 hours.
+    pub async fn rotate_secret(&self, webhook_id: &str) -> Result<WebhookWithSecret, ClientError> {
+        self.0
+            .call(
+                Method::POST,
+                &["webhooks", webhook_id, "rotate-secret"],
+                NO_QUERY,
+                NO_BODY,
+            )
+            .await
+    }
+
+    /// An endpoint's newest messages (at most `limit`, default 50), each with
+    /// its delivery attempts.
+    pub async fn messages(
+        &self,
+        webhook_id: &str,
+        limit: Option<i64>,
+    ) -> Result<Vec<WebhookMessage>, ClientError> {
+        let query = limit.map(|limit| [("limit", limit)]);
+        let list: WebhookMessageList = self
+            .0
+            .call(
+                Method::GET,
+                &["webhooks", webhook_id, "messages"],
+                query.as_ref(),
+                NO_BODY,
+            )
+            .await?;
+        Ok(list.messages)
     }
 }
 

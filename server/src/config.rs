@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use url::Url;
 
 use crate::{
-    flex::clock::Clock,
+    flex::{clock::Clock, webhooks::WebhookSettings},
     metrics::MetricsToken,
     traffic::{client_ip::TrustedProxies, limits::RateLimitConfig},
 };
@@ -33,6 +33,8 @@ pub struct Config {
     pub event_retention_days: u32,
     /// The bearer token `GET /metrics` asks for; `None`: the endpoint is open.
     pub metrics_token: Option<MetricsToken>,
+    /// How webhooks are delivered (`--webhook-allow-private`).
+    pub webhooks: WebhookSettings,
 }
 
 /// An origin (`scheme://host[:port]`) with no path, query or fragment.

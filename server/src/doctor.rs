@@ -303,7 +303,8 @@ fn sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
     })?
 }
 
-fn error_chain(error: &dyn std::error::Error) -> String {
+/// An error and its causes, in one line.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -18,7 +18,7 @@ use tower_http::{
 
 use crate::{
     config::{redact, Config, SiteFiles},
-    flex::{apps::Origin, Flex},
+    flex::{apps::Origin, webhooks::WebhookSettings, Flex},
     routes,
     site::{self, limits::SiteLimits},
     state::{AppState, Shared},
@@ -33,6 +33,7 @@ pub struct Application {
     limits: Arc<Limits>,
     site_limits: Arc<SiteLimits>,
     event_retention_days: u32,
+    webhooks: WebhookSettings,
 }
 
 impl Application {
@@ -42,7 +43,8 @@ impl Application {
             .await
             .with_context(|| format!("database {}", redact(&config.database_url)))?;
         let builtin_origin = Origin::parse(&config.public_url.origin())?;
-        let flex = Flex::new(store.clone(), config.clock.clone());
+        let flex = Flex::new(store.clone(), config.clock.clone())
+            .allowing_private_webhooks(config.webhooks.allow_private);
         let builtin = flex
             .ensure_builtin_app(&builtin_origin)
             .await
@@ -87,6 +89,7 @@ impl Application {
             limits,
             site_limits,
             event_retention_days: config.event_retention_days,
+            webhooks: config.webhooks,
         })
     }
 
@@ -150,6 +153,8 @@ impl Application {
             self.site_limits.clone(),
             self.event_retention_days,
         ));
+        // Delivers the webhook outbox (its state is all in the database).
+        let webhooks = tokio::spawn(self.flex.clone().run_webhook_worker(self.webhooks));
         axum::serve(
             self.listener,
             self.router
@@ -159,6 +164,7 @@ impl Application {
         .await
         .context("the server failed")?;
         sweeper.abort();
+        webhooks.abort();
         self.flex.store().close().await;
         tracing::info!("latchkey stopped cleanly");
         Ok(())

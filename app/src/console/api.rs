@@ -297,6 +297,19 @@ pub async fn list_keys(app_id: String) -> Result<Vec<ApiKeyView>, ServerFnError>
         .map_err(server::error)
 }
 
+/// An app's webhook endpoints and their recent deliveries.
+#[server(prefix = "/console/fn", endpoint = "webhooks")]
+pub async fn list_webhooks(
+    app_id: String,
+) -> Result<Vec<crate::wire::webhooks::WebhookDeliveries>, ServerFnError> {
+    let (console, by) = server::operator().await?;
+    console
+        .backend
+        .webhooks(&by, &app_id)
+        .await
+        .map_err(server::error)
+}
+
 #[server(prefix = "/console/fn", endpoint = "keys/create")]
 pub async fn create_key(app_id: String) -> Result<NewKeyView, ServerFnError> {
     let (console, by) = server::operator().await?;

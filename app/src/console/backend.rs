@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{AppOverview, EventsFilter};
-use crate::wire::events::EventPage;
+use crate::wire::{events::EventPage, webhooks::WebhookDeliveries};
 
 use super::{
     ApiKeyView, AppForm, AppView, InviteCeremony, NewKeyView, OperatorView, UserDetail,
@@ -113,6 +113,12 @@ pub trait ConsoleBackend: Send + Sync {
         by: &OperatorView,
         filter: &EventsFilter,
     ) -> Result<EventPage, ConsoleError>;
+    /// An app's webhook endpoints, each with its recent messages and their attempts.
+    async fn webhooks(
+        &self,
+        by: &OperatorView,
+        app_id: &str,
+    ) -> Result<Vec<WebhookDeliveries>, ConsoleError>;
     /// Every app's registrations and sign-ins in the last 24 hours.
     async fn overview(&self, by: &OperatorView) -> Result<Vec<AppOverview>, ConsoleError>;
     /// Returns how many passkeys went.

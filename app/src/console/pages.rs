@@ -9,8 +9,8 @@ use leptos_router::{
 use super::{
     api::{
         check_invite, current_operator, get_app, get_user, list_apps, list_events, list_keys,
-        list_users, overview, CreateApp, CreateKey, RenamePasskey, RevokeAllPasskeys, RevokeKey,
-        RevokePasskey, SignOut, UpdateApp,
+        list_users, list_webhooks, overview, CreateApp, CreateKey, RenamePasskey,
+        RevokeAllPasskeys, RevokeKey, RevokePasskey, SignOut, UpdateApp,
     },
     ceremony::{CopyButton, InviteRegister, PasskeySignIn},
     when, AppOverview, AppView, ConsolePasskey, NewKeyView, OperatorView, UserView,
@@ -551,6 +551,67 @@ fn AppDetail() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
+                    Err(error) => view! { <p class="error">{message(&error)}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+        {move || view! { <Webhooks app_id=app_id()/> }}
+    }
+}
+
+/// An app's webhook endpoints and their recent deliveries (read-only: the
+/// CLI and the API add, remove and rotate them).
+#[component]
+fn Webhooks(app_id: String) -> impl IntoView {
+    let webhooks = Resource::new(move || app_id.clone(), list_webhooks);
+    view! {
+        <section class="card" aria-labelledby="webhooks-heading">
+            <h2 id="webhooks-heading">"Webhooks"</h2>
+            <Transition fallback=|| view! { <p>"Loading webhooks…"</p> }>
+                {move || webhooks.get().map(|found| match found {
+                    Ok(found) if found.is_empty() => view! {
+                        <p data-testid="no-webhooks">"No webhooks: add one with " <code>"latchkey webhooks add"</code> " or the API."</p>
+                    }.into_any(),
+                    Ok(found) => found.into_iter().map(|endpoint| {
+                        let types = if endpoint.webhook.event_types.is_empty() {
+                            "every event".to_owned()
+                        } else {
+                            endpoint.webhook.event_types.join(", ")
+                        };
+                        view! {
+                            <div data-testid="webhook" data-webhook-id=endpoint.webhook.id.clone()>
+                                <h3><code>{endpoint.webhook.url.clone()}</code></h3>
+                                <p class="meta"><code>{endpoint.webhook.id.clone()}</code> " · " {types} " · created " {when(&endpoint.webhook.created_at)}</p>
+                                {if endpoint.messages.is_empty() {
+                                    view! { <p>"No deliveries yet."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <table class="table" data-testid="deliveries">
+                                            <thead><tr><th>"Event"</th><th>"Status"</th><th>"Attempts"</th><th>"Last answer"</th><th>"Next attempt"</th></tr></thead>
+                                            <tbody>
+                                                {endpoint.messages.into_iter().map(|m| {
+                                                    let last = m.attempts.last().map(|a| match (&a.status_code, &a.error) {
+                                                        (Some(code), _) => format!("{code} in {} ms", a.duration_ms),
+                                                        (None, Some(error)) => error.clone(),
+                                                        (None, None) => String::new(),
+                                                    }).unwrap_or_default();
+                                                    view! {
+                                                        <tr data-testid="delivery" title=m.id.clone()>
+                                                            <td>{m.event_type.clone().unwrap_or_else(|| "(swept)".into())}</td>
+                                                            <td>{m.status.clone()}</td>
+                                                            <td>{m.attempt_count}</td>
+                                                            <td>{last}</td>
+                                                            <td>{m.next_attempt_at.as_deref().map(when).unwrap_or_default()}</td>
+                                                        </tr>
+                                                    }
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    }.into_any()
+                                }}
+                            </div>
+                        }
+                    }).collect_view().into_any(),
                     Err(error) => view! { <p class="error">{message(&error)}</p> }.into_any(),
                 })}
             </Transition>

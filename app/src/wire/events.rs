@@ -47,11 +47,19 @@ pub enum EventType {
     OperatorSignedIn,
     #[serde(rename = "operator.revoked")]
     OperatorRevoked,
+    /// A webhook endpoint was added to the app (its URL and event types in the detail).
+    #[serde(rename = "webhook.created")]
+    WebhookCreated,
+    #[serde(rename = "webhook.removed")]
+    WebhookRemoved,
+    /// A webhook endpoint's secret was replaced (the old one signs on for a grace period).
+    #[serde(rename = "webhook.secret_rotated")]
+    WebhookSecretRotated,
 }
 
 impl EventType {
     /// Every type, in the order people read them.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 19] = [
         Self::TransactionCreated,
         Self::HandshakeStarted,
         Self::RegistrationFinished,
@@ -68,6 +76,9 @@ impl EventType {
         Self::OperatorRegistered,
         Self::OperatorSignedIn,
         Self::OperatorRevoked,
+        Self::WebhookCreated,
+        Self::WebhookRemoved,
+        Self::WebhookSecretRotated,
     ];
 
     /// The dotted name, as stored and sent.
@@ -89,6 +100,9 @@ impl EventType {
             Self::OperatorRegistered => "operator.registered",
             Self::OperatorSignedIn => "operator.signed_in",
             Self::OperatorRevoked => "operator.revoked",
+            Self::WebhookCreated => "webhook.created",
+            Self::WebhookRemoved => "webhook.removed",
+            Self::WebhookSecretRotated => "webhook.secret_rotated",
         }
     }
 

@@ -18,6 +18,7 @@
 pub mod client;
 pub mod events;
 pub mod management;
+pub mod webhooks;
 
 pub use client::*;
 pub use management::*;

@@ -60,6 +60,7 @@ impl From<FlexError> for ConsoleError {
                 Self::Invalid("That passkey confirmation is no longer valid. Try again.".into())
             }
             FlexError::TooManyPasskeys(_) => Self::Invalid(error.to_string()),
+            FlexError::WebhookNotFound => Self::NotFound("This app has no such webhook.".into()),
             other => Self::internal(Unexpected(other)),
         }
     }
@@ -281,6 +282,23 @@ impl ConsoleBackend for InProcess {
                 revoked_at: key.revoked_at.map(|at| rfc3339(Some(at))),
             })
             .collect())
+    }
+
+    async fn webhooks(
+        &self,
+        _by: &OperatorView,
+        app_id: &str,
+    ) -> Result<Vec<app::wire::webhooks::WebhookDeliveries>, ConsoleError> {
+        let app = self.app(app_id).await?;
+        let mut found = Vec::new();
+        for webhook in self.flex.list_webhooks(&app.id).await? {
+            let messages = self
+                .flex
+                .webhook_messages(&app.id, &webhook.id, Some(10))
+                .await?;
+            found.push(app::wire::webhooks::WebhookDeliveries { webhook, messages });
+        }
+        Ok(found)
     }
 
     async fn create_key(

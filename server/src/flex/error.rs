@@ -20,6 +20,8 @@ pub enum FlexError {
     TransactionNotFound,
     #[error("The handshake is unknown, expired, or already finished.")]
     HandshakeNotFound,
+    #[error("The webhook does not exist.")]
+    WebhookNotFound,
     #[error("The user has no passkeys.")]
     UserHasNoPasskeys,
     /// The cause is for the log only: callers get the fixed sentence.
@@ -71,6 +73,7 @@ impl FlexError {
             Self::TransactionNotFound => "transaction_not_found",
             Self::HandshakeNotFound => "handshake_not_found",
             Self::UserHasNoPasskeys => "user_has_no_passkeys",
+            Self::WebhookNotFound => "webhook_not_found",
             Self::CredentialAlreadyRegistered => "credential_already_registered",
             Self::TooManyPasskeys(_) => "too_many_passkeys",
             Self::Internal(_) => "internal_server_error",

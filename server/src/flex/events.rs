@@ -315,7 +315,7 @@ impl Flex {
     }
 }
 
-fn event_of(row: EventRow) -> Result<Event, FlexError> {
+pub(crate) fn event_of(row: EventRow) -> Result<Event, FlexError> {
     let unknown =
         |what: &str, text: &str| anyhow::anyhow!("a stored event has an unknown {what} `{text}`");
     Ok(Event {

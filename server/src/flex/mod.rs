@@ -15,6 +15,7 @@ pub mod ids;
 pub mod operators;
 pub mod transfer;
 pub mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -31,6 +32,8 @@ pub struct Flex {
     clock: clock::Clock,
     cache: Arc<cache::Cache>,
     metrics: Metrics,
+    /// Webhooks may reach private addresses (`--webhook-allow-private`).
+    webhook_allow_private: bool,
 }
 
 impl Flex {
@@ -40,6 +43,7 @@ impl Flex {
             store,
             clock,
             cache: Arc::default(),
+            webhook_allow_private: false,
         }
     }
 

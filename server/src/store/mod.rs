@@ -20,6 +20,7 @@ mod finishes;
 mod site;
 mod transfer;
 mod users;
+mod webhooks;
 
 use std::{str::FromStr, time::Duration};
 
@@ -46,6 +47,7 @@ pub use transfer::{
     ExportPasskeyRow, ExportUserRow, ImportItem, ImportOutcome, ImportPasskey, ImportUser,
 };
 pub use users::{NewPasskey, NewUser, PasskeyRow, UserRow};
+pub use webhooks::{AttemptRow, ClaimedMessage, MessageRow, Settlement, WebhookRow};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

@@ -11,14 +11,17 @@ use latchkey::store::Store;
 
 use crate::helpers::TestDatabase;
 
-fn latchkey() -> Command {
+pub fn latchkey() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-    command.env_remove("RUST_LOG").env_remove("DATABASE_URL");
+    command
+        .env_remove("RUST_LOG")
+        .env_remove("DATABASE_URL")
+        .env_remove("LATCHKEY_WEBHOOK_ALLOW_PRIVATE");
     command
 }
 
 /// `apps create --json` for an app of `http://localhost:3000`: its id and API key.
-fn create_local_app(database_url: &str, name: &str) -> (String, String) {
+pub fn create_local_app(database_url: &str, name: &str) -> (String, String) {
     let created = latchkey()
         .args(["apps", "create", "--name", name])
         .args(["--origin", "http://localhost:3000", "--json"])

@@ -475,6 +475,7 @@ async fn console_server_functions_refuse_without_a_session_and_from_another_site
             vec![("app_id", app_id), ("user_id", "x")],
         ),
         ("overview", vec![]),
+        ("webhooks", vec![("app_id", app_id)]),
         (
             "events",
             vec![
@@ -708,4 +709,52 @@ async fn keys_list_their_last_use_and_users_lose_their_passkeys_to_revoke_all() 
         StatusCode::NOT_FOUND,
         "no such user",
     );
+}
+
+#[tokio::test]
+async fn the_app_page_shows_its_webhooks_and_their_recent_deliveries_never_a_secret() {
+    let app = spawn_app().await;
+    let mut ada = Browser::new(&app);
+    ada.accept(&invite(&app, "Ada").await).await;
+    let app_id = app.app_id.clone();
+
+    let (status, body) = ada.call("webhooks", &[("app_id", &app_id)]).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "[]"));
+    // A delivery that cannot reach its (private) address, tried once.
+    let parsed = latchkey::flex::ids::AppId::parse(&app_id).unwrap();
+    let created = app
+        .core
+        .clone()
+        .allowing_private_webhooks(true)
+        .create_webhook(&parsed, "http://127.0.0.1:9/hook", &[])
+        .await
+        .unwrap();
+    issued(&created.secret);
+    let mut shown = Value::Null;
+    for _ in 0..300 {
+        let (status, body) = ada.call("webhooks", &[("app_id", &app_id)]).await;
+        assert_eq!(status, 200, "{body}");
+        shown = serde_json::from_str(&body).unwrap();
+        if shown[0]["messages"][0]["attempts"]
+            .as_array()
+            .is_some_and(|attempts| attempts.len() == 1)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        shown[0]["webhook"]["id"],
+        created.webhook.id.as_str(),
+        "{shown}"
+    );
+    let message = &shown[0]["messages"][0];
+    assert_eq!(message["event_type"], "webhook.created", "{shown}");
+    assert_eq!(message["status"], "pending");
+    assert!(message["attempts"][0]["error"].is_string(), "{shown}");
+    assert!(!shown.to_string().contains("whsec_"), "never the secret");
+    // Another app's page does not show them.
+    let (other, _) = app.other_app().await;
+    let (_, body) = ada.call("webhooks", &[("app_id", &other)]).await;
+    assert_eq!(body, "[]");
 }

@@ -124,6 +124,7 @@ pub fn test_config_with_limits(
         trusted_proxies: Default::default(),
         event_retention_days: 90,
         metrics_token: None,
+        webhooks: Default::default(),
     }
 }
 
@@ -251,7 +252,7 @@ fn issued_in(body: &Value) {
             for (name, value) in fields {
                 match (name.as_str(), value) {
                     (
-                        "transaction_id" | "nonce" | "challenge" | "api_key" | "key",
+                        "transaction_id" | "nonce" | "challenge" | "api_key" | "key" | "secret",
                         Value::String(secret),
                     ) => issued(secret),
                     // A handshake's id (43 characters; public ids are 32 hex digits).

@@ -30,3 +30,4 @@ mod site_limits;
 mod step_up;
 mod sweep;
 mod upgrades;
+mod webhooks;

@@ -24,6 +24,7 @@ fn concrete(app: &TestApp, path: &str) -> String {
         .replace("{user_id}", "3f9c2b1e-8d7a-4c6b-9e5f-1a2b3c4d5e6f")
         .replace("{device_id}", "Rk4nW8qZ2xV6mT0pL9jH3bY7")
         .replace("{file}", "1password-icon-light.svg")
+        .replace("{webhook_id}", "wh_5b2e8f0c1d4a4e7b9c3f6a8d0e2b4c6f")
 }
 
 /// The `{name}`s of a path.

@@ -55,7 +55,8 @@ impl ApiError {
             | E::UserNotFound
             | E::DeviceNotFound
             | E::TransactionNotFound
-            | E::HandshakeNotFound => StatusCode::NOT_FOUND,
+            | E::HandshakeNotFound
+            | E::WebhookNotFound => StatusCode::NOT_FOUND,
             E::ActionMismatch => StatusCode::FORBIDDEN,
             E::UserHasNoPasskeys | E::CredentialAlreadyRegistered | E::TooManyPasskeys(_) => {
                 StatusCode::CONFLICT

@@ -6,6 +6,7 @@ mod error;
 mod json;
 mod management;
 mod reference;
+mod webhooks;
 mod wire;
 
 use std::sync::LazyLock;
@@ -74,6 +75,10 @@ fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         ))
         .routes(routes!(management::list_events))
         .routes(routes!(management::export_app))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(webhooks::remove_webhook))
+        .routes(routes!(webhooks::rotate_webhook_secret))
+        .routes(routes!(webhooks::list_webhook_messages))
         .routes(routes!(openapi_document))
         .routes(routes!(provider_icon));
     let client = OpenApiRouter::new()

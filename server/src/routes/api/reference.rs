@@ -67,10 +67,12 @@ fn complete_operation(operation: &mut Operation) {
         content.example = Some(request.unwrap_or_else(|| panic!("{id}: no request example")));
     }
     if let Some(example) = success {
-        if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") {
-            for (media_type, content) in ok.content.iter_mut() {
-                if !media_type.starts_with("image/") {
-                    content.example = Some(example.clone());
+        for status in ["200", "201"] {
+            if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut(status) {
+                for (media_type, content) in ok.content.iter_mut() {
+                    if !media_type.starts_with("image/") {
+                        content.example = Some(example.clone());
+                    }
                 }
             }
         }
@@ -154,6 +156,11 @@ fn errors(id: &str, has_body: bool) -> Vec<ApiError> {
                 E::HandshakeNotFound,
             ],
         ),
+        "list_webhooks"
+        | "create_webhook"
+        | "remove_webhook"
+        | "rotate_webhook_secret"
+        | "list_webhook_messages" => (management, webhook_errors(id)),
         // No body and no app: they answer 200, or 404 with no body.
         "openapi_document" | "provider_icon" => return Vec::new(),
         other => panic!("{other}: say in reference.rs which errors it answers"),
@@ -442,7 +449,93 @@ fn examples(id: &str) -> (Option<Value>, Option<Value>) {
             })),
         ),
         "provider_icon" => (None, None),
+        "list_webhooks"
+        | "create_webhook"
+        | "remove_webhook"
+        | "rotate_webhook_secret"
+        | "list_webhook_messages" => webhook_examples(id),
         other => panic!("{other}: give it examples in reference.rs"),
+    }
+}
+
+/// The errors of a webhook operation beyond the management API's own.
+fn webhook_errors(id: &str) -> Vec<FlexError> {
+    match id {
+        "create_webhook" => vec![FlexError::invalid(
+            "url must reach a public address: 10.0.0.7 is a private or reserved address (the \
+             server allows private ones with --webhook-allow-private)",
+        )],
+        "list_webhooks" => vec![],
+        _ => vec![FlexError::WebhookNotFound],
+    }
+}
+
+/// The example request and success bodies of a webhook operation.
+fn webhook_examples(id: &str) -> (Option<Value>, Option<Value>) {
+    use crate::flex::webhooks::{
+        CreateWebhookRequest, Webhook, WebhookAttempt, WebhookList, WebhookMessage,
+        WebhookMessageList, WebhookWithSecret,
+    };
+    let webhook = |rotated: bool| Webhook {
+        id: "wh_5b2e8f0c1d4a4e7b9c3f6a8d0e2b4c6f".into(),
+        url: "https://shop.example.com/hooks/latchkey".into(),
+        event_types: vec!["authentication.finished".into(), "passkey.revoked".into()],
+        created_at: "2026-11-26T12:00:00Z".into(),
+        previous_secret_expires_at: rotated.then(|| "2026-11-27T12:00:00Z".into()),
+    };
+    let with_secret = |rotated: bool| {
+        Some(to_json(&WebhookWithSecret {
+            webhook: webhook(rotated),
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwC1oFV4b5Kdc=".into(),
+        }))
+    };
+    match id {
+        "list_webhooks" => (
+            None,
+            Some(to_json(&WebhookList {
+                webhooks: vec![webhook(false)],
+            })),
+        ),
+        "create_webhook" => (
+            Some(to_json(&CreateWebhookRequest {
+                url: "https://shop.example.com/hooks/latchkey".into(),
+                event_types: vec!["authentication.finished".into(), "passkey.revoked".into()],
+            })),
+            with_secret(false),
+        ),
+        "rotate_webhook_secret" => (None, with_secret(true)),
+        "list_webhook_messages" => (
+            None,
+            Some(to_json(&WebhookMessageList {
+                messages: vec![WebhookMessage {
+                    id: "msg_9f8e7d6c5b4a49382716a5b4c3d2e1f0".into(),
+                    event_id: Some("evt_0a1b2c3d4e5f46a7b8c9d0e1f2a3b4c5".into()),
+                    event_type: Some("authentication.finished".into()),
+                    status: "delivered".into(),
+                    attempt_count: 2,
+                    next_attempt_at: None,
+                    created_at: "2026-11-26T12:00:00Z".into(),
+                    finished_at: Some("2026-11-26T12:00:05Z".into()),
+                    attempts: vec![
+                        WebhookAttempt {
+                            attempt: 1,
+                            at: "2026-11-26T12:00:00Z".into(),
+                            status_code: Some(503),
+                            error: Some("the receiver answered 503".into()),
+                            duration_ms: 41,
+                        },
+                        WebhookAttempt {
+                            attempt: 2,
+                            at: "2026-11-26T12:00:05Z".into(),
+                            status_code: Some(200),
+                            error: None,
+                            duration_ms: 38,
+                        },
+                    ],
+                }],
+            })),
+        ),
+        _ => (None, None),
     }
 }
 
