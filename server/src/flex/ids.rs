@@ -114,6 +114,10 @@ token!(
     EventId, bytes = 16, prefix = "evt_", secret = false, make = random_hex, check = is_hex
 );
 token!(
+    /// An app's signing key (`kid` in its tokens and its JWKS), public.
+    SigningKeyId, bytes = 16, prefix = "kid_", secret = false, make = random_hex, check = is_hex
+);
+token!(
     /// An API key's public handle, for listing and revoking.
     ApiKeyId, bytes = 16, prefix = "", secret = false, make = random_hex, check = is_hex
 );

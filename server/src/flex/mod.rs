@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod operators;
+pub mod signing;
 pub mod transfer;
 pub mod users;
 
@@ -31,6 +32,8 @@ pub struct Flex {
     clock: clock::Clock,
     cache: Arc<cache::Cache>,
     metrics: Metrics,
+    /// The secret key and issuer of signed results (`with_signing`).
+    signing: signing::Signing,
 }
 
 impl Flex {
@@ -40,6 +43,7 @@ impl Flex {
             store,
             clock,
             cache: Arc::default(),
+            signing: signing::Signing::default(),
         }
     }
 

@@ -6,7 +6,7 @@ use webauthn_rs::prelude::{
     PublicKeyCredential,
 };
 
-use super::{CeremonyKind, Handshake};
+use super::{CeremonyKind, Finished, Handshake};
 use crate::{
     flex::{
         apps::App,
@@ -142,7 +142,7 @@ impl Flex {
         transaction: Option<&TransactionId>,
         handshake_id: &HandshakeId,
         response: &PublicKeyCredential,
-    ) -> Result<Nonce, FlexError> {
+    ) -> Result<Finished, FlexError> {
         let mut external_id = None;
         let finished = self
             .try_finish_authentication(app, transaction, handshake_id, response, &mut external_id)
@@ -168,7 +168,7 @@ impl Flex {
         handshake_id: &HandshakeId,
         response: &PublicKeyCredential,
         known_user: &mut Option<String>,
-    ) -> Result<Nonce, FlexError> {
+    ) -> Result<Finished, FlexError> {
         let cred_id: &[u8] = response.raw_id.as_ref();
         let handshake = self
             .find_handshake(app, handshake_id, transaction, Some(cred_id))
@@ -217,6 +217,11 @@ impl Flex {
         passkey.update_credential(&result);
         let nonce = Nonce::generate();
         let now = self.now();
+        // Signed before the write: a failure to sign writes nothing, and the
+        // token is handed out only if the write commits.
+        let signed_result = self
+            .sign_result(app, Some(external_id), passkey_id, now, None)
+            .await?;
         let event = NewEvent {
             device_id: Some(passkey_id.clone()),
             ..kind.event(
@@ -245,7 +250,10 @@ impl Flex {
             })
             .await?;
         match written {
-            Finish::Written => Ok(nonce),
+            Finish::Written => Ok(Finished {
+                nonce,
+                signed_result,
+            }),
             Finish::HandshakeGone => Err(FlexError::HandshakeNotFound),
             Finish::UserGone => Err(refused("the user was removed")),
             _ => Err(refused(

@@ -101,6 +101,14 @@ pub struct Handshake {
     pub challenge: Value,
 }
 
+/// What a successful finish answers: the nonce for the app's backend, and the
+/// signed result (a JWT) when the app has signed results on.
+#[derive(Debug)]
+pub struct Finished {
+    pub nonce: Nonce,
+    pub signed_result: Option<String>,
+}
+
 /// A live handshake, read (not consumed) before verification.
 struct Pending {
     kind: CeremonyKind,
