@@ -203,6 +203,7 @@ pub async fn count() -> anyhow::Result<Table> {
         trusted_proxies: Default::default(),
         event_retention_days: 90,
         metrics_token: None,
+        secret_key: None,
     };
     let application = Application::build(config).await?;
     let (app, key) = application

@@ -11,6 +11,7 @@ use crate::{
         apps,
         clock::Clock,
         ids::{ApiKeyId, AppId},
+        signing::{SecretKey, Signing},
         Flex, FlexError,
     },
     metrics::MetricsToken,
@@ -49,6 +50,9 @@ enum Command {
     /// Create and revoke an app's API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Rotate the keys an app's signed results are signed with.
+    #[command(subcommand)]
+    SigningKeys(crate::apps_cli::SigningKeysCommand),
     /// Invite, list and revoke the console's operators (who sign in to
     /// /console with passkeys; there are no operator passwords).
     #[command(subcommand)]
@@ -129,6 +133,16 @@ enum AppsCommand {
         #[arg(long, value_name = "N")]
         max_passkeys: Option<u64>,
         /// Print JSON: {"app_id", "api_key", "key_id", "rp_id", "origins"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change an app: only the options given change, each checked as `apps
+    /// create` checks it.
+    Update {
+        app_id: String,
+        #[command(flatten)]
+        changes: crate::apps_cli::AppChanges,
+        /// Print the app as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -217,6 +231,20 @@ struct GlobalArgs {
         global = true
     )]
     log_format: LogFormat,
+
+    /// 32 random bytes in base64 that seal apps' signing keys (signed
+    /// results): `openssl rand -base64 32`. The same on every instance; back it
+    /// up, as the signing keys are lost without it. Prefer the variable, which
+    /// `ps` does not show.
+    #[arg(
+        long,
+        env = "LATCHKEY_SECRET_KEY",
+        global = true,
+        hide_env_values = true,
+        value_name = "BASE64",
+        value_parser = SecretKey::parse
+    )]
+    secret_key: Option<SecretKey>,
 }
 
 #[derive(Debug, Args)]
@@ -344,6 +372,12 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve(args, cli.global).await,
         Some(Command::Apps(command)) => apps_command(command, &cli.global).await,
         Some(Command::Keys(command)) => keys_command(command, &cli.global).await,
+        Some(Command::SigningKeys(command)) => {
+            let flex = core(&cli.global).await?;
+            let done = crate::apps_cli::signing_keys(&flex, command).await;
+            flex.store().close().await;
+            done
+        }
         Some(Command::Admin(command)) => admin_command(command, &cli.global).await,
         Some(Command::Doctor(args)) => doctor(args, &cli.global).await,
         Some(Command::Backup { out }) => {
@@ -401,8 +435,19 @@ async fn connect(global: &GlobalArgs) -> anyhow::Result<Store> {
         .context("could not open the database (DATABASE_URL)")
 }
 
+/// The core over the database, with the secret key (a command signs nothing,
+/// so it has no issuer).
+async fn core(global: &GlobalArgs) -> anyhow::Result<Flex> {
+    Ok(
+        Flex::new(connect(global).await?, Clock::system()).with_signing(Signing {
+            secret_key: global.secret_key.clone(),
+            public_origin: None,
+        }),
+    )
+}
+
 async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Result<()> {
-    let flex = Flex::new(connect(global).await?, Clock::system());
+    let flex = core(global).await?;
     match command {
         AppsCommand::Create {
             name,
@@ -437,6 +482,11 @@ async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Resu
                 println!("The API key is shown only now: store it as a secret of your backend.");
             }
         }
+        AppsCommand::Update {
+            app_id,
+            changes,
+            json,
+        } => crate::apps_cli::update(&flex, &app_id, changes, json).await?,
         AppsCommand::List { json } => {
             let apps = flex.list_apps().await?;
             if json {
@@ -605,6 +655,7 @@ async fn doctor(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         site: &site,
         limits_per_ip: args.rate_limit_ip > 0 || args.rate_limit_management_ip > 0,
         trusted_proxies: args.trusted_proxies.len(),
+        secret_key: global.secret_key.as_ref(),
     })
     .await;
     for finding in &findings {
@@ -639,6 +690,7 @@ async fn serve(args: ServeArgs, global: GlobalArgs) -> anyhow::Result<()> {
         trusted_proxies: TrustedProxies::new(args.trusted_proxies),
         event_retention_days: args.event_retention_days,
         metrics_token: args.metrics_token,
+        secret_key: global.secret_key,
     };
     let app = Application::build(config).await?;
     app.run_until_stopped(shutdown_signal()).await

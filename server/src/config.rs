@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use url::Url;
 
 use crate::{
-    flex::clock::Clock,
+    flex::{clock::Clock, signing::SecretKey},
     metrics::MetricsToken,
     traffic::{client_ip::TrustedProxies, limits::RateLimitConfig},
 };
@@ -33,6 +33,9 @@ pub struct Config {
     pub event_retention_days: u32,
     /// The bearer token `GET /metrics` asks for; `None`: the endpoint is open.
     pub metrics_token: Option<MetricsToken>,
+    /// The key that seals apps' signing keys (signed results); `serve`
+    /// refuses to start without it while any app has signed results on.
+    pub secret_key: Option<SecretKey>,
 }
 
 /// An origin (`scheme://host[:port]`) with no path, query or fragment.

@@ -124,6 +124,7 @@ pub fn test_config_with_limits(
         trusted_proxies: Default::default(),
         event_retention_days: 90,
         metrics_token: None,
+        secret_key: None,
     }
 }
 
