@@ -258,7 +258,8 @@ impl ConsoleBackend for InProcess {
         form: &AppForm,
     ) -> Result<(), ConsoleError> {
         let app = self.app(app_id).await?;
-        let new = parse_form(form)?;
+        // The form's settings; signed results as they are (their own toggle changes them).
+        let new = parse_form(form)?.with_signed_results(app.signed_results);
         self.flex.update_app(&app.id, &new).await?;
         Ok(())
     }

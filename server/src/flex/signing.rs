@@ -210,10 +210,8 @@ impl Flex {
         let pkcs8 = key
             .to_pkcs8_der()
             .map_err(|e| anyhow::anyhow!("could not encode a signing key: {e}"))?;
-        let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
-            &key.public_key(),
-            false,
-        );
+        let point =
+            p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&key.public_key(), false);
         let (Some(x), Some(y)) = (point.x(), point.y()) else {
             return Err(anyhow::anyhow!("a P-256 public key without coordinates").into());
         };
@@ -317,12 +315,16 @@ impl Flex {
     /// new key's id.
     pub async fn rotate_signing_key(&self, app: &AppId) -> Result<SigningKeyId, FlexError> {
         self.app(app).await?;
-        let old = self.store.find_current_signing_key(app).await?.ok_or_else(|| {
-            FlexError::invalid(
-                "this app has no signing key to rotate: turn signed results on first \
+        let old = self
+            .store
+            .find_current_signing_key(app)
+            .await?
+            .ok_or_else(|| {
+                FlexError::invalid(
+                    "this app has no signing key to rotate: turn signed results on first \
                  (`latchkey apps update APP_ID --signed-results true`)",
-            )
-        })?;
+                )
+            })?;
         let new = self.new_signing_key(app)?;
         let now = self.now();
         let event = NewEvent {
@@ -441,7 +443,14 @@ mod tests {
     #[test]
     fn claims_expire_within_five_minutes_and_carry_a_fresh_jti() {
         let app = AppId::generate();
-        let claims = signed_result_claims("https://a.example/v1/apps/x", &app, "u", "d", 1_000_500, None);
+        let claims = signed_result_claims(
+            "https://a.example/v1/apps/x",
+            &app,
+            "u",
+            "d",
+            1_000_500,
+            None,
+        );
         assert_eq!(claims.iat, 1000);
         assert!(claims.exp > claims.iat && claims.exp - claims.iat <= 300);
         assert_eq!(claims.amr, ["webauthn"]);
@@ -449,6 +458,9 @@ mod tests {
         let again = signed_result_claims("i", &app, "u", "d", 1_000_500, Some("h"));
         assert_ne!(claims.jti, again.jti);
         assert_eq!(again.action_hash.as_deref(), Some("h"));
-        assert!(serde_json::to_value(&claims).unwrap().get("action_hash").is_none());
+        assert!(serde_json::to_value(&claims)
+            .unwrap()
+            .get("action_hash")
+            .is_none());
     }
 }

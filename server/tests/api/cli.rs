@@ -11,7 +11,7 @@ use latchkey::store::Store;
 
 use crate::helpers::TestDatabase;
 
-fn latchkey() -> Command {
+pub fn latchkey() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
     command.env_remove("RUST_LOG").env_remove("DATABASE_URL");
     command

@@ -252,7 +252,8 @@ fn issued_in(body: &Value) {
             for (name, value) in fields {
                 match (name.as_str(), value) {
                     (
-                        "transaction_id" | "nonce" | "challenge" | "api_key" | "key",
+                        "transaction_id" | "nonce" | "challenge" | "api_key" | "key"
+                        | "signed_result",
                         Value::String(secret),
                     ) => issued(secret),
                     // A handshake's id (43 characters; public ids are 32 hex digits).
