@@ -30,6 +30,7 @@ use sqlx::Row;
 
 use crate::{
     cli::latchkey,
+    console::{invite, Browser},
     helpers::{spawn_app_with, test_config_with_limits, TestApp},
 };
 
@@ -693,4 +694,67 @@ async fn signing_keys_rotate_through_the_cli_and_the_jwks_of_an_unknown_app_is_n
         serde_json::from_slice::<Value>(&unknown).unwrap()["code"],
         "app_not_found"
     );
+}
+
+#[tokio::test]
+async fn an_operator_turns_signed_results_on_and_off_and_rotates_the_key_in_the_console() {
+    let app = spawn_app_with_secret_key().await;
+    let mut ada = Browser::new(&app);
+    ada.accept(&invite(&app, "Ada").await).await;
+    let id = AppId::parse(&app.app_id).unwrap();
+    let app_id = app.app_id.as_str();
+
+    let (status, body) = ada
+        .call("apps/signed-results", &[("app_id", app_id), ("on", "yes")])
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(!app.core.app(&id).await.unwrap().signed_results);
+    let (status, body) = ada
+        .call("apps/signed-results", &[("app_id", app_id), ("on", "true")])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, shown) = ada.call("app", &[("app_id", app_id)]).await;
+    let (status, kid) = ada
+        .call("apps/rotate-signing-key", &[("app_id", app_id)])
+        .await;
+    assert_eq!(status, 200, "{kid}");
+    let (_, _, jwks) = fetch_jwks(&app, app_id).await;
+    // Saving the settings form keeps signed results as they are.
+    let (status, body) = ada
+        .call(
+            "apps/update",
+            &[
+                ("app_id", app_id),
+                ("name", "Renamed"),
+                ("origins", &app.address),
+                ("rp_id", ""),
+                ("webauthn_timeout", ""),
+                ("transaction_ttl", ""),
+                ("nonce_ttl", ""),
+                ("max_passkeys", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let still_on = app.core.app(&id).await.unwrap().signed_results;
+    let (status, body) = ada
+        .call(
+            "apps/signed-results",
+            &[("app_id", app_id), ("on", "false")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    assert_eq!(
+        serde_json::from_str::<Value>(&shown).unwrap()["signed_results"],
+        true
+    );
+    let jwks: Value = serde_json::from_slice(&jwks).unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        Value::String(serde_json::from_str(&kid).unwrap()),
+        jwks["keys"][0]["kid"]
+    );
+    assert!(still_on);
+    assert!(!app.core.app(&id).await.unwrap().signed_results);
 }

@@ -48,6 +48,21 @@ impl App {
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.origins.iter().any(|o| o == origin)
     }
+
+    /// The app's settings as `update_app` takes them, to change some and keep the rest.
+    pub fn settings(&self) -> Result<NewApp, FlexError> {
+        let new = NewApp::parse(&self.name, &self.origins, Some(&self.rp_id))?;
+        Ok(NewApp {
+            lifetimes: Lifetimes {
+                webauthn_timeout_ms: self.webauthn_timeout_ms,
+                transaction_ttl_ms: self.transaction_ttl_ms,
+                nonce_ttl_ms: self.nonce_ttl_ms,
+            },
+            max_passkeys_per_user: self.max_passkeys_per_user,
+            signed_results: self.signed_results,
+            ..new
+        })
+    }
 }
 
 impl TryFrom<AppRow> for App {
