@@ -11,6 +11,27 @@ use crate::flex::{
     Flex, FlexError,
 };
 
+/// The lifetimes and the passkey cap, as `apps create` and `apps update`
+/// take them: on create, one not given is the default; on update, it keeps
+/// its value.
+#[derive(Debug, Args)]
+pub struct AppLimits {
+    /// Seconds the browser gets for a ceremony; a handshake lives as long
+    /// (30 to 1800, default 300).
+    #[arg(long, value_name = "SECS")]
+    pub webauthn_timeout: Option<u64>,
+    /// Seconds a transaction lives (10 to 3600, default 300).
+    #[arg(long, value_name = "SECS")]
+    pub transaction_ttl: Option<u64>,
+    /// Seconds a nonce lives (5 to 600, default 60).
+    #[arg(long, value_name = "SECS")]
+    pub nonce_ttl: Option<u64>,
+    /// Passkeys one user may hold; adding more answers 409 too_many_passkeys
+    /// (1 to 100, default 20).
+    #[arg(long, value_name = "N")]
+    pub max_passkeys: Option<u64>,
+}
+
 /// What `apps update` may change; an option not given keeps its value. To
 /// add a setting: a field here, and a line in [`AppChanges::apply`].
 #[derive(Debug, Args)]
@@ -22,18 +43,8 @@ pub struct AppChanges {
     /// several. Replaces the list; each must be within the app's RP ID.
     #[arg(long = "origin")]
     origins: Vec<String>,
-    /// Seconds the browser gets for a ceremony (30 to 1800).
-    #[arg(long, value_name = "SECS")]
-    webauthn_timeout: Option<u64>,
-    /// Seconds a transaction lives (10 to 3600).
-    #[arg(long, value_name = "SECS")]
-    transaction_ttl: Option<u64>,
-    /// Seconds a nonce lives (5 to 600).
-    #[arg(long, value_name = "SECS")]
-    nonce_ttl: Option<u64>,
-    /// Passkeys one user may hold (1 to 100).
-    #[arg(long, value_name = "N")]
-    max_passkeys: Option<u64>,
+    #[command(flatten)]
+    limits: AppLimits,
     /// Answer each finish with a signed JWT beside the nonce, verifiable
     /// against the app's JWKS. Turning it on needs LATCHKEY_SECRET_KEY.
     #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
@@ -48,10 +59,11 @@ impl AppChanges {
             true => app.origins.clone(),
             false => self.origins,
         };
+        let limits = self.limits;
         let lifetimes = Lifetimes::parse(
-            self.webauthn_timeout.or(secs(app.webauthn_timeout_ms)),
-            self.transaction_ttl.or(secs(app.transaction_ttl_ms)),
-            self.nonce_ttl.or(secs(app.nonce_ttl_ms)),
+            limits.webauthn_timeout.or(secs(app.webauthn_timeout_ms)),
+            limits.transaction_ttl.or(secs(app.transaction_ttl_ms)),
+            limits.nonce_ttl.or(secs(app.nonce_ttl_ms)),
         )?;
         let max_passkeys = u64::try_from(app.max_passkeys_per_user).ok();
         Ok(NewApp::parse(
@@ -60,7 +72,7 @@ impl AppChanges {
             Some(&app.rp_id),
         )?
         .with_lifetimes(lifetimes)
-        .with_max_passkeys(self.max_passkeys.or(max_passkeys))?
+        .with_max_passkeys(limits.max_passkeys.or(max_passkeys))?
         .with_signed_results(self.signed_results.unwrap_or(app.signed_results)))
     }
 }

@@ -118,20 +118,8 @@ enum AppsCommand {
         /// The WebAuthn RP ID (default: the host of the first origin).
         #[arg(long)]
         rp_id: Option<String>,
-        /// Seconds the browser gets for a ceremony; a handshake lives as long
-        /// (30 to 1800, default 300).
-        #[arg(long, value_name = "SECS")]
-        webauthn_timeout: Option<u64>,
-        /// Seconds a transaction lives (10 to 3600, default 300).
-        #[arg(long, value_name = "SECS")]
-        transaction_ttl: Option<u64>,
-        /// Seconds a nonce lives (5 to 600, default 60).
-        #[arg(long, value_name = "SECS")]
-        nonce_ttl: Option<u64>,
-        /// Passkeys one user may hold; adding more answers 409 too_many_passkeys
-        /// (1 to 100, default 20).
-        #[arg(long, value_name = "N")]
-        max_passkeys: Option<u64>,
+        #[command(flatten)]
+        limits: crate::apps_cli::AppLimits,
         /// Print JSON: {"app_id", "api_key", "key_id", "rp_id", "origins"}.
         #[arg(long)]
         json: bool,
@@ -453,16 +441,17 @@ async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Resu
             name,
             origins,
             rp_id,
-            webauthn_timeout,
-            transaction_ttl,
-            nonce_ttl,
-            max_passkeys,
+            limits,
             json,
         } => {
-            let lifetimes = apps::Lifetimes::parse(webauthn_timeout, transaction_ttl, nonce_ttl)?;
+            let lifetimes = apps::Lifetimes::parse(
+                limits.webauthn_timeout,
+                limits.transaction_ttl,
+                limits.nonce_ttl,
+            )?;
             let new = apps::NewApp::parse(&name, &origins, rp_id.as_deref())?
                 .with_lifetimes(lifetimes)
-                .with_max_passkeys(max_passkeys)?;
+                .with_max_passkeys(limits.max_passkeys)?;
             let (app, key) = flex.create_app(&new).await?;
             if json {
                 println!(

@@ -9,6 +9,7 @@ use aes_gcm::{
     aead::{Aead, KeyInit, Payload},
     Aes256Gcm,
 };
+use app::wire::NonceResponse;
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use josekit::{
     jwk::JwkSet,
@@ -116,34 +117,17 @@ fn kid_of(token: &str) -> String {
         .to_owned()
 }
 
-/// Registers a passkey for `external_id`: the finish's answer.
-async fn register(app: &TestApp, authenticator: &mut Authenticator, external_id: &str) -> Value {
-    let (transaction, handshake, options) = app.begin_registration(external_id).await;
-    let response = authenticator.register(&app.address, &options);
-    let (status, body) = app
-        .register_finish(&transaction, &handshake, &response)
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
+fn token(answer: &NonceResponse) -> &str {
+    answer.signed_result.as_deref().expect("a signed result")
 }
 
-/// Signs in (identifier-first for `Some`, else discoverable): the finish's answer.
-async fn sign_in(
-    app: &TestApp,
-    authenticator: &mut Authenticator,
-    external_id: Option<&str>,
-) -> Value {
-    let (transaction, handshake, options) = app.begin_sign_in(external_id).await;
-    let response = authenticator.authenticate(&app.address, &options);
-    let (status, body) = app
-        .authenticate_finish(transaction.as_deref(), &handshake, &response)
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
-fn token(answer: &Value) -> &str {
-    answer["signed_result"].as_str().expect("a signed result")
+/// How many signing keys the store holds, retired ones included.
+async fn signing_keys(app: &TestApp) -> i64 {
+    sqlx::query("SELECT COUNT(*) AS n FROM signing_keys")
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+        .get("n")
 }
 
 fn now_secs(app: &TestApp) -> i64 {
@@ -183,13 +167,13 @@ async fn signed_results_are_off_by_default_and_a_finish_answers_the_nonce_alone(
     let app = spawn_app_with_secret_key().await;
     let mut authenticator = Authenticator::new();
 
-    let registered = register(&app, &mut authenticator, "user-1").await;
-    let signed_in = sign_in(&app, &mut authenticator, Some("user-1")).await;
+    let registered = app.add_passkey_answer(&mut authenticator, "user-1").await;
+    let signed_in = app.sign_in_answer(&mut authenticator, Some("user-1")).await;
     let (status, _, jwks) = fetch_jwks(&app, &app.app_id).await;
 
     for answer in [&registered, &signed_in] {
-        assert_eq!(answer.as_object().unwrap().len(), 1, "{answer}");
-        let nonce = answer["nonce"].as_str().unwrap();
+        assert_eq!(answer.signed_result, None);
+        let nonce = &answer.nonce;
         assert_eq!(app.flex.auth.verify_nonce(nonce).await.unwrap(), "user-1");
     }
     assert_eq!(status, 200);
@@ -204,7 +188,7 @@ async fn a_registration_answers_a_signed_result_that_verifies_against_the_jwks()
     let app = spawn_signing_app().await;
     let mut authenticator = Authenticator::new();
 
-    let answer = register(&app, &mut authenticator, "user-1").await;
+    let answer = app.add_passkey_answer(&mut authenticator, "user-1").await;
     let (status, cache, jwks) = fetch_jwks(&app, &app.app_id).await;
 
     assert_eq!(status, 200);
@@ -225,8 +209,10 @@ async fn a_registration_answers_a_signed_result_that_verifies_against_the_jwks()
     let payload = verify(token(&answer), &jwks, now_secs(&app)).unwrap();
     assert_claims(&app, &payload, "user-1").await;
     // The nonce keeps working beside it.
-    let nonce = answer["nonce"].as_str().unwrap();
-    assert_eq!(app.flex.auth.verify_nonce(nonce).await.unwrap(), "user-1");
+    assert_eq!(
+        app.flex.auth.verify_nonce(&answer.nonce).await.unwrap(),
+        "user-1"
+    );
     // The Rust client reads the same set.
     let keys = app.flex.jwks().await.unwrap();
     assert_eq!(serde_json::to_value(keys).unwrap(), set);
@@ -236,10 +222,10 @@ async fn a_registration_answers_a_signed_result_that_verifies_against_the_jwks()
 async fn identifier_first_and_discoverable_sign_ins_answer_signed_results_too() {
     let app = spawn_signing_app().await;
     let mut authenticator = Authenticator::new();
-    register(&app, &mut authenticator, "user-1").await;
+    app.add_passkey_answer(&mut authenticator, "user-1").await;
 
-    let identifier_first = sign_in(&app, &mut authenticator, Some("user-1")).await;
-    let discoverable = sign_in(&app, &mut authenticator, None).await;
+    let identifier_first = app.sign_in_answer(&mut authenticator, Some("user-1")).await;
+    let discoverable = app.sign_in_answer(&mut authenticator, None).await;
     let (_, _, jwks) = fetch_jwks(&app, &app.app_id).await;
 
     let first = verify(token(&identifier_first), &jwks, now_secs(&app)).unwrap();
@@ -256,7 +242,7 @@ async fn a_token_is_refused_once_expired_tampered_with_or_checked_against_anothe
     let (other_id, _) = app.other_app().await;
     set_signed_results(&app, &other_id, &app.address, true).await;
     let mut authenticator = Authenticator::new();
-    let answer = register(&app, &mut authenticator, "user-1").await;
+    let answer = app.add_passkey_answer(&mut authenticator, "user-1").await;
     let token = token(&answer);
     let (_, _, jwks) = fetch_jwks(&app, &app.app_id).await;
     let (_, _, other_jwks) = fetch_jwks(&app, &other_id).await;
@@ -291,10 +277,10 @@ async fn after_a_rotation_old_and_new_tokens_verify_until_the_old_key_leaves_the
     let app = spawn_signing_app().await;
     let id = AppId::parse(&app.app_id).unwrap();
     let mut authenticator = Authenticator::new();
-    let before = register(&app, &mut authenticator, "user-1").await;
+    let before = app.add_passkey_answer(&mut authenticator, "user-1").await;
 
     let new_kid = app.core.rotate_signing_key(&id).await.unwrap();
-    let after = sign_in(&app, &mut authenticator, Some("user-1")).await;
+    let after = app.sign_in_answer(&mut authenticator, Some("user-1")).await;
     let (_, _, jwks) = fetch_jwks(&app, &app.app_id).await;
 
     assert_ne!(kid_of(token(&before)), kid_of(token(&after)));
@@ -324,11 +310,7 @@ async fn after_a_rotation_old_and_new_tokens_verify_until_the_old_key_leaves_the
     app.clock.advance(Duration::from_millis(1000));
     let (_, _, later) = fetch_jwks(&app, &app.app_id).await;
     let swept = app.core.sweep_expired().await.unwrap();
-    let rows: i64 = sqlx::query("SELECT COUNT(*) AS n FROM signing_keys")
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
-        .get("n");
+    let rows = signing_keys(&app).await;
 
     assert_eq!(
         serde_json::from_slice::<Value>(&still).unwrap()["keys"]
@@ -434,11 +416,7 @@ async fn turning_signed_results_on_without_the_secret_key_is_refused_and_changes
         (app_row.name.as_str(), app_row.signed_results),
         ("Test app", false)
     );
-    let keys: i64 = sqlx::query("SELECT COUNT(*) AS n FROM signing_keys")
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
-        .get("n");
+    let keys = signing_keys(&app).await;
     assert_eq!(keys, 0);
 }
 
@@ -589,7 +567,7 @@ async fn apps_update_changes_only_the_options_given_and_turns_signed_results_on(
     // The CLI wrote the event; the server (whose cache it bypassed) signs within a second.
     app.clock.advance(Duration::from_secs(2));
     let mut authenticator = Authenticator::new();
-    let answer = register(&app, &mut authenticator, "user-1").await;
+    let answer = app.add_passkey_answer(&mut authenticator, "user-1").await;
     let (_, _, jwks) = fetch_jwks(&app, &app.app_id).await;
     assert!(verify(token(&answer), &jwks, now_secs(&app)).is_ok());
 
@@ -597,8 +575,8 @@ async fn apps_update_changes_only_the_options_given_and_turns_signed_results_on(
     let (ok, _, stderr) = apps_update(&app, &[&app.app_id, "--signed-results", "false"]);
     assert!(ok, "{stderr}");
     app.clock.advance(Duration::from_secs(2));
-    let answer = sign_in(&app, &mut authenticator, Some("user-1")).await;
-    assert!(answer.get("signed_result").is_none(), "{answer}");
+    let answer = app.sign_in_answer(&mut authenticator, Some("user-1")).await;
+    assert_eq!(answer.signed_result, None);
 }
 
 #[tokio::test]
@@ -657,11 +635,7 @@ async fn apps_update_refuses_bad_input_with_a_clear_message_and_changes_nothing(
 
     assert_eq!(settings(&app).await, before);
     assert_eq!(app.fingerprint().await, fingerprint);
-    let keys: i64 = sqlx::query("SELECT COUNT(*) AS n FROM signing_keys")
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
-        .get("n");
+    let keys = signing_keys(&app).await;
     assert_eq!(keys, 0);
 }
 
