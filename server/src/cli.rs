@@ -230,9 +230,33 @@ struct GlobalArgs {
         global = true,
         hide_env_values = true,
         value_name = "BASE64",
-        value_parser = SecretKey::parse
+        value_parser = SecretKeyParser
     )]
     secret_key: Option<SecretKey>,
+}
+
+/// Reads `--secret-key`, refusing a malformed one without echoing it (clap's
+/// own refusal would print the value).
+#[derive(Clone)]
+struct SecretKeyParser;
+
+impl clap::builder::TypedValueParser for SecretKeyParser {
+    type Value = SecretKey;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<SecretKey, clap::Error> {
+        SecretKey::parse(value.to_str().unwrap_or_default()).map_err(|why| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("--secret-key (LATCHKEY_SECRET_KEY): {why}\n"),
+            )
+            .with_cmd(command)
+        })
+    }
 }
 
 #[derive(Debug, Args)]

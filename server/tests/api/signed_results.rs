@@ -484,6 +484,19 @@ async fn the_server_will_not_start_while_an_app_with_signed_results_cannot_sign(
         "{stdout}"
     );
     assert!(!stdout.contains(&STANDARD.encode(SECRET)));
+
+    // A malformed key is refused by every command, and not echoed.
+    let short = STANDARD.encode([42_u8; 31]);
+    let refused = latchkey()
+        .args(["apps", "list"])
+        .env("DATABASE_URL", app.database_url())
+        .env("LATCHKEY_SECRET_KEY", &short)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("31 bytes, not 32"), "{stderr}");
+    assert!(!stderr.contains(&short), "{stderr}");
 }
 
 /// `apps update` through the binary, with the tests' secret key: (success, stdout, stderr).
