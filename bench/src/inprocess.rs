@@ -124,10 +124,10 @@ impl Core {
         let tx = flex.create_register_transaction(&app, &user, &name).await?;
         let handshake = flex.start_registration(&app, &tx, Attachment::Any).await?;
         let response = authenticator.register(ORIGIN, &handshake.challenge["publicKey"]);
-        let nonce = flex
+        let finished = flex
             .finish_registration(&app, &tx, &handshake.id, &serde_json::from_value(response)?)
             .await?;
-        flex.verify_nonce(&app, &nonce, None).await?;
+        flex.verify_nonce(&app, &finished.nonce, None).await?;
         Ok(Self {
             _dir: dir,
             flex,
@@ -152,7 +152,7 @@ impl Core {
         let response = self
             .authenticator
             .authenticate(ORIGIN, &handshake.challenge["publicKey"]);
-        let nonce = flex
+        let finished = flex
             .finish_authentication(
                 app,
                 tx.as_ref(),
@@ -160,7 +160,10 @@ impl Core {
                 &serde_json::from_value(response)?,
             )
             .await?;
-        let external_id = flex.verify_nonce(app, &nonce, None).await?.external_id;
+        let external_id = flex
+            .verify_nonce(app, &finished.nonce, None)
+            .await?
+            .external_id;
         anyhow::ensure!(
             external_id == self.user.as_str(),
             "verified to {external_id}"

@@ -209,6 +209,7 @@ pub async fn count() -> anyhow::Result<Table> {
             poll_interval: Duration::from_secs(3600),
             ..Default::default()
         },
+        secret_key: None,
     };
     let application = Application::build(config).await?;
     let (app, key) = application

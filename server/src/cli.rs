@@ -11,6 +11,7 @@ use crate::{
         apps,
         clock::Clock,
         ids::{ApiKeyId, AppId},
+        signing::{SecretKey, Signing},
         webhooks::WebhookSettings,
         Flex, FlexError,
     },
@@ -50,6 +51,9 @@ enum Command {
     /// Create and revoke an app's API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Rotate the keys an app's signed results are signed with.
+    #[command(subcommand)]
+    SigningKeys(crate::apps_cli::SigningKeysCommand),
     /// Invite, list and revoke the console's operators (who sign in to
     /// /console with passkeys; there are no operator passwords).
     #[command(subcommand)]
@@ -119,21 +123,19 @@ enum AppsCommand {
         /// The WebAuthn RP ID (default: the host of the first origin).
         #[arg(long)]
         rp_id: Option<String>,
-        /// Seconds the browser gets for a ceremony; a handshake lives as long
-        /// (30 to 1800, default 300).
-        #[arg(long, value_name = "SECS")]
-        webauthn_timeout: Option<u64>,
-        /// Seconds a transaction lives (10 to 3600, default 300).
-        #[arg(long, value_name = "SECS")]
-        transaction_ttl: Option<u64>,
-        /// Seconds a nonce lives (5 to 600, default 60).
-        #[arg(long, value_name = "SECS")]
-        nonce_ttl: Option<u64>,
-        /// Passkeys one user may hold; adding more answers 409 too_many_passkeys
-        /// (1 to 100, default 20).
-        #[arg(long, value_name = "N")]
-        max_passkeys: Option<u64>,
+        #[command(flatten)]
+        limits: crate::apps_cli::AppLimits,
         /// Print JSON: {"app_id", "api_key", "key_id", "rp_id", "origins"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change an app: only the options given change, each checked as `apps
+    /// create` checks it.
+    Update {
+        app_id: String,
+        #[command(flatten)]
+        changes: crate::apps_cli::AppChanges,
+        /// Print the app as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -273,6 +275,44 @@ struct GlobalArgs {
         global = true
     )]
     log_format: LogFormat,
+
+    /// 32 random bytes in base64 that seal apps' signing keys (signed
+    /// results): `openssl rand -base64 32`. The same on every instance; back it
+    /// up, as the signing keys are lost without it. Prefer the variable, which
+    /// `ps` does not show.
+    #[arg(
+        long,
+        env = "LATCHKEY_SECRET_KEY",
+        global = true,
+        hide_env_values = true,
+        value_name = "BASE64",
+        value_parser = SecretKeyParser
+    )]
+    secret_key: Option<SecretKey>,
+}
+
+/// Reads `--secret-key`, refusing a malformed one without echoing it (clap's
+/// own refusal would print the value).
+#[derive(Clone)]
+struct SecretKeyParser;
+
+impl clap::builder::TypedValueParser for SecretKeyParser {
+    type Value = SecretKey;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<SecretKey, clap::Error> {
+        SecretKey::parse(value.to_str().unwrap_or_default()).map_err(|why| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("--secret-key (LATCHKEY_SECRET_KEY): {why}\n"),
+            )
+            .with_cmd(command)
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -415,6 +455,12 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve(args, cli.global).await,
         Some(Command::Apps(command)) => apps_command(command, &cli.global).await,
         Some(Command::Keys(command)) => keys_command(command, &cli.global).await,
+        Some(Command::SigningKeys(command)) => {
+            let flex = core(&cli.global).await?;
+            let done = crate::apps_cli::signing_keys(&flex, command).await;
+            flex.store().close().await;
+            done
+        }
         Some(Command::Admin(command)) => admin_command(command, &cli.global).await,
         Some(Command::Webhooks(command)) => webhooks_command(command, &cli.global).await,
         Some(Command::Doctor(args)) => doctor(args, &cli.global).await,
@@ -473,23 +519,35 @@ async fn connect(global: &GlobalArgs) -> anyhow::Result<Store> {
         .context("could not open the database (DATABASE_URL)")
 }
 
+/// The core over the database, with the secret key (a command signs nothing,
+/// so it has no issuer).
+async fn core(global: &GlobalArgs) -> anyhow::Result<Flex> {
+    Ok(
+        Flex::new(connect(global).await?, Clock::system()).with_signing(Signing {
+            secret_key: global.secret_key.clone(),
+            public_origin: None,
+        }),
+    )
+}
+
 async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Result<()> {
-    let flex = Flex::new(connect(global).await?, Clock::system());
+    let flex = core(global).await?;
     match command {
         AppsCommand::Create {
             name,
             origins,
             rp_id,
-            webauthn_timeout,
-            transaction_ttl,
-            nonce_ttl,
-            max_passkeys,
+            limits,
             json,
         } => {
-            let lifetimes = apps::Lifetimes::parse(webauthn_timeout, transaction_ttl, nonce_ttl)?;
+            let lifetimes = apps::Lifetimes::parse(
+                limits.webauthn_timeout,
+                limits.transaction_ttl,
+                limits.nonce_ttl,
+            )?;
             let new = apps::NewApp::parse(&name, &origins, rp_id.as_deref())?
                 .with_lifetimes(lifetimes)
-                .with_max_passkeys(max_passkeys)?;
+                .with_max_passkeys(limits.max_passkeys)?;
             let (app, key) = flex.create_app(&new).await?;
             if json {
                 println!(
@@ -509,6 +567,11 @@ async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Resu
                 println!("The API key is shown only now: store it as a secret of your backend.");
             }
         }
+        AppsCommand::Update {
+            app_id,
+            changes,
+            json,
+        } => crate::apps_cli::update(&flex, &app_id, changes, json).await?,
         AppsCommand::List { json } => {
             let apps = flex.list_apps().await?;
             if json {
@@ -759,6 +822,7 @@ async fn doctor(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         site: &site,
         limits_per_ip: args.rate_limit_ip > 0 || args.rate_limit_management_ip > 0,
         trusted_proxies: args.trusted_proxies.len(),
+        secret_key: global.secret_key.as_ref(),
     })
     .await;
     for finding in &findings {
@@ -798,6 +862,7 @@ async fn serve(args: ServeArgs, global: GlobalArgs) -> anyhow::Result<()> {
             poll_interval: std::time::Duration::from_millis(args.webhook_poll_ms),
             ..WebhookSettings::default()
         },
+        secret_key: global.secret_key,
     };
     let app = Application::build(config).await?;
     app.run_until_stopped(shutdown_signal()).await

@@ -21,6 +21,8 @@ use app::wire::{
 };
 /// What `user.get` and `user.list_devices` return: the API's own JSON.
 pub use app::wire::{Device, Icons, UserInfo};
+/// What `jwks` returns: an app's public signing keys.
+pub use app::wire::{Jwk, Jwks};
 use reqwest::{Method, StatusCode};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
@@ -471,6 +473,24 @@ impl LatchkeyFlex {
             return Ok(response.text().await?);
         }
         Err(api_error(status, response).await)
+    }
+}
+
+impl LatchkeyFlex {
+    /// The app's public signing keys, which its signed results (the
+    /// `signed_result` of a finish) verify against:
+    /// `GET /v1/apps/{app_id}/.well-known/jwks.json`. Public; a verifier may
+    /// cache it for a minute, and fetches it again on a `kid` it does not know.
+    pub async fn jwks(&self) -> Result<Jwks, ClientError> {
+        self.auth
+            .0
+            .call(
+                Method::GET,
+                &[".well-known", "jwks.json"],
+                NO_QUERY,
+                NO_BODY,
+            )
+            .await
     }
 }
 

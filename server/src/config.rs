@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use url::Url;
 
 use crate::{
-    flex::{clock::Clock, webhooks::WebhookSettings},
+    flex::{clock::Clock, signing::SecretKey, webhooks::WebhookSettings},
     metrics::MetricsToken,
     traffic::{client_ip::TrustedProxies, limits::RateLimitConfig},
 };
@@ -35,6 +35,9 @@ pub struct Config {
     pub metrics_token: Option<MetricsToken>,
     /// How webhooks are delivered (`--webhook-allow-private`).
     pub webhooks: WebhookSettings,
+    /// The key that seals apps' signing keys (signed results); `serve`
+    /// refuses to start without it while any app has signed results on.
+    pub secret_key: Option<SecretKey>,
 }
 
 /// An origin (`scheme://host[:port]`) with no path, query or fragment.

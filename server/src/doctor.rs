@@ -8,7 +8,12 @@ use std::{
 
 use crate::{
     config::{has_site, redact, PublicUrl, SiteFiles},
-    flex::apps::NewApp,
+    flex::{
+        apps::NewApp,
+        clock::Clock,
+        signing::{SecretKey, Signing},
+        Flex,
+    },
     store::{Engine, Store},
 };
 
@@ -20,6 +25,8 @@ pub struct Checkup<'a> {
     /// Whether any per-IP rate limit counts (`--rate-limit-ip`, `--rate-limit-management-ip`).
     pub limits_per_ip: bool,
     pub trusted_proxies: usize,
+    /// `--secret-key` (`LATCHKEY_SECRET_KEY`), which seals apps' signing keys.
+    pub secret_key: Option<&'a SecretKey>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +88,7 @@ pub async fn check(checkup: &Checkup<'_>) -> Vec<Finding> {
     };
     findings.push(site_check(checkup.site));
     findings.push(proxy_check(checkup, public_url.as_ref()));
-    findings.extend(database_checks(checkup.database_url).await);
+    findings.extend(database_checks(checkup.database_url, checkup.secret_key).await);
     findings
 }
 
@@ -142,7 +149,7 @@ fn proxy_check(checkup: &Checkup<'_>, public_url: Option<&PublicUrl>) -> Finding
     }
 }
 
-async fn database_checks(database_url: &str) -> Vec<Finding> {
+async fn database_checks(database_url: &str, secret_key: Option<&SecretKey>) -> Vec<Finding> {
     let redacted = redact(database_url);
     // Opening a SQLite file creates it: the doctor only looks.
     if let Some(file) = sqlite_file(database_url) {
@@ -213,6 +220,7 @@ async fn database_checks(database_url: &str) -> Vec<Finding> {
                 if let Ok(apps) = store.list_apps().await {
                     findings.extend(app_checks(&apps));
                 }
+                findings.extend(signing_checks(&store, secret_key).await);
             }
         }
         Err(error) => findings.push(found(
@@ -252,6 +260,32 @@ fn app_checks(apps: &[crate::store::AppRow]) -> Vec<Finding> {
         )]
     } else {
         wrong
+    }
+}
+
+/// Every app with signed results on can sign: the secret key is set and opens
+/// its signing key (what `serve` refuses to start without).
+async fn signing_checks(store: &Store, secret_key: Option<&SecretKey>) -> Vec<Finding> {
+    let flex = Flex::new(store.clone(), Clock::system()).with_signing(Signing {
+        secret_key: secret_key.cloned(),
+        public_origin: None,
+    });
+    match flex.signing_key_problems().await {
+        Ok(problems) if problems.is_empty() => vec![found(
+            Verdict::Ok,
+            match secret_key {
+                Some(_) => "signed results: every app that has them on can sign",
+                None => "signed results: no app has them on (and no secret key is set)",
+            },
+        )],
+        Ok(problems) => problems
+            .into_iter()
+            .map(|problem| found(Verdict::Fail, format!("signed results: {problem}")))
+            .collect(),
+        Err(error) => vec![found(
+            Verdict::Warn,
+            format!("signed results: not checked ({error}); `latchkey serve` checks them"),
+        )],
     }
 }
 

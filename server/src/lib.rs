@@ -5,6 +5,7 @@
 //! (which owns the `store::Store`).
 #![forbid(unsafe_code)]
 
+mod apps_cli;
 pub mod cli;
 pub mod client;
 pub mod config;

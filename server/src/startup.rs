@@ -18,7 +18,7 @@ use tower_http::{
 
 use crate::{
     config::{redact, Config, SiteFiles},
-    flex::{apps::Origin, webhooks::WebhookSettings, Flex},
+    flex::{apps::Origin, signing::Signing, webhooks::WebhookSettings, Flex},
     routes,
     site::{self, limits::SiteLimits},
     state::{AppState, Shared},
@@ -44,7 +44,21 @@ impl Application {
             .with_context(|| format!("database {}", redact(&config.database_url)))?;
         let builtin_origin = Origin::parse(&config.public_url.origin())?;
         let flex = Flex::new(store.clone(), config.clock.clone())
-            .allowing_private_webhooks(config.webhooks.allow_private);
+            .allowing_private_webhooks(config.webhooks.allow_private)
+            .with_signing(Signing {
+                secret_key: config.secret_key.clone(),
+                public_origin: Some(config.public_url.origin()),
+            });
+        let problems = flex
+            .signing_key_problems()
+            .await
+            .context("could not check the apps' signing keys")?;
+        if !problems.is_empty() {
+            anyhow::bail!(
+                "Latchkey will not start, as signed results could not be signed: {}",
+                problems.join("; ")
+            );
+        }
         let builtin = flex
             .ensure_builtin_app(&builtin_origin)
             .await

@@ -330,6 +330,37 @@ pub async fn revoke_key(app_id: String, key_id: String) -> Result<(), ServerFnEr
         .map_err(server::error)
 }
 
+/// Turns an app's signed results on (`on` = `true`) or off (`false`).
+#[server(prefix = "/console/fn", endpoint = "apps/signed-results")]
+pub async fn set_signed_results(app_id: String, on: String) -> Result<(), ServerFnError> {
+    let (console, by) = server::operator().await?;
+    let on = match on.as_str() {
+        "true" => true,
+        "false" => false,
+        other => {
+            return Err(server::error(super::backend::ConsoleError::Invalid(
+                format!("on must be true or false, not `{other}`"),
+            )))
+        }
+    };
+    console
+        .backend
+        .set_signed_results(&by, &app_id, on)
+        .await
+        .map_err(server::error)
+}
+
+/// Rotates an app's signing key: the new key's id.
+#[server(prefix = "/console/fn", endpoint = "apps/rotate-signing-key")]
+pub async fn rotate_signing_key(app_id: String) -> Result<String, ServerFnError> {
+    let (console, by) = server::operator().await?;
+    console
+        .backend
+        .rotate_signing_key(&by, &app_id)
+        .await
+        .map_err(server::error)
+}
+
 /// A page of an app's users whose external id starts with `q`.
 #[server(prefix = "/console/fn", endpoint = "users")]
 pub async fn list_users(

@@ -79,6 +79,19 @@ pub trait ConsoleBackend: Send + Sync {
         app_id: &str,
         key_id: &str,
     ) -> Result<(), ConsoleError>;
+    /// Turns an app's signed results on or off.
+    async fn set_signed_results(
+        &self,
+        by: &OperatorView,
+        app_id: &str,
+        on: bool,
+    ) -> Result<(), ConsoleError>;
+    /// Rotates an app's signing key; returns the new key's id.
+    async fn rotate_signing_key(
+        &self,
+        by: &OperatorView,
+        app_id: &str,
+    ) -> Result<String, ConsoleError>;
     async fn users(
         &self,
         by: &OperatorView,

@@ -40,6 +40,8 @@ pub struct AppView {
     pub builtin: bool,
     /// RFC 3339.
     pub created_at: String,
+    /// Finishes answer a signed JWT beside the nonce.
+    pub signed_results: bool,
 }
 
 /// What an app is created or changed with, as the form sends it: origins one

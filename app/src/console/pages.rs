@@ -10,7 +10,8 @@ use super::{
     api::{
         check_invite, current_operator, get_app, get_user, list_apps, list_events, list_keys,
         list_users, list_webhooks, overview, CreateApp, CreateKey, RenamePasskey,
-        RevokeAllPasskeys, RevokeKey, RevokePasskey, SignOut, UpdateApp,
+        RevokeAllPasskeys, RevokeKey, RevokePasskey, RotateSigningKey, SetSignedResults, SignOut,
+        UpdateApp,
     },
     ceremony::{CopyButton, InviteRegister, PasskeySignIn},
     when, AppOverview, AppView, ConsolePasskey, NewKeyView, OperatorView, UserView,
@@ -460,6 +461,46 @@ pub fn AppPage() -> impl IntoView {
     }
 }
 
+/// An app's signed results: on or off, where its JWKS is, and its key's rotation.
+#[component]
+fn SignedResults(app: AppView, signed: ServerAction<SetSignedResults>) -> impl IntoView {
+    let rotate = ServerAction::<RotateSigningKey>::new();
+    let jwks = format!("/v1/apps/{}/.well-known/jwks.json", app.id);
+    let on = app.signed_results;
+    let app_id = app.id.clone();
+    view! {
+        <section class="card" aria-labelledby="signed-heading" data-testid="signed-results">
+            <h2 id="signed-heading">"Signed results"</h2>
+            <p data-testid="signed-results-state">
+                {if on { "On: each finish also answers a JWT, verifiable against " } else { "Off: finishes answer the nonce alone. When on, they also answer a JWT, verifiable against " }}
+                <a href=jwks.clone()><code>{jwks.clone()}</code></a>
+            </p>
+            <ActionForm action=signed attr:data-testid="toggle-signed-results">
+                <input type="hidden" name="app_id" value=app.id.clone()/>
+                <input type="hidden" name="on" value=if on { "false" } else { "true" }/>
+                <button type="submit" disabled=move || signed.pending().get()>
+                    {if on { "Turn signed results off" } else { "Turn signed results on" }}
+                </button>
+            </ActionForm>
+            {action_error(signed.value())}
+            {on.then(|| view! {
+                <details>
+                    <summary>"Rotate the signing key…"</summary>
+                    <ActionForm action=rotate attr:data-testid="rotate-signing-key">
+                        <input type="hidden" name="app_id" value=app_id.clone()/>
+                        <p class="warn">"New tokens carry the new key's id; the old public key stays in the JWKS until the tokens it signed have expired."</p>
+                        <button type="submit" data-testid="confirm-rotate-signing-key">"Yes, rotate the key"</button>
+                    </ActionForm>
+                </details>
+            })}
+            {move || rotate.value().get().and_then(Result::ok).map(|kid| view! {
+                <p class="ok" role="status">"Rotated: new tokens carry " <code>{kid}</code> "."</p>
+            })}
+            {action_error(rotate.value())}
+        </section>
+    }
+}
+
 #[component]
 fn AppDetail() -> impl IntoView {
     let params = use_params_map();
@@ -467,9 +508,10 @@ fn AppDetail() -> impl IntoView {
     let update = ServerAction::<UpdateApp>::new();
     let create_key = ServerAction::<CreateKey>::new();
     let revoke_key = ServerAction::<RevokeKey>::new();
+    let signed = ServerAction::<SetSignedResults>::new();
     let app = Resource::new(
-        move || (app_id(), update.version().get()),
-        |(id, _)| get_app(id),
+        move || (app_id(), update.version().get(), signed.version().get()),
+        |(id, _, _)| get_app(id),
     );
     let keys = Resource::new(
         move || {
@@ -485,7 +527,9 @@ fn AppDetail() -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p>"Loading the app…"</p> }>
             {move || app.get().map(|found| match found {
-                Ok(app) => view! {
+                Ok(app) => {
+                    let signed_app = app.clone();
+                    view! {
                     <section class="card">
                         <h1 data-testid="app-name">{app.name.clone()}</h1>
                         <p class="meta">"App id " <code>{app.id.clone()}</code> " · created " {when(&app.created_at)}</p>
@@ -504,7 +548,9 @@ fn AppDetail() -> impl IntoView {
                         {move || updated().then(|| view! { <p class="ok" role="status">"Saved."</p> })}
                         {action_error(update.value())}
                     </section>
-                }.into_any(),
+                    <SignedResults app=signed_app signed/>
+                }.into_any()
+                }
                 Err(error) => view! { <p class="error">{message(&error)}</p> }.into_any(),
             })}
         </Transition>

@@ -73,4 +73,12 @@ pub struct AuthenticateFinishRequest {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NonceResponse {
     pub nonce: String,
+    /// Latchkey's addition, only for an app with signed results on: a JWT
+    /// (ES256) that the app's backend may verify offline against the app's
+    /// JWKS instead of verifying the nonce. Claims: `iss`
+    /// (`{public URL}/v1/apps/{app_id}`), `sub` (the external id), `aud` (the
+    /// app id), `iat`, `exp` (2 minutes later), `jti`, `amr` (`["webauthn"]`)
+    /// and `device_id` (the passkey). Passage's SDKs ignore it; the nonce works as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_result: Option<String>,
 }

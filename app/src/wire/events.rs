@@ -37,8 +37,13 @@ pub enum EventType {
     ApiKeyRevoked,
     #[serde(rename = "app.created")]
     AppCreated,
+    /// An app's settings changed (signed results turned on or off among them).
     #[serde(rename = "app.updated")]
     AppUpdated,
+    /// An app's signing key was replaced (its old public key stays in the JWKS
+    /// until the tokens it signed have expired): both key ids in the detail.
+    #[serde(rename = "signing_key.rotated")]
+    SigningKeyRotated,
     #[serde(rename = "operator.invited")]
     OperatorInvited,
     #[serde(rename = "operator.registered")]
@@ -59,7 +64,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, in the order people read them.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::TransactionCreated,
         Self::HandshakeStarted,
         Self::RegistrationFinished,
@@ -72,6 +77,7 @@ impl EventType {
         Self::ApiKeyRevoked,
         Self::AppCreated,
         Self::AppUpdated,
+        Self::SigningKeyRotated,
         Self::OperatorInvited,
         Self::OperatorRegistered,
         Self::OperatorSignedIn,
@@ -96,6 +102,7 @@ impl EventType {
             Self::ApiKeyRevoked => "api_key.revoked",
             Self::AppCreated => "app.created",
             Self::AppUpdated => "app.updated",
+            Self::SigningKeyRotated => "signing_key.rotated",
             Self::OperatorInvited => "operator.invited",
             Self::OperatorRegistered => "operator.registered",
             Self::OperatorSignedIn => "operator.signed_in",

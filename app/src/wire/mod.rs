@@ -11,6 +11,7 @@
 //! - [`client`]: browser to Latchkey (register and authenticate, start and finish).
 //! - [`management`]: server to server (transactions, nonces, users, devices).
 //! - [`events`]: the audit log's vocabulary and its API.
+//! - [`signing`]: signed results' public keys (JWKS).
 //!
 //! The types' doc comments are the OpenAPI document's descriptions; notes
 //! meant only for readers of this code are plain comments.
@@ -18,10 +19,12 @@
 pub mod client;
 pub mod events;
 pub mod management;
+pub mod signing;
 pub mod webhooks;
 
 pub use client::*;
 pub use management::*;
+pub use signing::*;
 
 use serde::{Deserialize, Serialize};
 

@@ -117,6 +117,7 @@ fn app_view(app: &App) -> AppView {
         max_passkeys_per_user: app.max_passkeys_per_user,
         builtin: app.is_builtin,
         created_at: rfc3339(Some(app.created_at)),
+        signed_results: app.signed_results,
     }
 }
 
@@ -259,7 +260,8 @@ impl ConsoleBackend for InProcess {
         form: &AppForm,
     ) -> Result<(), ConsoleError> {
         let app = self.app(app_id).await?;
-        let new = parse_form(form)?;
+        // The form's settings; signed results as they are (their own toggle changes them).
+        let new = parse_form(form)?.with_signed_results(app.signed_results);
         self.flex.update_app(&app.id, &new).await?;
         Ok(())
     }
@@ -326,6 +328,32 @@ impl ConsoleBackend for InProcess {
             FlexError::invalid("no such API key for this app, or already revoked")
         })?;
         Ok(self.flex.revoke_api_key(&app.id, &key).await?)
+    }
+
+    async fn set_signed_results(
+        &self,
+        _by: &OperatorView,
+        app_id: &str,
+        on: bool,
+    ) -> Result<(), ConsoleError> {
+        let app = self.app(app_id).await?;
+        let new = app.settings()?.with_signed_results(on);
+        self.flex.update_app(&app.id, &new).await?;
+        Ok(())
+    }
+
+    async fn rotate_signing_key(
+        &self,
+        _by: &OperatorView,
+        app_id: &str,
+    ) -> Result<String, ConsoleError> {
+        let app = self.app(app_id).await?;
+        Ok(self
+            .flex
+            .rotate_signing_key(&app.id)
+            .await?
+            .as_str()
+            .to_owned())
     }
 
     async fn users(

@@ -118,6 +118,10 @@ token!(
     WebhookId, bytes = 16, prefix = "wh_", secret = false, make = random_hex, check = is_hex
 );
 token!(
+    /// An app's signing key (`kid` in its tokens and its JWKS), public.
+    SigningKeyId, bytes = 16, prefix = "kid_", secret = false, make = random_hex, check = is_hex
+);
+token!(
     /// An API key's public handle, for listing and revoking.
     ApiKeyId, bytes = 16, prefix = "", secret = false, make = random_hex, check = is_hex
 );

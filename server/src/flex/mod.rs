@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod operators;
+pub mod signing;
 pub mod transfer;
 pub mod users;
 pub mod webhooks;
@@ -34,6 +35,8 @@ pub struct Flex {
     metrics: Metrics,
     /// Webhooks may reach private addresses (`--webhook-allow-private`).
     webhook_allow_private: bool,
+    /// The secret key and issuer of signed results (`with_signing`).
+    signing: signing::Signing,
 }
 
 impl Flex {
@@ -44,6 +47,7 @@ impl Flex {
             clock,
             cache: Arc::default(),
             webhook_allow_private: false,
+            signing: signing::Signing::default(),
         }
     }
 

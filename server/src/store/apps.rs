@@ -1,7 +1,8 @@
 //! Apps and their API keys.
 
 use super::{
-    insert_event_query, is_duplicate, on_pool, on_reader, with_event, Json, NewEvent, Store,
+    insert_event_query, is_duplicate, on_pool, on_reader, signing::insert_signing_key_query,
+    with_event, Json, NewEvent, NewSigningKey, Store,
 };
 use crate::flex::ids::{ApiKeyId, AppId};
 
@@ -20,6 +21,8 @@ pub struct AppRow {
     /// The console's own app (its operators' passkeys), hidden from app lists.
     pub is_console: bool,
     pub created_at: i64,
+    /// A signed JWT beside the nonce of each finish (`signing_keys` holds the keys).
+    pub signed_results: bool,
 }
 
 /// What a new app is created with.
@@ -35,6 +38,9 @@ pub struct NewAppRow<'a> {
     pub is_builtin: bool,
     pub is_console: bool,
     pub created_at: i64,
+    pub signed_results: bool,
+    /// Its first signing key, when it starts with signed results on.
+    pub signing_key: Option<&'a NewSigningKey>,
 }
 
 /// What an app is changed to: everything but its id and creation.
@@ -46,6 +52,10 @@ pub struct AppUpdateRow<'a> {
     pub transaction_ttl_ms: i64,
     pub nonce_ttl_ms: i64,
     pub max_passkeys_per_user: i64,
+    pub signed_results: bool,
+    /// A signing key to add as the current one, unless the app has one
+    /// (signed results turned on for the first time).
+    pub signing_key: Option<&'a NewSigningKey>,
 }
 
 /// An API key of an app, as listed (never its secret or hash).
@@ -65,7 +75,8 @@ pub struct ApiKeyRow {
 }
 
 const APP_COLUMNS: &str = "id, name, rp_id, origins, webauthn_timeout_ms, transaction_ttl_ms, \
-                           nonce_ttl_ms, max_passkeys_per_user, is_builtin, is_console, created_at";
+                           nonce_ttl_ms, max_passkeys_per_user, is_builtin, is_console, created_at, \
+                           signed_results";
 
 impl Store {
     /// Creates an app and its first API key, in one database transaction.
@@ -81,7 +92,7 @@ impl Store {
             let inserted = sqlx::query(
                 "INSERT INTO apps (id, name, rp_id, origins, webauthn_timeout_ms, \
                  transaction_ttl_ms, nonce_ttl_ms, max_passkeys_per_user, is_builtin, is_console, \
-                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 created_at, signed_results) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(app.id.as_str())
             .bind(app.name)
@@ -94,6 +105,7 @@ impl Store {
             .bind(app.is_builtin)
             .bind(app.is_console)
             .bind(app.created_at)
+            .bind(app.signed_results)
             .execute(&mut *tx)
             .await;
             match inserted {
@@ -112,6 +124,11 @@ impl Store {
                 .bind(app.created_at)
                 .execute(&mut *tx)
                 .await?;
+            }
+            if let Some(signing_key) = app.signing_key {
+                insert_signing_key_query(app.id, signing_key, app.created_at)
+                    .execute(&mut *tx)
+                    .await?;
             }
             insert_event_query(event).execute(&mut *tx).await?;
             tx.commit().await?;
@@ -144,20 +161,22 @@ impl Store {
         })
     }
 
-    /// Changes an app's settings in one statement; `false` when there is no such
-    /// app (the console's own app is not changed here).
+    /// Changes an app's settings (and adds its first signing key), in one
+    /// database transaction; `false` when there is no such app (the console's
+    /// own app is not changed here).
     pub async fn update_app(
         &self,
         id: &AppId,
         app: &AppUpdateRow<'_>,
+        now: i64,
         event: &NewEvent,
     ) -> Result<bool, sqlx::Error> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             let changed = sqlx::query(
                 "UPDATE apps SET name = $1, rp_id = $2, origins = $3, webauthn_timeout_ms = $4, \
-                 transaction_ttl_ms = $5, nonce_ttl_ms = $6, max_passkeys_per_user = $7 \
-                 WHERE id = $8 AND NOT is_console",
+                 transaction_ttl_ms = $5, nonce_ttl_ms = $6, max_passkeys_per_user = $7, \
+                 signed_results = $8 WHERE id = $9 AND NOT is_console",
             )
             .bind(app.name)
             .bind(app.rp_id)
@@ -166,10 +185,16 @@ impl Store {
             .bind(app.transaction_ttl_ms)
             .bind(app.nonce_ttl_ms)
             .bind(app.max_passkeys_per_user)
+            .bind(app.signed_results)
             .bind(id.as_str())
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            if let (1, Some(signing_key)) = (changed, app.signing_key) {
+                insert_signing_key_query(id, signing_key, now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             with_event(tx, changed, event).await
         })
     }

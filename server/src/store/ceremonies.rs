@@ -321,7 +321,9 @@ impl Store {
     /// Deletes the transactions, handshakes and nonces that have expired.
     pub async fn sweep_expired(&self, now: i64) -> Result<u64, sqlx::Error> {
         let mut swept = 0;
-        for table in ["handshakes", "nonces", "transactions"] {
+        // A retired signing key has an `expires_at` (a current one none): swept
+        // once every token it signed has expired.
+        for table in ["handshakes", "nonces", "transactions", "signing_keys"] {
             swept += on_pool!(self, |pool| {
                 sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1"))
                     .bind(now)

@@ -17,6 +17,7 @@ mod ceremonies;
 mod console;
 mod events;
 mod finishes;
+mod signing;
 mod site;
 mod transfer;
 mod users;
@@ -41,6 +42,7 @@ pub use console::{InviteRow, NewSession, OperatorRow};
 use events::{insert_event_query, with_event};
 pub use events::{EventCount, EventRow, EventScope, EventSelection, NewEvent};
 pub use finishes::{AuthenticationWrite, Finish, RegistrationWrite};
+pub use signing::{NewSigningKey, SigningKeyRow};
 pub use site::{AccountKey, AccountRow};
 pub use sqlx::types::Json;
 pub use transfer::{

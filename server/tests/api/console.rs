@@ -19,14 +19,14 @@ use crate::helpers::{issued, spawn_app, TestApp};
 const CONSOLE_ORIGIN: &str = "http://localhost:3000";
 
 /// A browser on the console: its own cookie, its own authenticator.
-struct Browser<'a> {
+pub struct Browser<'a> {
     app: &'a TestApp,
     cookie: Option<String>,
     authenticator: Authenticator,
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub fn new(app: &'a TestApp) -> Self {
         Self {
             app,
             cookie: None,
@@ -35,7 +35,7 @@ impl<'a> Browser<'a> {
     }
 
     /// Calls a console server function with a form body; (status, body text).
-    async fn call(&mut self, endpoint: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+    pub async fn call(&mut self, endpoint: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
         let mut request = self
             .app
             .http
@@ -98,7 +98,7 @@ impl<'a> Browser<'a> {
     }
 
     /// Accepts an invite: registers a passkey and signs in.
-    async fn accept(&mut self, token: &str) {
+    pub async fn accept(&mut self, token: &str) {
         let nonce = self.invite_nonce(token).await;
         let (status, body) = self
             .call("invite/finish", &[("token", token), ("nonce", &nonce)])
@@ -142,7 +142,7 @@ impl<'a> Browser<'a> {
     }
 }
 
-async fn invite(app: &TestApp, name: &str) -> String {
+pub async fn invite(app: &TestApp, name: &str) -> String {
     let token = app
         .core
         .invite_operator(name, 3_600_000)

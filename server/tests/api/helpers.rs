@@ -125,6 +125,7 @@ pub fn test_config_with_limits(
         event_retention_days: 90,
         metrics_token: None,
         webhooks: Default::default(),
+        secret_key: None,
     }
 }
 
@@ -252,7 +253,8 @@ fn issued_in(body: &Value) {
             for (name, value) in fields {
                 match (name.as_str(), value) {
                     (
-                        "transaction_id" | "nonce" | "challenge" | "api_key" | "key" | "secret",
+                        "transaction_id" | "nonce" | "challenge" | "api_key" | "key" | "secret"
+                        | "signed_result",
                         Value::String(secret),
                     ) => issued(secret),
                     // A handshake's id (43 characters; public ids are 32 hex digits).
@@ -541,14 +543,24 @@ impl TestApp {
         authenticator: &mut Authenticator,
         external_id: &str,
     ) -> String {
+        self.add_passkey_answer(authenticator, external_id)
+            .await
+            .nonce
+    }
+
+    /// The whole add-passkey flow; returns the finish's answer.
+    pub async fn add_passkey_answer(
+        &self,
+        authenticator: &mut Authenticator,
+        external_id: &str,
+    ) -> NonceResponse {
         let (transaction, handshake, options) = self.begin_registration(external_id).await;
         let response = authenticator.register(&self.address, &options);
         let (status, body) = self
             .register_finish(&transaction, &handshake, &response)
             .await;
         assert_eq!(status, 200, "{body}");
-        let answer: NonceResponse = serde_json::from_value(body).unwrap();
-        answer.nonce
+        serde_json::from_value(body).unwrap()
     }
 
     /// A sign-in handshake, up to the options: (transaction id, handshake id, publicKey).
@@ -580,14 +592,22 @@ impl TestApp {
         authenticator: &mut Authenticator,
         external_id: Option<&str>,
     ) -> String {
+        self.sign_in_answer(authenticator, external_id).await.nonce
+    }
+
+    /// The whole sign-in flow; returns the finish's answer.
+    pub async fn sign_in_answer(
+        &self,
+        authenticator: &mut Authenticator,
+        external_id: Option<&str>,
+    ) -> NonceResponse {
         let (transaction, handshake, options) = self.begin_sign_in(external_id).await;
         let response = authenticator.authenticate(&self.address, &options);
         let (status, body) = self
             .authenticate_finish(transaction.as_deref(), &handshake, &response)
             .await;
         assert_eq!(status, 200, "{body}");
-        let answer: NonceResponse = serde_json::from_value(body).unwrap();
-        answer.nonce
+        serde_json::from_value(body).unwrap()
     }
 
     pub async fn fingerprint(&self) -> Fingerprint {

@@ -16,7 +16,13 @@ async fn the_sweepers_expiry_scans_use_an_index() {
             .await
             .unwrap();
     }
-    for table in ["transactions", "handshakes", "nonces", "site_sessions"] {
+    for table in [
+        "transactions",
+        "handshakes",
+        "nonces",
+        "site_sessions",
+        "signing_keys",
+    ] {
         let explain = if postgres {
             "EXPLAIN"
         } else {

@@ -33,6 +33,8 @@ pub struct App {
     /// The console's own app: its users are the operators.
     pub is_console: bool,
     pub created_at: Millis,
+    /// Finishes also answer a signed JWT (`signing`).
+    pub signed_results: bool,
     /// The WebAuthn relying party of this app (its RP ID and exact origins),
     /// built once when the app is read.
     webauthn: Arc<Webauthn>,
@@ -45,6 +47,21 @@ impl App {
 
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.origins.iter().any(|o| o == origin)
+    }
+
+    /// The app's settings as `update_app` takes them, to change some and keep the rest.
+    pub fn settings(&self) -> Result<NewApp, FlexError> {
+        let new = NewApp::parse(&self.name, &self.origins, Some(&self.rp_id))?;
+        Ok(NewApp {
+            lifetimes: Lifetimes {
+                webauthn_timeout_ms: self.webauthn_timeout_ms,
+                transaction_ttl_ms: self.transaction_ttl_ms,
+                nonce_ttl_ms: self.nonce_ttl_ms,
+            },
+            max_passkeys_per_user: self.max_passkeys_per_user,
+            signed_results: self.signed_results,
+            ..new
+        })
     }
 }
 
@@ -74,6 +91,7 @@ impl TryFrom<AppRow> for App {
             is_builtin: row.is_builtin,
             is_console: row.is_console,
             created_at: row.created_at,
+            signed_results: row.signed_results,
             webauthn,
         })
     }
@@ -133,7 +151,14 @@ impl Flex {
         };
         let id = AppId::generate();
         let now = self.now();
-        let row = new_app_row(&id, new, Kind::Customer, now);
+        let signing_key = match new.signed_results {
+            true => Some(self.new_signing_key(&id)?),
+            false => None,
+        };
+        let row = NewAppRow {
+            signing_key: signing_key.as_ref(),
+            ..new_app_row(&id, new, Kind::Customer, now)
+        };
         let event = row.event(Some(&key.id));
         self.store
             .insert_app(&row, Some((&key.id, &key.key.hash())), &event)
@@ -221,10 +246,26 @@ impl Flex {
     }
 
     /// Changes an app's settings, checked as `create_app` checks them (the same
-    /// parsers), in one statement; this instance sees the change at once, others
-    /// within [`CACHE_TTL_MS`](super::CACHE_TTL_MS). The console's app is not
-    /// changed here.
+    /// parsers), in one database transaction; this instance sees the change at
+    /// once, others within [`CACHE_TTL_MS`](super::CACHE_TTL_MS). The console's
+    /// app is not changed here. Turning signed results on makes the app's first
+    /// signing key (refused without a secret key), or checks that the secret key
+    /// opens the one it has.
     pub async fn update_app(&self, id: &AppId, new: &NewApp) -> Result<App, FlexError> {
+        let current = self.app(id).await?;
+        let now = self.now();
+        let signing_key = match (new.signed_results, current.signed_results) {
+            (true, false) => match self.store.find_current_signing_key(id).await? {
+                None => Some(self.new_signing_key(id)?),
+                Some(_) => {
+                    self.current_signing_key(id)
+                        .await
+                        .map_err(|problem| problem.refusal(id))?;
+                    None
+                }
+            },
+            _ => None,
+        };
         let origins: Vec<&str> = new.origins.iter().map(Origin::as_str).collect();
         let event = NewEvent {
             detail: serde_json::json!({
@@ -235,8 +276,10 @@ impl Flex {
                 "transaction_ttl_ms": new.lifetimes.transaction_ttl_ms,
                 "nonce_ttl_ms": new.lifetimes.nonce_ttl_ms,
                 "max_passkeys_per_user": new.max_passkeys_per_user,
+                "signed_results": new.signed_results,
+                "signing_key_id": signing_key.as_ref().map(|key| key.id.as_str()),
             }),
-            ..events::success(Some(id), EventType::AppUpdated, self.now())
+            ..events::success(Some(id), EventType::AppUpdated, now)
         };
         let updated = self
             .store
@@ -250,7 +293,10 @@ impl Flex {
                     transaction_ttl_ms: new.lifetimes.transaction_ttl_ms,
                     nonce_ttl_ms: new.lifetimes.nonce_ttl_ms,
                     max_passkeys_per_user: new.max_passkeys_per_user,
+                    signed_results: new.signed_results,
+                    signing_key: signing_key.as_ref(),
                 },
+                now,
                 &event,
             )
             .await?;
@@ -392,6 +438,8 @@ impl NewAppRow<'_> {
                 "rp_id": self.rp_id,
                 "origins": self.origins,
                 "key_id": first_key.map(ApiKeyId::as_str),
+                "signed_results": self.signed_results,
+                "signing_key_id": self.signing_key.map(|key| key.id.as_str()),
             }),
             ..events::success(Some(self.id), EventType::AppCreated, self.created_at)
         }
@@ -411,5 +459,7 @@ fn new_app_row<'a>(id: &'a AppId, new: &'a NewApp, kind: Kind, now: Millis) -> N
         is_builtin: kind == Kind::Builtin,
         is_console: kind == Kind::Console,
         created_at: now,
+        signed_results: new.signed_results,
+        signing_key: None,
     }
 }

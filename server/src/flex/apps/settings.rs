@@ -152,6 +152,8 @@ pub struct NewApp {
     pub rp_id: String,
     pub lifetimes: Lifetimes,
     pub max_passkeys_per_user: i64,
+    /// A signed JWT beside the nonce of each finish (off unless asked for).
+    pub signed_results: bool,
 }
 
 impl NewApp {
@@ -189,11 +191,19 @@ impl NewApp {
             rp_id,
             lifetimes: Lifetimes::default(),
             max_passkeys_per_user: DEFAULT_MAX_PASSKEYS_PER_USER,
+            signed_results: false,
         })
     }
 
     pub fn with_lifetimes(self, lifetimes: Lifetimes) -> Self {
         Self { lifetimes, ..self }
+    }
+
+    pub fn with_signed_results(self, signed_results: bool) -> Self {
+        Self {
+            signed_results,
+            ..self
+        }
     }
 
     /// At most this many passkeys per user (the default where absent), within bounds.

@@ -8,7 +8,7 @@ use webauthn_rs::prelude::{
 
 use super::{
     action::{self, Action},
-    CeremonyKind, Handshake,
+    CeremonyKind, Finished, Handshake,
 };
 use crate::{
     flex::{
@@ -159,7 +159,7 @@ impl Flex {
         transaction: Option<&TransactionId>,
         handshake_id: &HandshakeId,
         response: &PublicKeyCredential,
-    ) -> Result<Nonce, FlexError> {
+    ) -> Result<Finished, FlexError> {
         let mut external_id = None;
         let finished = self
             .try_finish_authentication(app, transaction, handshake_id, response, &mut external_id)
@@ -185,7 +185,7 @@ impl Flex {
         handshake_id: &HandshakeId,
         response: &PublicKeyCredential,
         known_user: &mut Option<String>,
-    ) -> Result<Nonce, FlexError> {
+    ) -> Result<Finished, FlexError> {
         let cred_id: &[u8] = response.raw_id.as_ref();
         let handshake = self
             .find_handshake(app, handshake_id, transaction, Some(cred_id))
@@ -241,6 +241,19 @@ impl Flex {
         passkey.update_credential(&result);
         let nonce = Nonce::generate();
         let now = self.now();
+        // Signed before the write: a failure to sign writes nothing, and the
+        // token is handed out only if the write commits.
+        // A step-up's token names the action it approved by its digest.
+        let action_hash = step_up.map(|(action, transaction)| action.digest_text(transaction));
+        let signed_result = self
+            .sign_result(
+                app,
+                Some(external_id),
+                passkey_id,
+                now,
+                action_hash.as_deref(),
+            )
+            .await?;
         let event = NewEvent {
             device_id: Some(passkey_id.clone()),
             ..kind.event(
@@ -270,7 +283,10 @@ impl Flex {
             })
             .await?;
         match written {
-            Finish::Written => Ok(nonce),
+            Finish::Written => Ok(Finished {
+                nonce,
+                signed_result,
+            }),
             Finish::HandshakeGone => Err(FlexError::HandshakeNotFound),
             Finish::UserGone => Err(refused("the user was removed")),
             _ => Err(refused(

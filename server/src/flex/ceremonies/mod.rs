@@ -111,6 +111,14 @@ pub struct Verified {
     pub action: Option<Action>,
 }
 
+/// What a successful finish answers: the nonce for the app's backend, and the
+/// signed result (a JWT) when the app has signed results on.
+#[derive(Debug)]
+pub struct Finished {
+    pub nonce: Nonce,
+    pub signed_result: Option<String>,
+}
+
 /// A live handshake, read (not consumed) before verification.
 struct Pending {
     kind: CeremonyKind,

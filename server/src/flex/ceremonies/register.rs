@@ -3,7 +3,7 @@
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use webauthn_rs::prelude::{Credential, PasskeyRegistration, RegisterPublicKeyCredential, Uuid};
 
-use super::{Attachment, CeremonyKind, Handshake};
+use super::{Attachment, CeremonyKind, Finished, Handshake};
 use crate::{
     flex::{
         aaguid,
@@ -136,7 +136,7 @@ impl Flex {
         transaction: &TransactionId,
         handshake_id: &HandshakeId,
         response: &RegisterPublicKeyCredential,
-    ) -> Result<Nonce, FlexError> {
+    ) -> Result<Finished, FlexError> {
         let mut external_id = None;
         let finished = self
             .try_finish_registration(app, transaction, handshake_id, response, &mut external_id)
@@ -156,7 +156,7 @@ impl Flex {
         handshake_id: &HandshakeId,
         response: &RegisterPublicKeyCredential,
         external_id: &mut Option<String>,
-    ) -> Result<Nonce, FlexError> {
+    ) -> Result<Finished, FlexError> {
         let handshake = self
             .find_handshake(app, handshake_id, Some(transaction), None)
             .await?;
@@ -191,6 +191,11 @@ impl Flex {
         let nonce = Nonce::generate();
         let now = self.now();
         let device_id = DeviceId::generate();
+        // Signed before the write: a failure to sign writes nothing, and the
+        // token is handed out only if the write commits.
+        let signed_result = self
+            .sign_result(app, external_id.as_deref(), device_id.as_str(), now, None)
+            .await?;
         let event = NewEvent {
             device_id: Some(device_id.as_str().to_owned()),
             detail: serde_json::json!({ "aaguid": aaguid, "kind": kind.as_str() }),
@@ -227,7 +232,10 @@ impl Flex {
             })
             .await?;
         match written {
-            Finish::Written => Ok(nonce),
+            Finish::Written => Ok(Finished {
+                nonce,
+                signed_result,
+            }),
             Finish::HandshakeGone => Err(FlexError::HandshakeNotFound),
             Finish::UserGone => Err(FlexError::UserNotFound),
             Finish::TooManyPasskeys => Err(FlexError::TooManyPasskeys(app.max_passkeys_per_user)),

@@ -23,8 +23,9 @@ use super::{
 use crate::{
     flex::{
         apps::App,
-        ceremonies::{Attachment, Handshake},
+        ceremonies::{Attachment, Finished, Handshake},
         ids::{HandshakeId, TransactionId},
+        signing::JWKS_MAX_AGE_SECS,
         FlexError,
     },
     state::AppState,
@@ -66,7 +67,7 @@ pub async fn app_and_cors(
         let headers = response.headers_mut();
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("POST, OPTIONS"),
+            HeaderValue::from_static("GET, POST, OPTIONS"),
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
@@ -175,13 +176,11 @@ pub async fn register_finish(
     let transaction =
         TransactionId::parse(&body.transaction_id).ok_or(FlexError::HandshakeNotFound)?;
     let handshake = HandshakeId::parse(&body.handshake_id).ok_or(FlexError::HandshakeNotFound)?;
-    let nonce = state
+    let finished = state
         .flex
         .finish_registration(&app, &transaction, &handshake, &response)
         .await?;
-    Ok(ApiJson(NonceResponse {
-        nonce: nonce.as_str().to_owned(),
-    }))
+    Ok(ApiJson(nonce_response(finished)))
 }
 
 /// Start a sign-in: with an authenticate transaction (identifier-first), or
@@ -214,11 +213,40 @@ pub async fn authenticate_finish(
     let response: PublicKeyCredential = parse_response(body.handshake_response)?;
     let transaction = optional_transaction(body.transaction_id, FlexError::HandshakeNotFound)?;
     let handshake = HandshakeId::parse(&body.handshake_id).ok_or(FlexError::HandshakeNotFound)?;
-    let nonce = state
+    let finished = state
         .flex
         .finish_authentication(&app, transaction.as_ref(), &handshake, &response)
         .await?;
-    Ok(ApiJson(NonceResponse {
-        nonce: nonce.as_str().to_owned(),
-    }))
+    Ok(ApiJson(nonce_response(finished)))
+}
+
+/// A finish's answer: the nonce, and the signed result if the app has them on.
+fn nonce_response(finished: Finished) -> NonceResponse {
+    NonceResponse {
+        nonce: finished.nonce.as_str().to_owned(),
+        signed_result: finished.signed_result,
+    }
+}
+
+/// The app's public signing keys (JWKS, RFC 7517) that its signed results
+/// verify against: the current key, and a retired one until every token it
+/// signed has expired. No secret needed; cacheable for a minute.
+#[utoipa::path(get, path = "/v1/apps/{app_id}/.well-known/jwks.json", tag = "client",
+    params(("app_id" = String, Path)),
+    responses((status = 200, body = Jwks,
+        headers(("cache-control" = String, description = "`public, max-age=60`: shorter than a token's life, so a rotated-in key is learnt in time")))))]
+pub async fn jwks(
+    State(state): State<AppState>,
+    Extension(app): Extension<Arc<App>>,
+) -> Result<Response, ApiError> {
+    let jwks = state.flex.jwks(&app.id).await?;
+    let cache = format!("public, max-age={JWKS_MAX_AGE_SECS}");
+    Ok((
+        [(
+            header::CACHE_CONTROL,
+            HeaderValue::from_str(&cache).map_err(|e| FlexError::Internal(e.into()))?,
+        )],
+        ApiJson(jwks),
+    )
+        .into_response())
 }

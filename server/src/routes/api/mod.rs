@@ -85,7 +85,8 @@ fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(client::register_start))
         .routes(routes!(client::register_finish))
         .routes(routes!(client::authenticate_start))
-        .routes(routes!(client::authenticate_finish));
+        .routes(routes!(client::authenticate_finish))
+        .routes(routes!(client::jwks));
     (rest, client)
 }
 

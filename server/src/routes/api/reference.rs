@@ -161,6 +161,7 @@ fn errors(id: &str, has_body: bool) -> Vec<ApiError> {
         | "remove_webhook"
         | "rotate_webhook_secret"
         | "list_webhook_messages" => (management, webhook_errors(id)),
+        "jwks" => (vec![E::AppNotFound], vec![]),
         // No body and no app: they answer 200, or 404 with no body.
         "openapi_document" | "provider_icon" => return Vec::new(),
         other => panic!("{other}: say in reference.rs which errors it answers"),
@@ -180,6 +181,8 @@ const NONCE: &str = "n7Xc2VbM9qR4tY8uJ1kL5zP3wA6sD0fGhEiKoNmQ";
 const USER_ID: &str = "3f9c2b1e-8d7a-4c6b-9e5f-1a2b3c4d5e6f";
 const DEVICE_ID: &str = "Rk4nW8qZ2xV6mT0pL9jH3bY7";
 const CREDENTIAL_ID: &str = "bWl0Y2hlbGwtcGFzc2tleS1leGFtcGxlLWlk";
+/// A signed result (ES256; its signature is zeros: an example, not a real one).
+const SIGNED_RESULT: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJFUzI1NiIsImtpZCI6ImtpZF83YzNlOWExZjA0YjI0ZDZlOGYwYTFiMmMzZDRlNWY2YSJ9.eyJpc3MiOiJodHRwczovL3Bhc3NrZXlzLmV4YW1wbGUuY29tL3YxL2FwcHMvcThadjJyWXBXbTNkWGtUZjdMaE4xYyIsInN1YiI6InVzZXItMTIzNCIsImF1ZCI6InE4WnYycllwV20zZFhrVGY3TGhOMWMiLCJpYXQiOjE3OTUwMDAwMDAsImV4cCI6MTc5NTAwMDEyMCwianRpIjoiM3ExOHhZUFd5VF9uUHc0d2FBb0tMZyIsImFtciI6WyJ3ZWJhdXRobiJdLCJkZXZpY2VfaWQiOiJSazRuVzhxWjJ4VjZtVDBwTDlqSDNiWTcifQ.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 const CLIENT_DATA: &str = "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0IiwiY2hhbGxlbmdlIjoiLi4uIn0";
 
 fn to_json(value: &impl Serialize) -> Value {
@@ -299,6 +302,7 @@ fn examples(id: &str) -> (Option<Value>, Option<Value>) {
     let nonce = || {
         Some(to_json(&NonceResponse {
             nonce: NONCE.into(),
+            signed_result: Some(SIGNED_RESULT.into()),
         }))
     };
     let link = |page: i64| Link {
@@ -454,6 +458,7 @@ fn examples(id: &str) -> (Option<Value>, Option<Value>) {
         | "remove_webhook"
         | "rotate_webhook_secret"
         | "list_webhook_messages" => webhook_examples(id),
+        "jwks" => (None, Some(to_json(&jwks_example()))),
         other => panic!("{other}: give it examples in reference.rs"),
     }
 }
@@ -536,6 +541,21 @@ fn webhook_examples(id: &str) -> (Option<Value>, Option<Value>) {
             })),
         ),
         _ => (None, None),
+    }
+}
+
+/// An app's JWKS: its current key.
+fn jwks_example() -> Jwks {
+    Jwks {
+        keys: vec![Jwk {
+            kty: "EC".into(),
+            crv: "P-256".into(),
+            x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU".into(),
+            y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0".into(),
+            kid: "kid_7c3e9a1f04b24d6e8f0a1b2c3d4e5f6a".into(),
+            alg: "ES256".into(),
+            use_: "sig".into(),
+        }],
     }
 }
 

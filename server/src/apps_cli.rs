@@ -1,0 +1,160 @@
+//! `latchkey apps update` and `latchkey signing-keys`: the CLI's adapters over
+//! `Flex::update_app` and the signing keys of signed results.
+
+use clap::{Args, Subcommand};
+
+use crate::flex::{
+    apps::{App, Lifetimes, NewApp},
+    clock::rfc3339,
+    ids::AppId,
+    signing::RETIRED_KEY_SERVED_MS,
+    Flex, FlexError,
+};
+
+/// The lifetimes and the passkey cap, as `apps create` and `apps update`
+/// take them: on create, one not given is the default; on update, it keeps
+/// its value.
+#[derive(Debug, Args)]
+pub struct AppLimits {
+    /// Seconds the browser gets for a ceremony; a handshake lives as long
+    /// (30 to 1800, default 300).
+    #[arg(long, value_name = "SECS")]
+    pub webauthn_timeout: Option<u64>,
+    /// Seconds a transaction lives (10 to 3600, default 300).
+    #[arg(long, value_name = "SECS")]
+    pub transaction_ttl: Option<u64>,
+    /// Seconds a nonce lives (5 to 600, default 60).
+    #[arg(long, value_name = "SECS")]
+    pub nonce_ttl: Option<u64>,
+    /// Passkeys one user may hold; adding more answers 409 too_many_passkeys
+    /// (1 to 100, default 20).
+    #[arg(long, value_name = "N")]
+    pub max_passkeys: Option<u64>,
+}
+
+/// What `apps update` may change; an option not given keeps its value. To
+/// add a setting: a field here, and a line in [`AppChanges::apply`].
+#[derive(Debug, Args)]
+pub struct AppChanges {
+    /// A name people read.
+    #[arg(long)]
+    name: Option<String>,
+    /// An origin passkeys are used from (as `apps create` takes it); repeat for
+    /// several. Replaces the list; each must be within the app's RP ID.
+    #[arg(long = "origin")]
+    origins: Vec<String>,
+    #[command(flatten)]
+    limits: AppLimits,
+    /// Answer each finish with a signed JWT beside the nonce, verifiable
+    /// against the app's JWKS. Turning it on needs LATCHKEY_SECRET_KEY.
+    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+    signed_results: Option<bool>,
+}
+
+impl AppChanges {
+    /// The app's settings with these changes, checked as `apps create` checks them.
+    fn apply(self, app: &App) -> Result<NewApp, FlexError> {
+        let secs = |ms: i64| Some(u64::try_from(ms / 1000).unwrap_or_default());
+        let origins = match self.origins.is_empty() {
+            true => app.origins.clone(),
+            false => self.origins,
+        };
+        let limits = self.limits;
+        let lifetimes = Lifetimes::parse(
+            limits.webauthn_timeout.or(secs(app.webauthn_timeout_ms)),
+            limits.transaction_ttl.or(secs(app.transaction_ttl_ms)),
+            limits.nonce_ttl.or(secs(app.nonce_ttl_ms)),
+        )?;
+        let max_passkeys = u64::try_from(app.max_passkeys_per_user).ok();
+        Ok(NewApp::parse(
+            self.name.as_deref().unwrap_or(&app.name),
+            &origins,
+            Some(&app.rp_id),
+        )?
+        .with_lifetimes(lifetimes)
+        .with_max_passkeys(limits.max_passkeys.or(max_passkeys))?
+        .with_signed_results(self.signed_results.unwrap_or(app.signed_results)))
+    }
+}
+
+/// `apps update APP_ID …`: changes the options given, prints the app.
+pub async fn update(
+    flex: &Flex,
+    app_id: &str,
+    changes: AppChanges,
+    json: bool,
+) -> anyhow::Result<()> {
+    let id = AppId::parse(app_id).ok_or(FlexError::AppNotFound)?;
+    let current = flex.app(&id).await?;
+    let new = changes.apply(&current)?;
+    let app = flex.update_app(&id, &new).await?;
+    if json {
+        println!("{}", app_json(&app));
+    } else {
+        println!("Updated app \"{}\"", app.name);
+        println!("  app id           {}", app.id);
+        println!("  RP ID            {}", app.rp_id);
+        println!("  origins          {}", app.origins.join(", "));
+        println!(
+            "  lifetimes        webauthn {} s, transaction {} s, nonce {} s",
+            app.webauthn_timeout_ms / 1000,
+            app.transaction_ttl_ms / 1000,
+            app.nonce_ttl_ms / 1000
+        );
+        println!("  max passkeys     {}", app.max_passkeys_per_user);
+        println!(
+            "  signed results   {}",
+            if app.signed_results { "on" } else { "off" }
+        );
+    }
+    Ok(())
+}
+
+/// An app as `apps update --json` prints it.
+fn app_json(app: &App) -> serde_json::Value {
+    serde_json::json!({
+        "app_id": app.id.as_str(), "name": app.name, "rp_id": app.rp_id,
+        "origins": app.origins, "builtin": app.is_builtin,
+        "webauthn_timeout_secs": app.webauthn_timeout_ms / 1000,
+        "transaction_ttl_secs": app.transaction_ttl_ms / 1000,
+        "nonce_ttl_secs": app.nonce_ttl_ms / 1000,
+        "max_passkeys_per_user": app.max_passkeys_per_user,
+        "signed_results": app.signed_results,
+    })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SigningKeysCommand {
+    /// Make a new signing key for an app's signed results: new tokens carry
+    /// its `kid`; the old public key stays in the JWKS until every token it
+    /// signed has expired. Needs LATCHKEY_SECRET_KEY.
+    Rotate {
+        #[arg(long = "app")]
+        app_id: String,
+        /// Print JSON: {"app_id", "key_id", "retired_key_served_until"}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn signing_keys(flex: &Flex, command: SigningKeysCommand) -> anyhow::Result<()> {
+    match command {
+        SigningKeysCommand::Rotate { app_id, json } => {
+            let id = AppId::parse(&app_id).ok_or(FlexError::AppNotFound)?;
+            let key = flex.rotate_signing_key(&id).await?;
+            let until = rfc3339(Some(flex.clock().now() + RETIRED_KEY_SERVED_MS));
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "app_id": app_id, "key_id": key.as_str(), "retired_key_served_until": until,
+                    })
+                );
+            } else {
+                println!("Rotated the signing key of app {app_id}: new tokens carry kid {key}.");
+                println!("The old public key stays in the JWKS until {until}.");
+            }
+        }
+    }
+    Ok(())
+}
