@@ -77,8 +77,9 @@ pub struct NonceResponse {
     /// (ES256) that the app's backend may verify offline against the app's
     /// JWKS instead of verifying the nonce. Claims: `iss`
     /// (`{public URL}/v1/apps/{app_id}`), `sub` (the external id), `aud` (the
-    /// app id), `iat`, `exp` (2 minutes later), `jti`, `amr` (`["webauthn"]`)
-    /// and `device_id` (the passkey). Passage's SDKs ignore it; the nonce works as before.
+    /// app id), `iat`, `exp` (2 minutes later), `jti`, `amr` (`["webauthn"]`),
+    /// `device_id` (the passkey), and for a step-up `action_hash` (the
+    /// approved action's digest). Passage's SDKs ignore it; the nonce works as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed_result: Option<String>,
 }

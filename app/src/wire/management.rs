@@ -21,7 +21,7 @@ pub struct CreateAuthenticateTransactionRequest {
     /// 4 KB as canonical JSON). The WebAuthn challenge commits to it, and the
     /// nonce's verification returns it. Absent: a plain sign-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>, example = json!({"type": "transfer", "amount": "120.00", "to": "DE89 3704 0044 0532 0130 00"})))]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object, example = json!({"type": "transfer", "amount": "120.00", "to": "DE89 3704 0044 0532 0130 00"})))]
     pub action: Option<Value>,
 }
 
@@ -41,7 +41,7 @@ pub struct VerifyNonceRequest {
     /// or of another action is refused with 403 `action_mismatch` and is not
     /// used up. Absent: any nonce of the app is taken (as Passage did).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub action: Option<Value>,
 }
 
@@ -52,7 +52,7 @@ pub struct VerifyNonceResponse {
     /// The action the sign-in approved, in canonical JSON's key order; absent
     /// for a plain sign-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub action: Option<Value>,
 }
 
