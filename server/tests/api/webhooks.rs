@@ -30,6 +30,7 @@ use latchkey::{
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::Sha256;
+use sqlx::Connection as _;
 
 use crate::helpers::{
     assert_error, issued, spawn_app_with, test_config_with_limits, TestApp, TestDatabase,
@@ -810,10 +811,29 @@ async fn messages_written_before_a_kill_9_are_delivered_after_the_restart() {
             .unwrap();
     }
     // The receiver refuses the first message: the rest wait in the outbox.
+    // Killed once that refusal is recorded (its back-off is 5 s): killed while
+    // the request is in flight, the message would wait out its lease (50 s).
     wait_for("a first attempt", || {
         !receiver.seen.lock().unwrap().in_flight.is_empty()
     })
     .await;
+    let mut db = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let recorded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_attempts")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        if recorded > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out: the first attempt's record"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = db.close().await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert!(receiver.deliveries().is_empty());
