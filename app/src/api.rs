@@ -385,6 +385,23 @@ pub async fn list_passkeys() -> Result<Vec<PasskeyView>, ServerFnError> {
     }
 }
 
+/// What this browser passes to the WebAuthn Signal API for the signed-in
+/// account (none before its first passkey): only ever its own credential ids.
+#[server(prefix = "/site", endpoint = "passkey/signals")]
+pub async fn passkey_signals() -> Result<Option<crate::wire::WebauthnSignals>, ServerFnError> {
+    let site = server::site()?;
+    let account = server::signed_in(&site).await?;
+    match account.external_id {
+        Some(external_id) => site
+            .passkeys
+            .webauthn_signals(&external_id)
+            .await
+            .map(Some)
+            .map_err(server::passkey_error),
+        None => Ok(None),
+    }
+}
+
 #[server(prefix = "/site", endpoint = "passkey/rename")]
 pub async fn rename_passkey(id: String, name: String) -> Result<(), ServerFnError> {
     let site = server::site()?;

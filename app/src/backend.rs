@@ -76,6 +76,11 @@ pub trait PasskeyBackend: Send + Sync {
         friendly_name: &str,
     ) -> Result<(), BackendError>;
     async fn revoke_device(&self, external_id: &str, device_id: &str) -> Result<(), BackendError>;
+    /// What the user's browser passes to the WebAuthn Signal API.
+    async fn webauthn_signals(
+        &self,
+        external_id: &str,
+    ) -> Result<crate::wire::WebauthnSignals, BackendError>;
 }
 
 /// An account of the site.

@@ -17,7 +17,7 @@ pub use app::wire::webhooks::{
 use app::wire::{
     CreateAuthenticateTransactionRequest, CreateRegisterTransactionRequest, DeviceResponse,
     DevicesResponse, ErrorBody, RenameDeviceRequest, TransactionResponse, UserListQuery,
-    UserListResponse, UserResponse, VerifyNonceRequest, VerifyNonceResponse,
+    UserListResponse, UserResponse, VerifyNonceRequest, VerifyNonceResponse, WebauthnSignals,
 };
 /// What `user.get` and `user.list_devices` return: the API's own JSON.
 pub use app::wire::{Device, Icons, UserInfo};
@@ -393,6 +393,17 @@ impl User {
             .call(Method::GET, &["users", &id, "devices"], NO_QUERY, NO_BODY)
             .await?;
         Ok(devices.devices)
+    }
+
+    /// What this user's browser passes to the WebAuthn Signal API (Latchkey's addition).
+    pub async fn webauthn_signals(
+        &self,
+        external_id: &str,
+    ) -> Result<WebauthnSignals, ClientError> {
+        let id = self.id_of(external_id).await?;
+        self.0
+            .call(Method::GET, &["users", &id, "signals"], NO_QUERY, NO_BODY)
+            .await
     }
 
     pub async fn revoke_device(

@@ -69,6 +69,7 @@ async fn register(token: String) -> Result<(), String> {
     let start = invite_start(token.clone()).await.map_err(|e| message(&e))?;
     let options = RegisterOptions {
         authenticator_attachment: passkey::Attachment::Any,
+        ..RegisterOptions::default()
     };
     let nonce = PasskeyFlex::new(&start.app_id)
         .register(&start.transaction_id, options)

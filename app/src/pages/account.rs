@@ -1,12 +1,12 @@
 use leptos::{prelude::*, task::spawn_local};
 
-use super::{account_resource, go_to, message, Status, StatusLine};
+use super::{account_resource, after_password_sign_in, go_to, message, Status, StatusLine};
 use crate::{
     api::{
         add_passkey, approval_start, change_email, list_passkeys, passkey_added, passkey_app_id,
-        remove_passkey, rename_passkey, sign_out, Approval, PasskeyView,
+        passkey_signals, remove_passkey, rename_passkey, sign_out, Approval, PasskeyView,
     },
-    passkey::{self, AuthenticateOptions, PasskeyFlex, RegisterOptions},
+    passkey::{self, AuthenticateOptions, PasskeyError, PasskeyFlex, RegisterOptions},
 };
 
 /// `2026-11-26T05:40:39.123Z` → `2026-11-26 05:40 UTC`.
@@ -15,15 +15,42 @@ fn when(rfc3339: &str) -> String {
     format!("{} UTC", minutes.replace('T', " "))
 }
 
-/// Adds a passkey to the signed-in account, as the guide does.
-async fn add_a_passkey() -> Result<(), String> {
-    let transaction_id = add_passkey().await.map_err(|e| message(&e))?;
-    let app_id = passkey_app_id().await.map_err(|e| message(&e))?;
+/// Adds a passkey to the signed-in account, as the guide does (with a dialog,
+/// or as an automatic upgrade when `options.conditional`).
+async fn add_a_passkey(options: RegisterOptions) -> Result<(), PasskeyError> {
+    let server = |e: ServerFnError| PasskeyError::Server {
+        code: "site".into(),
+        message: message(&e),
+    };
+    let transaction_id = add_passkey().await.map_err(server)?;
+    let app_id = passkey_app_id().await.map_err(server)?;
     let nonce = PasskeyFlex::new(&app_id)
-        .register(&transaction_id, RegisterOptions::default())
-        .await
-        .map_err(|e| e.to_string())?;
-    passkey_added(nonce).await.map_err(|e| message(&e))
+        .register(&transaction_id, options)
+        .await?;
+    passkey_added(nonce).await.map_err(server)
+}
+
+/// The automatic upgrade waiting in the background, if any. The browser runs
+/// one WebAuthn request at a time, so every other ceremony (and the Signal
+/// API) stops it first.
+#[derive(Clone, Copy)]
+struct Upgrade(StoredValue<Option<web_sys::AbortController>, LocalStorage>);
+
+impl Upgrade {
+    fn stop(self) {
+        if let Some(controller) = self.0.get_value() {
+            controller.abort();
+        }
+        self.0.set_value(None);
+    }
+}
+
+/// Tells the password manager which of the account's passkeys still work, and
+/// the account's name (the Signal API, where the browser has it).
+async fn signal_account() {
+    if let Ok(Some(signals)) = passkey_signals().await {
+        passkey::signal_current(&signals);
+    }
 }
 
 /// Asks one of the signed-in account's passkeys to approve exactly `approval`
@@ -68,16 +95,57 @@ fn Account(email: String) -> impl IntoView {
     let can_register = RwSignal::new(None::<bool>);
     let busy = RwSignal::new(false);
     let status = RwSignal::new(None::<Status>);
+    // Right after a password sign-in: an automatic upgrade where the browser
+    // can create a passkey without a dialog, else the visible offer.
+    let upgrade = Upgrade(StoredValue::new_local(None));
+    provide_context(upgrade);
+    let offer = RwSignal::new(false);
+    let upgrading = RwSignal::new(false);
     Effect::new(move |_| {
-        spawn_local(async move { can_register.set(Some(passkey::can_register_passkey().await)) });
+        spawn_local(async move {
+            let can = passkey::can_register_passkey().await;
+            can_register.set(Some(can));
+            if !(can && after_password_sign_in()) {
+                return;
+            }
+            let controller = match passkey::can_use_conditional_create().await {
+                true => web_sys::AbortController::new().ok(),
+                false => None,
+            };
+            let Some(controller) = controller else {
+                offer.set(true);
+                return;
+            };
+            let options = RegisterOptions {
+                conditional: true,
+                signal: Some(controller.signal()),
+                ..RegisterOptions::default()
+            };
+            upgrade.0.set_value(Some(controller));
+            upgrading.set(true);
+            let result = add_a_passkey(options).await;
+            upgrading.set(false);
+            match result {
+                Ok(()) => {
+                    status.set(Some(Status::Done(
+                        "Your password manager saved a passkey for this account. Next time, sign in with it.".into(),
+                    )));
+                    refresh();
+                }
+                Err(PasskeyError::Aborted) => {}
+                Err(_) => offer.set(true),
+            }
+        });
     });
     let add = move |_| {
+        upgrade.stop();
+        offer.set(false);
         busy.set(true);
         status.set(Some(Status::Working(
             "Follow your browser's prompt to create the passkey…".into(),
         )));
         spawn_local(async move {
-            let result = add_a_passkey().await;
+            let result = add_a_passkey(RegisterOptions::default()).await;
             busy.set(false);
             match result {
                 Ok(()) => {
@@ -86,7 +154,7 @@ fn Account(email: String) -> impl IntoView {
                     )));
                     refresh();
                 }
-                Err(error) => status.set(Some(Status::Failed(error))),
+                Err(error) => status.set(Some(Status::Failed(error.to_string()))),
             }
         });
     };
@@ -111,6 +179,17 @@ fn Account(email: String) -> impl IntoView {
         </Transition>
         <section class="card" aria-labelledby="passkeys-heading">
             <h2 id="passkeys-heading">"Passkeys"</h2>
+            <Show when=move || offer.get()>
+                <p class="hint" data-testid="passkey-offer">
+                    "You signed in with your password. Add a passkey, and next time your "
+                    "fingerprint, face or screen lock is enough."
+                </p>
+            </Show>
+            <Show when=move || upgrading.get()>
+                <p class="hint" data-testid="passkey-upgrade">
+                    "Your password manager may offer to save a passkey for this account."
+                </p>
+            </Show>
             {move || match can_register.get() {
                 None => view! { <p class="hint">"Checking whether this browser can create passkeys…"</p> }.into_any(),
                 Some(true) => view! {
@@ -149,6 +228,7 @@ fn PasskeyRow(
     passkey: PasskeyView,
     on_change: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
+    let upgrade = expect_context::<Upgrade>();
     let editing = RwSignal::new(false);
     let confirming = RwSignal::new(false);
     let busy = RwSignal::new(false);
@@ -157,6 +237,7 @@ fn PasskeyRow(
     let id = StoredValue::new(passkey.id.clone());
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        upgrade.stop();
         busy.set(true);
         spawn_local(async move {
             let result = rename_passkey(id.get_value(), name.get_untracked()).await;
@@ -166,12 +247,14 @@ fn PasskeyRow(
                     editing.set(false);
                     error.set(None);
                     on_change();
+                    signal_account().await;
                 }
                 Err(e) => error.set(Some(message(&e))),
             }
         });
     };
     let remove = move |_| {
+        upgrade.stop();
         busy.set(true);
         error.set(None);
         spawn_local(async move {
@@ -187,7 +270,10 @@ fn PasskeyRow(
             };
             busy.set(false);
             match result {
-                Ok(()) => on_change(),
+                Ok(()) => {
+                    on_change();
+                    signal_account().await;
+                }
                 Err(e) => error.set(Some(e)),
             }
         });
@@ -249,12 +335,14 @@ fn PasskeyRow(
 /// one (a step-up of exactly this change), else with the password.
 #[component]
 fn ChangeEmail(email: RwSignal<String>, has_passkeys: bool) -> impl IntoView {
+    let upgrade = expect_context::<Upgrade>();
     let new_email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let status = RwSignal::new(None::<Status>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        upgrade.stop();
         busy.set(true);
         let with_passkey = has_passkeys;
         status.set(Some(Status::Working(if with_passkey {

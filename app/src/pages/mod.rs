@@ -29,6 +29,33 @@ pub fn go_to(path: &str) {
     }
 }
 
+/// Where the sign-in and sign-up pages leave word, for the account page they
+/// open, that the person just used their password: the moment to offer an
+/// automatic passkey upgrade.
+const PASSWORD_SIGN_IN: &str = "latchkey.password-sign-in";
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+/// Goes to the account page after a password sign-in (or sign-up).
+pub fn go_to_account_after_password() {
+    if let Some(storage) = session_storage() {
+        let _ = storage.set_item(PASSWORD_SIGN_IN, "1");
+    }
+    go_to("/account");
+}
+
+/// Whether this page opened right after a password sign-in (asked once).
+pub fn after_password_sign_in() -> bool {
+    let Some(storage) = session_storage() else {
+        return false;
+    };
+    let marked = storage.get_item(PASSWORD_SIGN_IN).ok().flatten().is_some();
+    let _ = storage.remove_item(PASSWORD_SIGN_IN);
+    marked
+}
+
 /// The signed-in account, loaded once per page.
 pub fn account_resource() -> Resource<Result<Option<AccountView>, ServerFnError>> {
     Resource::new(|| (), |_| current_account())

@@ -1,6 +1,6 @@
 use leptos::{prelude::*, task::spawn_local};
 
-use super::{go_to, message, Status, StatusLine};
+use super::{go_to, go_to_account_after_password, message, Status, StatusLine};
 use crate::{
     api::{passkey_app_id, passkey_sign_in_finish, passkey_sign_in_start, SignIn},
     passkey::{self, AuthenticateOptions, PasskeyError, PasskeyFlex},
@@ -40,7 +40,7 @@ pub fn SignInPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = sign_in.value().get() {
-            go_to("/account");
+            go_to_account_after_password();
         }
     });
     let email = RwSignal::new(String::new());

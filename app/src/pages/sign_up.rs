@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::{go_to, message};
+use super::{go_to_account_after_password, message};
 use crate::api::SignUp;
 
 #[component]
@@ -8,7 +8,7 @@ pub fn SignUpPage() -> impl IntoView {
     let sign_up = ServerAction::<SignUp>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = sign_up.value().get() {
-            go_to("/account");
+            go_to_account_after_password();
         }
     });
     let error = move || {

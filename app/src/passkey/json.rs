@@ -164,9 +164,14 @@ async fn ask_browser(
         .map_err(|_| PasskeyError::NotAllowed)
 }
 
-/// `navigator.credentials.create()`; the answer as `RegistrationResponseJSON`.
-pub async fn create(options: &Value) -> Result<Value, PasskeyError> {
-    let credential = ask_browser(options, None, None, true).await?;
+/// `navigator.credentials.create()` (optionally with a mediation and an abort
+/// signal); the answer as `RegistrationResponseJSON`.
+pub async fn create(
+    options: &Value,
+    mediation: Option<&str>,
+    signal: Option<&AbortSignal>,
+) -> Result<Value, PasskeyError> {
+    let credential = ask_browser(options, mediation, signal, true).await?;
     let response: AuthenticatorAttestationResponse = credential.response().unchecked_into();
     let transports: Vec<String> = Reflect::get(&response, &"getTransports".into())
         .ok()

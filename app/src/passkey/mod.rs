@@ -1,11 +1,16 @@
 //! The browser passkey client: passage-flex-js, in Rust, through web-sys.
 //!
-//! `can_register_passkey`, `can_authenticate_with_passkey` and
-//! `can_use_conditional_mediation` feature-detect; `PasskeyFlex` runs the
-//! ceremonies against Latchkey's client API and returns the nonce. It runs in
-//! the browser only (after hydration); on the server these are never called.
+//! `can_register_passkey`, `can_authenticate_with_passkey`,
+//! `can_use_conditional_mediation` and `can_use_conditional_create`
+//! feature-detect; `PasskeyFlex` runs the ceremonies against Latchkey's client
+//! API and returns the nonce, and keeps the password manager in step through
+//! the Signal API where the browser has it (`signals`). It runs in the browser
+//! only (after hydration); on the server these are never called.
 
 mod json;
+mod signals;
+
+pub use signals::{can_use_conditional_create, signal_current};
 
 use std::fmt;
 
@@ -56,15 +61,7 @@ pub async fn can_authenticate_with_passkey() -> bool {
 
 /// Whether this browser offers passkeys in the autofill of a username field.
 pub async fn can_use_conditional_mediation() -> bool {
-    if !has_webauthn() {
-        return false;
-    }
-    let class = js_sys::Reflect::get(&js_sys::global(), &"PublicKeyCredential".into())
-        .unwrap_or(JsValue::UNDEFINED);
-    let Ok(check) = js_sys::Reflect::get(&class, &"isConditionalMediationAvailable".into()) else {
-        return false;
-    };
-    let Some(check) = check.dyn_ref::<js_sys::Function>() else {
+    let Some((class, check)) = signals::static_method("isConditionalMediationAvailable") else {
         return false;
     };
     resolves_true(check.call0(&class).map(|p| p.unchecked_into())).await
@@ -85,6 +82,9 @@ pub enum PasskeyError {
     Unsupported,
     /// The ceremony was aborted because another one started.
     Aborted,
+    /// The passkey the person chose is not registered here (it was removed):
+    /// the browser was told to forget it (`signalUnknownCredential`).
+    UnknownPasskey { credential_id: String },
     /// Latchkey could not be reached.
     Network(String),
     /// Latchkey refused: its `{code, error}`.
@@ -104,6 +104,9 @@ impl fmt::Display for PasskeyError {
             Self::AlreadyRegistered => f.write_str("This device already has a passkey for this account."),
             Self::Unsupported => f.write_str("This browser cannot use passkeys. Try a current browser, or keep using your password."),
             Self::Aborted => f.write_str("The passkey request was stopped."),
+            Self::UnknownPasskey { .. } => f.write_str(
+                "That passkey is no longer registered here (it was removed), so your browser was asked to forget it. Sign in another way, for example with your password.",
+            ),
             Self::Network(detail) => write!(f, "Could not reach the passkey service ({detail}). Check your connection and try again."),
             Self::Server { code, message } => match code.as_str() {
                 "discoverable_login_failed" | "webauthn_login_failed" => {
@@ -142,6 +145,12 @@ impl Attachment {
 #[derive(Clone, Debug, Default)]
 pub struct RegisterOptions {
     pub authenticator_attachment: Attachment,
+    /// An automatic upgrade (`mediation: "conditional"`): the password manager
+    /// may create the passkey without a dialog, or never answer. Only where
+    /// `can_use_conditional_create` says so.
+    pub conditional: bool,
+    /// Aborts the ceremony (a pending upgrade must be aborted before another one starts).
+    pub signal: Option<AbortSignal>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -189,13 +198,17 @@ impl PasskeyFlex {
                     authenticator_attachment: Some(
                         options.authenticator_attachment.as_str().to_owned(),
                     ),
+                    mediation: options.conditional.then(|| "conditional".to_owned()),
                 },
             )
             .await?;
         let handshake = start.handshake;
-        let credential = json::create(&handshake.challenge.public_key).await?;
-        let finish: NonceResponse = self
-            .post(
+        let mediation = options.conditional.then_some("conditional");
+        let public_key = &handshake.challenge.public_key;
+        let credential = json::create(public_key, mediation, options.signal.as_ref()).await?;
+        let credential_id = credential["id"].as_str().unwrap_or_default().to_owned();
+        let finish = self
+            .post::<NonceResponse>(
                 "/register/transactions/webauthn/finish",
                 &RegisterFinishRequest {
                     transaction_id: transaction_id.to_owned(),
@@ -203,8 +216,14 @@ impl PasskeyFlex {
                     handshake_response: credential,
                 },
             )
-            .await?;
-        Ok(finish.nonce)
+            .await;
+        // A passkey the password manager made on its own but Latchkey refused
+        // would be a dead entry: tell the password manager to drop it.
+        if finish.is_err() && options.conditional {
+            let rp_id = public_key["rp"]["id"].as_str().unwrap_or_default();
+            signals::signal_unknown_credential(rp_id, &credential_id);
+        }
+        Ok(finish?.nonce)
     }
 
     /// Signs in: identifier-first with a transaction, else discoverable (modal,
@@ -238,7 +257,17 @@ impl PasskeyFlex {
                     handshake_response: credential,
                 },
             )
-            .await?;
+            .await
+            .inspect_err(|error| {
+                // A passkey Latchkey does not know: the password manager drops it.
+                if let PasskeyError::UnknownPasskey { credential_id } = error {
+                    let rp_id = handshake.challenge.public_key["rpId"].as_str();
+                    signals::signal_unknown_credential(rp_id.unwrap_or_default(), credential_id);
+                }
+            })?;
+        if let Some(current) = &finish.signals {
+            signal_current(current);
+        }
         Ok(finish.nonce)
     }
 
@@ -278,6 +307,10 @@ impl PasskeyFlex {
                 .map_err(|_| PasskeyError::Network("the answer was not Latchkey's".into()));
         }
         Err(match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(ErrorBody {
+                credential_id: Some(credential_id),
+                ..
+            }) => PasskeyError::UnknownPasskey { credential_id },
             Ok(refused) => PasskeyError::Server {
                 code: refused.code,
                 message: refused.error,

@@ -11,6 +11,11 @@ pub struct RegisterStartRequest {
     /// `platform`, `cross-platform` or `any` (default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authenticator_attachment: Option<String>,
+    /// Latchkey's addition: `conditional` when the browser will be asked with
+    /// `mediation: "conditional"` (an automatic passkey upgrade, no dialog).
+    /// Absent: a modal registration, as Passage's SDKs start it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mediation: Option<String>,
 }
 
 // `POST /authenticate/transactions/webauthn/start`
@@ -82,4 +87,28 @@ pub struct NonceResponse {
     /// approved action's digest). Passage's SDKs ignore it; the nonce works as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed_result: Option<String>,
+    /// Latchkey's addition, only on a sign-in's finish: what the browser
+    /// passes to `PublicKeyCredential.signalAllAcceptedCredentials` and
+    /// `signalCurrentUserDetails`, so that the password manager forgets this
+    /// user's removed passkeys and shows their current name. Only the browser
+    /// that just proved possession of one of the user's passkeys receives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signals: Option<WebauthnSignals>,
+}
+
+/// A user's passkeys and names, as the WebAuthn Signal API takes them
+/// (WebAuthn Level 3 §5.1.10).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct WebauthnSignals {
+    /// The app's RP ID.
+    pub rp_id: String,
+    /// The user handle the passkeys were made with (base64url).
+    pub user_id: String,
+    /// Every credential id (base64url) the user still has in this app.
+    pub all_accepted_credential_ids: Vec<String>,
+    /// The user's name as their passkeys show it (the registration's
+    /// `passkey_display_name`).
+    pub name: String,
+    pub display_name: String,
 }

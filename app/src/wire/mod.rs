@@ -36,4 +36,10 @@ pub struct ErrorBody {
     pub code: String,
     /// What went wrong, for people.
     pub error: String,
+    /// Latchkey's addition, only with `credential_not_found`: the credential
+    /// id (base64url) the browser answered with, which this app does not know.
+    /// The browser passes it to `PublicKeyCredential.signalUnknownCredential`
+    /// so that the password manager drops the dead passkey.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
 }

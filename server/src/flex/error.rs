@@ -37,6 +37,12 @@ pub enum FlexError {
     LoginFailed(String),
     #[error("The sign-in with a discoverable passkey failed.")]
     DiscoverableLoginFailed(String),
+    /// A discoverable sign-in with a credential this app does not know (its
+    /// id, base64url): it was removed here, or never registered.
+    #[error(
+        "This passkey is not registered here (it may have been removed): sign in another way."
+    )]
+    CredentialNotFound(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -67,6 +73,7 @@ impl FlexError {
             Self::ActionMismatch => "action_mismatch",
             Self::LoginFailed(_) => "webauthn_login_failed",
             Self::DiscoverableLoginFailed(_) => "discoverable_login_failed",
+            Self::CredentialNotFound(_) => "credential_not_found",
             Self::AppNotFound => "app_not_found",
             Self::UserNotFound => "user_not_found",
             Self::DeviceNotFound => "device_not_found",

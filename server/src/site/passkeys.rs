@@ -4,6 +4,7 @@
 use app::{
     api::PasskeyView,
     backend::{BackendError, PasskeyBackend},
+    wire::WebauthnSignals,
 };
 use async_trait::async_trait;
 use serde_json::Value;
@@ -180,6 +181,15 @@ impl PasskeyBackend for InProcess {
             .await
             .map_err(BackendError::from)
     }
+
+    async fn webauthn_signals(&self, external_id: &str) -> Result<WebauthnSignals, BackendError> {
+        let user = self.user(external_id).await.map_err(BackendError::from)?;
+        self.flex
+            .webauthn_signals(&self.app, &user.id, None)
+            .await
+            .map_err(BackendError::from)?
+            .ok_or(BackendError::UserNotFound)
+    }
 }
 
 /// The same interface over HTTP, for a site whose Latchkey runs elsewhere.
@@ -245,6 +255,13 @@ impl PasskeyBackend for LatchkeyFlex {
     async fn revoke_device(&self, external_id: &str, device_id: &str) -> Result<(), BackendError> {
         self.user
             .revoke_device(external_id, device_id)
+            .await
+            .map_err(remote)
+    }
+
+    async fn webauthn_signals(&self, external_id: &str) -> Result<WebauthnSignals, BackendError> {
+        self.user
+            .webauthn_signals(external_id)
             .await
             .map_err(remote)
     }

@@ -27,6 +27,8 @@ pub struct NewHandshake {
     pub expires_at: i64,
     /// The action a step-up sign-in approves (canonical JSON).
     pub action: Option<String>,
+    /// `conditional` for a registration started as an automatic upgrade.
+    pub mediation: Option<&'static str>,
 }
 
 /// A used-up transaction: whose it was, and that user's passkeys as
@@ -76,6 +78,8 @@ pub struct HandshakeRow {
     pub state: String,
     /// The action a step-up sign-in approves (canonical JSON).
     pub action: Option<String>,
+    /// `conditional` for a registration started as an automatic upgrade.
+    pub mediation: Option<String>,
     #[sqlx(flatten)]
     pub passkey: PasskeyInHandshake,
 }
@@ -250,7 +254,7 @@ impl Store {
     ) -> Result<Option<HandshakeRow>, sqlx::Error> {
         on_reader!(self, |pool| {
             sqlx::query_as(
-                "SELECT h.kind, h.user_id, hu.external_id AS user_external_id, h.state, h.action, p.id AS passkey_id, \
+                "SELECT h.kind, h.user_id, hu.external_id AS user_external_id, h.state, h.action, h.mediation, p.id AS passkey_id, \
                  p.user_id AS passkey_user_id, p.credential, u.external_id, \
                  COALESCE(p.user_handle, u.user_handle) AS user_handle FROM handshakes h \
                  LEFT JOIN passkeys p ON p.cred_id = $1 AND p.app_id = h.app_id \
@@ -351,8 +355,8 @@ where
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     sqlx::query(
-        "INSERT INTO handshakes (id_hash, app_id, kind, transaction_hash, user_id, state, created_at, expires_at, action) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO handshakes (id_hash, app_id, kind, transaction_hash, user_id, state, created_at, expires_at, action, mediation) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(new.id_hash.as_slice())
     .bind(app_id.as_str())
@@ -363,4 +367,5 @@ where
     .bind(now)
     .bind(new.expires_at)
     .bind(new.action.as_deref())
+    .bind(new.mediation)
 }

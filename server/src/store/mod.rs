@@ -48,7 +48,7 @@ pub use sqlx::types::Json;
 pub use transfer::{
     ExportPasskeyRow, ExportUserRow, ImportItem, ImportOutcome, ImportPasskey, ImportUser,
 };
-pub use users::{NewPasskey, NewUser, PasskeyRow, UserRow};
+pub use users::{NewPasskey, NewUser, PasskeyRow, UserCredentialRow, UserRow};
 pub use webhooks::{AttemptRow, ClaimedMessage, MessageRow, Settlement, WebhookRow};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

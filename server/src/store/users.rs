@@ -34,6 +34,14 @@ pub struct PasskeyRow {
     pub credential: String,
 }
 
+/// A user's handle and name with one of their credential ids (`user_credentials`).
+#[derive(Debug, sqlx::FromRow)]
+pub struct UserCredentialRow {
+    pub user_handle: Vec<u8>,
+    pub display_name: String,
+    pub cred_id: Option<Vec<u8>>,
+}
+
 /// A passkey to store.
 pub struct NewPasskey<'a> {
     pub id: &'a DeviceId,
@@ -205,6 +213,27 @@ impl Store {
             }
             tx.commit().await?;
             Ok(deleted)
+        })
+    }
+
+    /// A user's WebAuthn user handle and display name, and the credential ids
+    /// of their passkeys (one row per passkey; one row with no credential id
+    /// when they have none; no row for no such user of this app).
+    pub async fn user_credentials(
+        &self,
+        app_id: &AppId,
+        user_id: &str,
+    ) -> Result<Vec<UserCredentialRow>, sqlx::Error> {
+        on_reader!(self, |pool| {
+            sqlx::query_as(
+                "SELECT u.user_handle, u.display_name, p.cred_id FROM users u \
+                 LEFT JOIN passkeys p ON p.user_id = u.id AND p.app_id = u.app_id \
+                 WHERE u.app_id = $1 AND u.id = $2 ORDER BY p.created_at, p.id",
+            )
+            .bind(app_id.as_str())
+            .bind(user_id)
+            .fetch_all(pool)
+            .await
         })
     }
 

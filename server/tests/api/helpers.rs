@@ -477,6 +477,7 @@ impl TestApp {
             &RegisterStartRequest {
                 transaction_id: transaction_id.to_owned(),
                 authenticator_attachment: None,
+                mediation: None,
             },
         )
         .await

@@ -24,6 +24,7 @@ mod openapi;
 mod passkey_cap;
 mod races;
 mod responses;
+mod signals;
 mod signed_results;
 mod site;
 mod site_fns;

@@ -460,6 +460,12 @@ mod ceremony_failures {
         async fn revoke_device(&self, _: &str, _: &str) -> Result<(), BackendError> {
             failed()
         }
+        async fn webauthn_signals(
+            &self,
+            _: &str,
+        ) -> Result<app::wire::WebauthnSignals, BackendError> {
+            failed()
+        }
     }
 
     /// What the server logs, as text.

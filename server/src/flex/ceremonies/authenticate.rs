@@ -1,6 +1,7 @@
 //! Signing in: with an authenticate transaction (identifier-first), or
 //! discoverable (one click, or autofill).
 
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use webauthn_rs::prelude::{
     AuthenticationResult, Credential, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
     PublicKeyCredential,
@@ -117,6 +118,7 @@ impl Flex {
                                 state: serde_json::to_string(&state)?,
                                 expires_at,
                                 action: used.action,
+                                mediation: None,
                             };
                             Ok((handshake, event, options))
                         },
@@ -138,6 +140,7 @@ impl Flex {
                     state: serde_json::to_string(&state)?,
                     expires_at,
                     action: None,
+                    mediation: None,
                 };
                 let event = kind.event(&app.id, EventType::HandshakeStarted, None, now);
                 self.store
@@ -206,7 +209,11 @@ impl Flex {
             return Err(match kind {
                 CeremonyKind::Register => FlexError::HandshakeNotFound,
                 CeremonyKind::Authenticate => refused("the passkey is not this user's"),
-                CeremonyKind::Discoverable => refused("the passkey is not registered"),
+                // Latchkey does not know this credential: the browser may tell
+                // the password manager to drop it (`signalUnknownCredential`).
+                CeremonyKind::Discoverable => {
+                    FlexError::CredentialNotFound(URL_SAFE_NO_PAD.encode(cred_id))
+                }
             });
         };
         if known_user.is_none() {
@@ -286,6 +293,20 @@ impl Flex {
             Finish::Written => Ok(Finished {
                 nonce,
                 signed_result,
+                // The handle the authenticator keeps the passkey under: the
+                // passkey's (its user's, or an imported one's own), else the
+                // one it answered with.
+                signals: self
+                    .webauthn_signals(
+                        app,
+                        owner,
+                        found
+                            .user_handle
+                            .as_deref()
+                            .filter(|h| !h.is_empty())
+                            .or(response.get_user_unique_id()),
+                    )
+                    .await?,
             }),
             Finish::HandshakeGone => Err(FlexError::HandshakeNotFound),
             Finish::UserGone => Err(refused("the user was removed")),

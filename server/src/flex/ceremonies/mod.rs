@@ -13,6 +13,8 @@
 //! rolls back, the handshake stays unconsumed (until it expires) and no nonce is
 //! issued.
 
+use app::wire::WebauthnSignals;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use serde_json::Value;
 
 use super::{
@@ -48,6 +50,39 @@ impl Attachment {
             Some(other) => Err(FlexError::invalid(format!(
                 "authenticator_attachment must be platform, cross-platform or any, not `{other}`"
             ))),
+        }
+    }
+}
+
+/// How the browser is asked to create a passkey.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mediation {
+    /// A dialog the person answers (Passage's only kind).
+    #[default]
+    Modal,
+    /// An automatic upgrade (`mediation: "conditional"`): the password
+    /// manager may create the passkey without a dialog, right after a password
+    /// sign-in. Nothing is relaxed for it: webauthn-rs 0.6 still requires the
+    /// user-present flag (README, "Automatic passkey upgrade").
+    Conditional,
+}
+
+impl Mediation {
+    pub fn parse(text: Option<&str>) -> Result<Self, FlexError> {
+        match text {
+            None => Ok(Self::Modal),
+            Some("conditional") => Ok(Self::Conditional),
+            Some(other) => Err(FlexError::invalid(format!(
+                "mediation must be conditional or absent, not `{other}`"
+            ))),
+        }
+    }
+
+    /// As a handshake keeps it: `NULL` for a modal registration.
+    fn stored(self) -> Option<&'static str> {
+        match self {
+            Self::Modal => None,
+            Self::Conditional => Some("conditional"),
         }
     }
 }
@@ -117,6 +152,8 @@ pub struct Verified {
 pub struct Finished {
     pub nonce: Nonce,
     pub signed_result: Option<String>,
+    /// A sign-in's: what the browser passes to the WebAuthn Signal API.
+    pub signals: Option<WebauthnSignals>,
 }
 
 /// A live handshake, read (not consumed) before verification.
@@ -181,6 +218,34 @@ impl Flex {
         let kind = CeremonyKind::parse(&row.kind)
             .ok_or_else(|| anyhow::anyhow!("stored handshake kind {} is unknown", row.kind))?;
         Ok(Pending { kind, row })
+    }
+
+    /// What the WebAuthn Signal API takes for a user of this app: their user
+    /// handle (`handle`, else their own), names, and every credential id they
+    /// still have. `None` for no such user. Only for the user who just proved
+    /// possession of one of their passkeys, or for the app's backend.
+    pub async fn webauthn_signals(
+        &self,
+        app: &App,
+        user_id: &str,
+        handle: Option<&[u8]>,
+    ) -> Result<Option<WebauthnSignals>, FlexError> {
+        let rows = self.store.user_credentials(&app.id, user_id).await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let user_handle = handle.unwrap_or(&first.user_handle);
+        Ok(Some(WebauthnSignals {
+            rp_id: app.rp_id.clone(),
+            user_id: URL_SAFE_NO_PAD.encode(user_handle),
+            name: first.display_name.clone(),
+            display_name: first.display_name.clone(),
+            all_accepted_credential_ids: rows
+                .iter()
+                .filter_map(|row| row.cred_id.as_deref())
+                .map(|id| URL_SAFE_NO_PAD.encode(id))
+                .collect(),
+        }))
     }
 
     /// Trades a nonce, once, for the external id of its user and the action it

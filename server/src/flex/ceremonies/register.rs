@@ -1,9 +1,11 @@
 //! Adding a passkey: a register transaction, a handshake, an attestation.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use webauthn_rs::prelude::{Credential, PasskeyRegistration, RegisterPublicKeyCredential, Uuid};
+use webauthn_rs::prelude::{
+    Credential, PasskeyRegistration, RegisterPublicKeyCredential, Uuid, WebauthnError,
+};
 
-use super::{Attachment, CeremonyKind, Finished, Handshake};
+use super::{Attachment, CeremonyKind, Finished, Handshake, Mediation};
 use crate::{
     flex::{
         aaguid,
@@ -58,12 +60,14 @@ impl Flex {
     }
 
     /// Starts adding a passkey: uses up the register transaction, excludes the
-    /// user's existing passkeys, and asks for a discoverable credential.
+    /// user's existing passkeys, and asks for a discoverable credential. The
+    /// handshake remembers whether it is an automatic upgrade (`mediation`).
     pub async fn start_registration(
         &self,
         app: &App,
         transaction: &TransactionId,
         attachment: Attachment,
+        mediation: Mediation,
     ) -> Result<Handshake, FlexError> {
         let id = HandshakeId::generate();
         let now = self.now();
@@ -118,6 +122,7 @@ impl Flex {
                     state: serde_json::to_string(&state)?,
                     expires_at: now + app.webauthn_timeout_ms,
                     action: None,
+                    mediation: mediation.stored(),
                 };
                 Ok((handshake, event, challenge))
             })
@@ -169,10 +174,22 @@ impl Flex {
             .user_id
             .ok_or_else(|| anyhow::anyhow!("a register handshake without a user"))?;
         let state: PasskeyRegistration = serde_json::from_str(&handshake.row.state)?;
+        let conditional = handshake.row.mediation.as_deref() == Some("conditional");
         let passkey = app
             .webauthn()
             .finish_passkey_registration(response, &state)
-            .map_err(|e| FlexError::RegistrationFailed(e.to_string()))?;
+            .map_err(|e| match e {
+                // webauthn-rs 0.6 requires the user-present flag of every
+                // registration (webauthn-rs-core 0.6.2, src/core.rs,
+                // `register_credential_internal`), so an automatic upgrade
+                // whose password manager leaves it clear is refused like any
+                // other: the browser then offers the visible "Add a passkey".
+                WebauthnError::UserNotPresent if conditional => FlexError::RegistrationFailed(
+                    "an automatic upgrade without user presence: webauthn-rs 0.6 cannot verify it"
+                        .into(),
+                ),
+                e => FlexError::RegistrationFailed(e.to_string()),
+            })?;
 
         let credential = Credential::from(passkey.clone());
         let aaguid = aaguid_of(&response.response.attestation_object);
@@ -198,7 +215,12 @@ impl Flex {
             .await?;
         let event = NewEvent {
             device_id: Some(device_id.as_str().to_owned()),
-            detail: serde_json::json!({ "aaguid": aaguid, "kind": kind.as_str() }),
+            detail: match conditional {
+                true => {
+                    serde_json::json!({ "aaguid": aaguid, "kind": kind.as_str(), "mediation": "conditional" })
+                }
+                false => serde_json::json!({ "aaguid": aaguid, "kind": kind.as_str() }),
+            },
             ..CeremonyKind::Register.event(
                 &app.id,
                 EventType::RegistrationFinished,
@@ -235,6 +257,7 @@ impl Flex {
             Finish::Written => Ok(Finished {
                 nonce,
                 signed_result,
+                signals: None,
             }),
             Finish::HandshakeGone => Err(FlexError::HandshakeNotFound),
             Finish::UserGone => Err(FlexError::UserNotFound),

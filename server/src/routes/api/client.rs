@@ -23,7 +23,7 @@ use super::{
 use crate::{
     flex::{
         apps::App,
-        ceremonies::{Attachment, Finished, Handshake},
+        ceremonies::{Attachment, Finished, Handshake, Mediation},
         ids::{HandshakeId, TransactionId},
         signing::JWKS_MAX_AGE_SECS,
         FlexError,
@@ -153,11 +153,12 @@ pub async fn register_start(
     ApiJson(body): ApiJson<RegisterStartRequest>,
 ) -> Result<ApiJson<HandshakeResponse>, ApiError> {
     let attachment = Attachment::parse(body.authenticator_attachment.as_deref())?;
+    let mediation = Mediation::parse(body.mediation.as_deref())?;
     let transaction =
         TransactionId::parse(&body.transaction_id).ok_or(FlexError::TransactionNotFound)?;
     let handshake = state
         .flex
-        .start_registration(&app, &transaction, attachment)
+        .start_registration(&app, &transaction, attachment, mediation)
         .await?;
     Ok(handshake_response(handshake))
 }
@@ -220,11 +221,13 @@ pub async fn authenticate_finish(
     Ok(ApiJson(nonce_response(finished)))
 }
 
-/// A finish's answer: the nonce, and the signed result if the app has them on.
+/// A finish's answer: the nonce, the signed result if the app has them on,
+/// and a sign-in's signals.
 fn nonce_response(finished: Finished) -> NonceResponse {
     NonceResponse {
         nonce: finished.nonce.as_str().to_owned(),
         signed_result: finished.signed_result,
+        signals: finished.signals,
     }
 }
 

@@ -50,7 +50,8 @@ impl ApiError {
             E::InvalidAccessToken
             | E::InvalidNonce
             | E::LoginFailed(_)
-            | E::DiscoverableLoginFailed(_) => StatusCode::UNAUTHORIZED,
+            | E::DiscoverableLoginFailed(_)
+            | E::CredentialNotFound(_) => StatusCode::UNAUTHORIZED,
             E::AppNotFound
             | E::UserNotFound
             | E::DeviceNotFound
@@ -84,9 +85,14 @@ impl ApiError {
                 format!("Too many requests: try again in {} s.", wait.as_secs() + 1)
             }
         };
+        let credential_id = match self {
+            Self::Flex(FlexError::CredentialNotFound(id)) => Some(id.clone()),
+            _ => None,
+        };
         ErrorBody {
             code: self.status_and_code().1.to_owned(),
             error,
+            credential_id,
         }
     }
 }

@@ -248,6 +248,28 @@ pub async fn list_devices(
     Ok(ApiJson(DevicesResponse { devices }))
 }
 
+/// What the browser of this user (signed in to the app) passes to the
+/// WebAuthn Signal API (`signalAllAcceptedCredentials`,
+/// `signalCurrentUserDetails`), for instance after the app removed one of
+/// their passkeys: their RP ID, user handle, names and every credential id
+/// they still have. Hand it only to that user. Latchkey's addition.
+#[utoipa::path(get, path = "/v1/apps/{app_id}/users/{user_id}/signals", tag = "management",
+    params(("app_id" = String, Path), ("user_id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = WebauthnSignals)))]
+pub async fn user_signals(
+    State(state): State<AppState>,
+    ManagedApp(app): ManagedApp,
+    ApiPath(path): ApiPath<UserPath>,
+) -> Result<ApiJson<WebauthnSignals>, ApiError> {
+    let user = user_id(&path.user_id)?.to_string();
+    let signals = state
+        .flex
+        .webauthn_signals(&app, &user, None)
+        .await?
+        .ok_or(FlexError::UserNotFound)?;
+    Ok(ApiJson(signals))
+}
+
 /// Remove a passkey.
 #[utoipa::path(delete, path = "/v1/apps/{app_id}/users/{user_id}/devices/{device_id}", tag = "management",
     params(("app_id" = String, Path), ("user_id" = String, Path), ("device_id" = String, Path)),

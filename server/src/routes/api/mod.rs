@@ -69,6 +69,7 @@ fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(management::list_users))
         .routes(routes!(management::get_user))
         .routes(routes!(management::list_devices))
+        .routes(routes!(management::user_signals))
         .routes(routes!(
             management::revoke_device,
             management::rename_device

@@ -134,7 +134,7 @@ fn errors(id: &str, has_body: bool) -> Vec<ApiError> {
         "create_authenticate_transaction" => (management, vec![E::UserHasNoPasskeys]),
         "verify_nonce" => (management, vec![E::InvalidNonce, E::ActionMismatch]),
         "list_users" | "export_app" | "list_events" => (management, vec![]),
-        "get_user" | "list_devices" => (management, vec![E::UserNotFound]),
+        "get_user" | "list_devices" | "user_signals" => (management, vec![E::UserNotFound]),
         "revoke_device" | "rename_device" => (management, vec![E::UserNotFound, E::DeviceNotFound]),
         "register_start" => (client, vec![E::TransactionNotFound, E::TooManyPasskeys(10)]),
         "register_finish" => (
@@ -153,6 +153,7 @@ fn errors(id: &str, has_body: bool) -> Vec<ApiError> {
             vec![
                 E::LoginFailed(String::new()),
                 E::DiscoverableLoginFailed(String::new()),
+                E::CredentialNotFound(CREDENTIAL_ID.into()),
                 E::HandshakeNotFound,
             ],
         ),
@@ -288,6 +289,17 @@ fn export_example() -> String {
 }
 
 /// The example request body and success body of operation `id`.
+/// A user's Signal API arguments, as the examples show them.
+fn signals() -> WebauthnSignals {
+    WebauthnSignals {
+        rp_id: "example.com".into(),
+        user_id: "P5wsHo1eTDWeXxqLPE1ebw".into(),
+        all_accepted_credential_ids: vec![CREDENTIAL_ID.into()],
+        name: "ada@example.com".into(),
+        display_name: "ada@example.com".into(),
+    }
+}
+
 /// The step-up action of the examples.
 fn transfer() -> serde_json::Value {
     serde_json::json!({"type": "transfer", "amount": "120.00", "to": "DE89 3704 0044 0532 0130 00"})
@@ -303,6 +315,7 @@ fn examples(id: &str) -> (Option<Value>, Option<Value>) {
         Some(to_json(&NonceResponse {
             nonce: NONCE.into(),
             signed_result: Some(SIGNED_RESULT.into()),
+            signals: None,
         }))
     };
     let link = |page: i64| Link {
@@ -369,6 +382,7 @@ fn examples(id: &str) -> (Option<Value>, Option<Value>) {
                 devices: vec![device()],
             })),
         ),
+        "user_signals" => (None, Some(to_json(&signals()))),
         "revoke_device" => (None, None),
         "export_app" => (None, Some(Value::String(export_example()))),
         "list_events" => (None, Some(to_json(&events_example()))),
@@ -382,6 +396,7 @@ fn examples(id: &str) -> (Option<Value>, Option<Value>) {
             Some(to_json(&RegisterStartRequest {
                 transaction_id: TRANSACTION_ID.into(),
                 authenticator_attachment: Some("platform".into()),
+                mediation: None,
             })),
             Some(handshake(json!({
                 "rp": { "name": "Example", "id": "example.com" },
@@ -442,7 +457,11 @@ fn examples(id: &str) -> (Option<Value>, Option<Value>) {
                     "clientExtensionResults": {},
                 }),
             })),
-            nonce(),
+            Some(to_json(&NonceResponse {
+                nonce: NONCE.into(),
+                signed_result: Some(SIGNED_RESULT.into()),
+                signals: Some(signals()),
+            })),
         ),
         "openapi_document" => (
             None,

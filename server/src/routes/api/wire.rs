@@ -81,6 +81,7 @@ mod tests {
         let unasked = RegisterStartRequest {
             transaction_id: "t".into(),
             authenticator_attachment: None,
+            mediation: None,
         };
         let finish = AuthenticateFinishRequest {
             transaction_id: None,
