@@ -1,3 +1,5 @@
+use std::cell::RefCell;
+
 use leptos::{prelude::*, task::spawn_local};
 
 use super::{account_resource, after_password_sign_in, go_to, message, Status, StatusLine};
@@ -30,18 +32,24 @@ async fn add_a_passkey(options: RegisterOptions) -> Result<(), PasskeyError> {
     passkey_added(nonce).await.map_err(server)
 }
 
-/// The automatic upgrade waiting in the background, if any. The browser runs
-/// one WebAuthn request at a time, so every other ceremony (and the Signal
-/// API) stops it first.
-#[derive(Clone, Copy)]
-struct Upgrade(StoredValue<Option<web_sys::AbortController>, LocalStorage>);
+thread_local! {
+    /// The automatic upgrade's abort controller, while it may be waiting in the
+    /// background (in the browser only). The browser runs one WebAuthn request
+    /// at a time, so every other ceremony (and the Signal API) stops it first.
+    static UPGRADE: RefCell<Option<web_sys::AbortController>> = const { RefCell::new(None) };
+}
 
-impl Upgrade {
-    fn stop(self) {
-        if let Some(controller) = self.0.get_value() {
-            controller.abort();
-        }
-        self.0.set_value(None);
+/// An abort signal for a new automatic upgrade, which `stop_upgrade` aborts.
+fn upgrade_signal() -> Option<web_sys::AbortSignal> {
+    let controller = web_sys::AbortController::new().ok()?;
+    let signal = controller.signal();
+    UPGRADE.with(|upgrade| upgrade.replace(Some(controller)));
+    Some(signal)
+}
+
+fn stop_upgrade() {
+    if let Some(controller) = UPGRADE.with(RefCell::take) {
+        controller.abort();
     }
 }
 
@@ -96,32 +104,31 @@ fn Account(email: String) -> impl IntoView {
     let busy = RwSignal::new(false);
     let status = RwSignal::new(None::<Status>);
     // Right after a password sign-in: an automatic upgrade where the browser
-    // can create a passkey without a dialog, else the visible offer.
-    let upgrade = Upgrade(StoredValue::new_local(None));
-    provide_context(upgrade);
+    // can create a passkey without a dialog, else the visible offer. Its abort
+    // signal exists from the start, so that anything the person starts first,
+    // even before the upgrade's requests are out, stops it.
     let offer = RwSignal::new(false);
     let upgrading = RwSignal::new(false);
     Effect::new(move |_| {
+        let signal = upgrade_signal();
         spawn_local(async move {
             let can = passkey::can_register_passkey().await;
             can_register.set(Some(can));
             if !(can && after_password_sign_in()) {
-                return;
+                return stop_upgrade();
             }
-            let controller = match passkey::can_use_conditional_create().await {
-                true => web_sys::AbortController::new().ok(),
-                false => None,
-            };
-            let Some(controller) = controller else {
-                offer.set(true);
+            if !passkey::can_use_conditional_create().await {
+                stop_upgrade();
+                return offer.set(true);
+            }
+            let Some(signal) = signal.filter(|signal| !signal.aborted()) else {
                 return;
             };
             let options = RegisterOptions {
                 conditional: true,
-                signal: Some(controller.signal()),
+                signal: Some(signal),
                 ..RegisterOptions::default()
             };
-            upgrade.0.set_value(Some(controller));
             upgrading.set(true);
             let result = add_a_passkey(options).await;
             upgrading.set(false);
@@ -138,7 +145,7 @@ fn Account(email: String) -> impl IntoView {
         });
     });
     let add = move |_| {
-        upgrade.stop();
+        stop_upgrade();
         offer.set(false);
         busy.set(true);
         status.set(Some(Status::Working(
@@ -228,7 +235,6 @@ fn PasskeyRow(
     passkey: PasskeyView,
     on_change: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let upgrade = expect_context::<Upgrade>();
     let editing = RwSignal::new(false);
     let confirming = RwSignal::new(false);
     let busy = RwSignal::new(false);
@@ -237,7 +243,7 @@ fn PasskeyRow(
     let id = StoredValue::new(passkey.id.clone());
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        upgrade.stop();
+        stop_upgrade();
         busy.set(true);
         spawn_local(async move {
             let result = rename_passkey(id.get_value(), name.get_untracked()).await;
@@ -254,7 +260,7 @@ fn PasskeyRow(
         });
     };
     let remove = move |_| {
-        upgrade.stop();
+        stop_upgrade();
         busy.set(true);
         error.set(None);
         spawn_local(async move {
@@ -335,14 +341,13 @@ fn PasskeyRow(
 /// one (a step-up of exactly this change), else with the password.
 #[component]
 fn ChangeEmail(email: RwSignal<String>, has_passkeys: bool) -> impl IntoView {
-    let upgrade = expect_context::<Upgrade>();
     let new_email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let status = RwSignal::new(None::<Status>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        upgrade.stop();
+        stop_upgrade();
         busy.set(true);
         let with_passkey = has_passkeys;
         status.set(Some(Status::Working(if with_passkey {
