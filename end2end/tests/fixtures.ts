@@ -1,3 +1,4 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -25,6 +26,24 @@ export async function addVirtualAuthenticator(
     options: { ...platformAuthenticator, ...options },
   });
   return { cdp, authenticatorId };
+}
+
+/** Puts a discoverable passkey for this RP that Latchkey never saw into the authenticator; its id (base64url). */
+export async function addUnknownPasskey(cdp: CDPSession, authenticatorId: string): Promise<string> {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const id = randomBytes(32);
+  await cdp.send('WebAuthn.addCredential', {
+    authenticatorId,
+    credential: {
+      credentialId: id.toString('base64'),
+      isResidentCredential: true,
+      rpId: 'localhost',
+      privateKey: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+      userHandle: randomBytes(16).toString('base64'),
+      signCount: 0,
+    },
+  });
+  return id.toString('base64url');
 }
 
 export const test = base;

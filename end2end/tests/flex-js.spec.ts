@@ -1,4 +1,4 @@
-import { addVirtualAuthenticator, crossOrigin, e2eApp, expect, latchkey } from './fixtures';
+import { addUnknownPasskey, addVirtualAuthenticator, crossOrigin, e2eApp, expect, latchkey } from './fixtures';
 import {
   authenticateTransaction, flexScenarios, flexTest as test, latchkeyFlexJs, newUser, openFlexPage, passageFlexJs,
   registerTransaction, removeWebAuthn, verified, type FlexSdk,
@@ -226,4 +226,48 @@ test('a page on an origin the app does not list gets no answer: CORS refuses it'
   // (cors.spec.ts sees Latchkey's, with a real server): here the browser
   // refuses the answer itself, which names no origin for this page.
   expect(console.join('\n')).toContain("blocked by CORS policy: No 'Access-Control-Allow-Origin' header");
+});
+
+/** Records the page's Signal API calls in `window.signals` (still passing each to the browser). */
+function recordSignals() {
+  const calls: Array<{ name: string; arg: unknown }> = [];
+  (window as any).signals = calls;
+  for (const name of ['signalUnknownCredential', 'signalAllAcceptedCredentials', 'signalCurrentUserDetails']) {
+    const original = (PublicKeyCredential as any)[name];
+    Object.defineProperty(PublicKeyCredential, name, {
+      configurable: true,
+      value: (arg: unknown) => {
+        calls.push({ name, arg: JSON.parse(JSON.stringify(arg)) });
+        return original.call(PublicKeyCredential, arg);
+      },
+    });
+  }
+}
+
+test('the Signal API: a sign-in tells the password manager the user\'s passkeys, and an unknown passkey is named and dropped', async ({ page, openFlex }) => {
+  const { cdp, authenticatorId } = await addVirtualAuthenticator(page);
+  const flex = await openFlex(latchkeyFlexJs, app().app_id, { init: recordSignals });
+  const user = newUser('signals');
+  await flex.ok('register', await registerTransaction(app(), user));
+  await flex.ok('authenticate');
+  const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  const id = Buffer.from(credentials[0].credentialId, 'base64').toString('base64url');
+  const userId = Buffer.from(credentials[0].userHandle ?? '', 'base64').toString('base64url');
+  expect(await page.evaluate(() => (window as any).signals)).toEqual([
+    { name: 'signalAllAcceptedCredentials', arg: { rpId: 'localhost', userId, allAcceptedCredentialIds: [id] } },
+    { name: 'signalCurrentUserDetails', arg: { rpId: 'localhost', userId, name: `${user}@example.com`, displayName: `${user}@example.com` } },
+  ]);
+
+  // Only a passkey Latchkey never saw left in the authenticator.
+  await cdp.send('WebAuthn.removeCredential', { authenticatorId, credentialId: credentials[0].credentialId });
+  const unknown = await addUnknownPasskey(cdp, authenticatorId);
+  const refused = await page.evaluate(async () => {
+    (window as any).signals.length = 0;
+    const error = await (window as any).flex.passkey.authenticate().catch((e: any) => e);
+    return { ...error, message: error.message, signals: (window as any).signals };
+  });
+  expect(refused).toMatchObject({
+    name: 'PassageError', statusCode: 401, code: 'credential_not_found', credentialId: unknown,
+    signals: [{ name: 'signalUnknownCredential', arg: { rpId: 'localhost', credentialId: unknown } }],
+  });
 });

@@ -1,6 +1,5 @@
-import { test, expect, addVirtualAuthenticator } from './fixtures';
+import { test, expect, addUnknownPasskey, addVirtualAuthenticator } from './fixtures';
 import type { CDPSession, Page } from '@playwright/test';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 
 // What browsers ship beyond Passage's client, observed from the page: the
 // WebAuthn Signal API calls the site makes (with their arguments), and the
@@ -116,24 +115,6 @@ async function chooseAPasskey(page: Page, cdp: CDPSession, authenticatorId: stri
   await page.waitForTimeout(300);
   await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
   await page.getByRole('button', { name: 'Choose a passkey' }).click();
-}
-
-/** Puts a discoverable passkey for this RP that Latchkey never saw into the authenticator; its id (base64url). */
-async function addUnknownPasskey(cdp: CDPSession, authenticatorId: string): Promise<string> {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const id = randomBytes(32);
-  await cdp.send('WebAuthn.addCredential', {
-    authenticatorId,
-    credential: {
-      credentialId: id.toString('base64'),
-      isResidentCredential: true,
-      rpId: 'localhost',
-      privateKey: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
-      userHandle: randomBytes(16).toString('base64'),
-      signCount: 0,
-    },
-  });
-  return id.toString('base64url');
 }
 
 function named(calls: Call[], name: string) {

@@ -16,14 +16,19 @@ export class PassageError extends Error {
   readonly statusText: string;
   /** The API's error code; absent for a failure in the browser. */
   readonly code?: string;
+  /** With `credential_not_found`: the passkey the app does not know (base64url). */
+  readonly credentialId?: string;
 
-  constructor(message: string, statusCode: number, statusText: string, code?: string, cause?: unknown) {
+  constructor(
+    message: string, statusCode: number, statusText: string, code?: string, cause?: unknown, credentialId?: string,
+  ) {
     super(message);
     this.name = 'PassageError';
     this.statusCode = statusCode;
     this.statusText = statusText;
     if (code !== undefined) this.code = code;
     if (cause !== undefined) this.cause = cause;
+    if (credentialId !== undefined) this.credentialId = credentialId;
   }
 }
 
@@ -48,12 +53,14 @@ export function apiError(response: Response, body: string): PassageError {
     // Not JSON (a proxy's error page, say): passage-flex-js keeps the text as the message.
     return new PassageError(body, response.status, response.statusText);
   }
-  const { code, error } = (parsed ?? {}) as Partial<Record<'code' | 'error', unknown>>;
+  const { code, error, credential_id } = (parsed ?? {}) as Partial<Record<'code' | 'error' | 'credential_id', unknown>>;
   return new PassageError(
     typeof error === 'string' ? error : '',
     response.status,
     response.statusText,
     typeof code === 'string' ? code : undefined,
+    undefined,
+    typeof credential_id === 'string' ? credential_id : undefined,
   );
 }
 

@@ -1,5 +1,6 @@
 import { ClientApi } from './api.js';
 import { BrowserFailure, PassageError, reason } from './errors.js';
+import { signalCurrent, signalUnknownCredential } from './signals.js';
 import { creationOptions, credentialJSON, hasWebAuthn, requestOptions, type CredentialJSON } from './webauthn.js';
 
 /** What kind of authenticator the browser offers to make the passkey with. */
@@ -94,7 +95,10 @@ export class Passkey {
    * Signs in with a passkey: of the transaction's user (identifier-first),
    * any of the app's (one click), or, with `isConditionalMediation`, the one
    * the user picks from the autofill (a transaction is then ignored).
-   * Resolves to a nonce for the backend to verify.
+   * Resolves to a nonce for the backend to verify. Where the browser has the
+   * Signal API, it then tells the password manager which of the user's
+   * passkeys still work; a passkey Latchkey does not know rejects with code
+   * `credential_not_found`, and the password manager is told to drop it.
    */
   async authenticate(options: IPasskeyAuthenticateOptions = {}): Promise<string> {
     const message = 'Error getting credential';
@@ -110,12 +114,22 @@ export class Passkey {
         mediation: conditional ? 'conditional' : undefined,
         signal: waiting?.signal,
       }));
-    const { nonce } = await this.api.authenticateFinish({
-      transaction_id: transactionId,
-      handshake_id: handshake.id,
-      handshake_response: response as AuthenticationResponseJSON,
-    });
-    return nonce;
+    let finished;
+    try {
+      finished = await this.api.authenticateFinish({
+        transaction_id: transactionId,
+        handshake_id: handshake.id,
+        handshake_response: response as AuthenticationResponseJSON,
+      });
+    } catch (error) {
+      // A passkey Latchkey does not know: the password manager drops it.
+      if (error instanceof PassageError && error.credentialId) {
+        signalUnknownCredential(handshake.challenge.publicKey.rpId ?? location.hostname, error.credentialId);
+      }
+      throw error;
+    }
+    if (finished.signals) signalCurrent(finished.signals);
+    return finished.nonce;
   }
 
   /** Whether this browser can create a passkey: it has WebAuthn (a security key will do). */

@@ -47,6 +47,19 @@ export interface AuthenticateFinishRequest {
 /** The answer to both finishes: the nonce the app's backend verifies. */
 export interface NonceResponse {
   nonce: string;
+  /** A sign-in's: what the Signal API takes (Latchkey's addition). */
+  signals?: WebauthnSignals;
+}
+
+/** A user's passkeys and names, as the WebAuthn Signal API takes them. */
+export interface WebauthnSignals {
+  rp_id: string;
+  /** The user handle (base64url). */
+  user_id: string;
+  /** Every credential id (base64url) the user still has in the app. */
+  all_accepted_credential_ids: string[];
+  name: string;
+  display_name: string;
 }
 
 /** The body of every error (app/src/wire/mod.rs). */
@@ -55,4 +68,6 @@ export interface ErrorBody {
   code: string;
   /** What went wrong, for people. */
   error: string;
+  /** With `credential_not_found` only: the passkey the app does not know (base64url). */
+  credential_id?: string;
 }
