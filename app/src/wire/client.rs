@@ -15,6 +15,7 @@ pub struct RegisterStartRequest {
     /// `mediation: "conditional"` (an automatic passkey upgrade, no dialog).
     /// Absent: a modal registration, as Passage's SDKs start it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
     pub mediation: Option<String>,
 }
 
@@ -93,6 +94,7 @@ pub struct NonceResponse {
     /// user's removed passkeys and shows their current name. Only the browser
     /// that just proved possession of one of the user's passkeys receives it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = WebauthnSignals))]
     pub signals: Option<WebauthnSignals>,
 }
 

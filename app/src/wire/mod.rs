@@ -41,5 +41,6 @@ pub struct ErrorBody {
     /// The browser passes it to `PublicKeyCredential.signalUnknownCredential`
     /// so that the password manager drops the dead passkey.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
     pub credential_id: Option<String>,
 }
