@@ -55,7 +55,7 @@ async fn stored_origins(app: &TestApp, app_id: &str) -> (String, String) {
 
 /// The details of the app's `app.updated` events, oldest first.
 async fn update_details(app: &TestApp) -> Vec<Value> {
-    sqlx::query("SELECT detail FROM events WHERE app_id = $1 AND type = 'app.updated' ORDER BY seq")
+    sqlx::query("SELECT CAST(detail AS TEXT) AS detail FROM events WHERE app_id = $1 AND type = 'app.updated' ORDER BY seq")
         .bind(&app.app_id)
         .fetch_all(&app.db)
         .await
