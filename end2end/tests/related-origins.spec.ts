@@ -5,7 +5,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { addVirtualAuthenticator, e2eDatabase, expect, latchkey, manage, port, test, type E2EApp } from './fixtures';
+import { addVirtualAuthenticator, e2eDatabase, expect, latchkey, manage, port, test as base, type E2EApp } from './fixtures';
 
 // Related Origin Requests (WebAuthn L3 §5.11) in Chromium. The app's RP ID is
 // `a.localhost`, its origin a page on http://a.localhost; its related origin
@@ -21,21 +21,18 @@ const tlsPort = port + 5;
 const pages = { a: port + 6, b: port + 7, c: port + 8 };
 const origin = (host: keyof typeof pages) => `http://${host}.localhost:${pages[host]}`;
 
-test.use({
-  launchOptions: {
-    executablePath: process.env.CHROMIUM || process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--host-resolver-rules=MAP a.localhost:443 127.0.0.1:${tlsPort}`,
-      '--ignore-certificate-errors',
-    ],
-  },
+// The project's browser and flags (playwright.config.ts), and two more.
+const test = base.extend<{}, {}>({
+  launchOptions: [async ({ launchOptions }, use) => {
+    await use({
+      ...launchOptions,
+      args: [
+        ...(launchOptions.args ?? []),
+        `--host-resolver-rules=MAP a.localhost:443 127.0.0.1:${tlsPort}`,
+        '--ignore-certificate-errors',
+      ],
+    });
+  }, { scope: 'worker' }],
 });
 // One app, one set of servers: the tests of this file run in order, in one worker.
 test.describe.configure({ mode: 'serial' });

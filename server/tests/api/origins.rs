@@ -453,6 +453,13 @@ async fn the_well_known_document_lists_the_web_origins_then_the_related_ones() {
         document.origins,
         [app.address.as_str(), RELATED, "https://shop.example.net"]
     );
+    // An export carries them in its header.
+    let export = app.flex.export().await.unwrap();
+    let header: Value = serde_json::from_str(export.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        header["app"]["related_origins"],
+        json!([RELATED, "https://shop.example.net"])
+    );
     // An app that is not there: 404 app_not_found, in the API's form.
     let missing = app
         .get("/v1/apps/app_00000000000000000000000000/well-known-webauthn")
@@ -514,7 +521,7 @@ async fn an_android_origin_is_accepted_for_an_app_that_lists_it_and_refused_else
     assert_error(&answer, 400, "webauthn_registration_failed");
     assert_eq!(app.fingerprint().await, before);
 
-    set_origins(&app, &[android.clone()], &[]).await;
+    set_origins(&app, std::slice::from_ref(&android), &[]).await;
     let (status, body) = register_from(&app, &mut phone, "user-1", &android).await;
     assert_eq!(status, 200, "{body}");
     issued(body["nonce"].as_str().unwrap());

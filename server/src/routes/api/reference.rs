@@ -253,6 +253,7 @@ fn export_example() -> String {
                 name: "Shop".into(),
                 rp_id: "example.com".into(),
                 origins: vec!["https://shop.example.com".into()],
+                related_origins: Vec::new(),
                 webauthn_timeout_ms: 300_000,
                 transaction_ttl_ms: 300_000,
                 nonce_ttl_ms: 60_000,
