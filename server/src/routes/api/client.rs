@@ -1,6 +1,6 @@
 //! The client API: browser to Latchkey, no secret; the app id is in the path.
 //! A middleware finds the app (404 `app_not_found` otherwise) and answers CORS
-//! for that app's own origins only.
+//! for that app's own origins and related origins only.
 
 use std::{collections::HashMap, sync::Arc};
 
