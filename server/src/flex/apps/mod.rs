@@ -25,7 +25,7 @@ pub struct App {
     pub rp_id: String,
     pub origins: Vec<String>,
     /// Web origins outside the RP ID whose ceremonies it accepts too
-    /// (Related Origin Requests, listed by [`App::well_known_webauthn`]).
+    /// (Related Origin Requests, listed by [`App::well_known_origins`]).
     pub related_origins: Vec<String>,
     pub webauthn_timeout_ms: i64,
     pub transaction_ttl_ms: i64,

@@ -242,7 +242,7 @@ impl NewApp {
     /// With these related origins (replacing any), each a web origin
     /// (https://, or http:// for localhost and *.localhost) outside the RP ID,
     /// not one of the app's origins, none twice, of at most
-    /// [`MAX_RELATED_ORIGIN_LABELS`] registrable labels.
+    /// `MAX_RELATED_ORIGIN_LABELS` (5) registrable labels.
     pub fn with_related_origins(self, related: &[String]) -> Result<Self, FlexError> {
         let mut parsed: Vec<Origin> = Vec::new();
         for text in related {
