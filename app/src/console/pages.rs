@@ -427,9 +427,10 @@ fn AppFields(app: Option<AppView>) -> impl IntoView {
         <label for="app-origins">"Origins"</label>
         <textarea id="app-origins" name="origins" rows="3" required=true>{origins}</textarea>
         <p class="hint">"One a line, exactly: https://host[:port], http://localhost[:port], or android:apk-key-hash: and the app's 43-character signing-certificate hash"</p>
-        <label for="app-related-origins">"Related origins"</label>
+        // Not "… origins": the label "Origins" stays the only one that says so.
+        <label for="app-related-origins">"Related sites"</label>
         <textarea id="app-related-origins" name="related_origins" rows="2">{related}</textarea>
-        <p class="hint">"Web origins outside the RP ID that may use its passkeys, one a line (at most 5 sites); the RP ID's host serves them at /.well-known/webauthn. Blank: none."</p>
+        <p class="hint">"Related origins: web origins outside the RP ID that may use its passkeys, exactly https://host[:port], one a line (at most 5 sites); the RP ID's host serves them at /.well-known/webauthn. Blank: none."</p>
         <label for="app-rp-id">"RP ID"</label>
         <input id="app-rp-id" name="rp_id" value=rp_id placeholder="the first origin's host"/>
         <label for="app-timeout">"WebAuthn timeout (seconds, 30 to 1800)"</label>
