@@ -43,6 +43,13 @@ pub struct AppChanges {
     /// several. Replaces the list; each must be within the app's RP ID.
     #[arg(long = "origin")]
     origins: Vec<String>,
+    /// A related origin (Related Origin Requests): a web origin outside the
+    /// RP ID whose ceremonies the app accepts too, once the RP ID's host serves
+    /// GET /v1/apps/{app_id}/well-known-webauthn at /.well-known/webauthn.
+    /// https://host[:port] (http:// for localhost and *.localhost); repeat for
+    /// several (at most 5 registrable labels). Replaces the list; `none` clears it.
+    #[arg(long = "related-origin", value_name = "URL|none")]
+    related_origins: Vec<String>,
     #[command(flatten)]
     limits: AppLimits,
     /// Answer each finish with a signed JWT beside the nonce, verifiable
@@ -59,6 +66,11 @@ impl AppChanges {
             true => app.origins.clone(),
             false => self.origins,
         };
+        let related_origins = match &self.related_origins[..] {
+            [] => app.related_origins.clone(),
+            [none] if none == RELATED_ORIGINS_NONE => Vec::new(),
+            _ => self.related_origins,
+        };
         let limits = self.limits;
         let lifetimes = Lifetimes::parse(
             limits.webauthn_timeout.or(secs(app.webauthn_timeout_ms)),
@@ -71,11 +83,15 @@ impl AppChanges {
             &origins,
             Some(&app.rp_id),
         )?
+        .with_related_origins(&related_origins)?
         .with_lifetimes(lifetimes)
         .with_max_passkeys(limits.max_passkeys.or(max_passkeys))?
         .with_signed_results(self.signed_results.unwrap_or(app.signed_results)))
     }
 }
+
+/// `apps update --related-origin none`: the app has no related origins.
+const RELATED_ORIGINS_NONE: &str = "none";
 
 /// `apps update APP_ID …`: changes the options given, prints the app.
 pub async fn update(
@@ -95,6 +111,9 @@ pub async fn update(
         println!("  app id           {}", app.id);
         println!("  RP ID            {}", app.rp_id);
         println!("  origins          {}", app.origins.join(", "));
+        if !app.related_origins.is_empty() {
+            println!("  related origins  {}", app.related_origins.join(", "));
+        }
         println!(
             "  lifetimes        webauthn {} s, transaction {} s, nonce {} s",
             app.webauthn_timeout_ms / 1000,
@@ -114,7 +133,8 @@ pub async fn update(
 fn app_json(app: &App) -> serde_json::Value {
     serde_json::json!({
         "app_id": app.id.as_str(), "name": app.name, "rp_id": app.rp_id,
-        "origins": app.origins, "builtin": app.is_builtin,
+        "origins": app.origins, "related_origins": app.related_origins,
+        "builtin": app.is_builtin,
         "webauthn_timeout_secs": app.webauthn_timeout_ms / 1000,
         "transaction_ttl_secs": app.transaction_ttl_ms / 1000,
         "nonce_ttl_secs": app.nonce_ttl_ms / 1000,

@@ -117,7 +117,9 @@ enum AppsCommand {
         #[arg(long)]
         name: String,
         /// An origin passkeys are used from, exactly: https://host[:port],
-        /// http://localhost[:port], or android:apk-key-hash:…; repeat for several.
+        /// http://localhost[:port] (or *.localhost), or android:apk-key-hash:
+        /// and the base64url SHA-256 of the app's signing certificate (43
+        /// characters); repeat for several.
         #[arg(long = "origin", required = true)]
         origins: Vec<String>,
         /// The WebAuthn RP ID (default: the host of the first origin).
@@ -580,7 +582,8 @@ async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Resu
                     .map(|app| {
                         serde_json::json!({
                             "app_id": app.id.as_str(), "name": app.name, "rp_id": app.rp_id,
-                            "origins": app.origins, "builtin": app.is_builtin,
+                            "origins": app.origins, "related_origins": app.related_origins,
+                            "builtin": app.is_builtin,
                             "max_passkeys_per_user": app.max_passkeys_per_user,
                         })
                     })

@@ -14,6 +14,8 @@ pub use app::wire::webhooks::{
     CreateWebhookRequest, Webhook, WebhookAttempt, WebhookList, WebhookMessage, WebhookMessageList,
     WebhookWithSecret,
 };
+/// What `well_known_webauthn` returns: the related origins document.
+pub use app::wire::WellKnownWebauthn;
 use app::wire::{
     CreateAuthenticateTransactionRequest, CreateRegisterTransactionRequest, DeviceResponse,
     DevicesResponse, ErrorBody, RenameDeviceRequest, TransactionResponse, UserListQuery,
@@ -501,6 +503,19 @@ impl LatchkeyFlex {
                 NO_QUERY,
                 NO_BODY,
             )
+            .await
+    }
+}
+
+impl LatchkeyFlex {
+    /// The `/.well-known/webauthn` document the app's RP ID host serves for
+    /// Related Origin Requests (`{"origins": [...]}`):
+    /// `GET /v1/apps/{app_id}/well-known-webauthn`. Public; cacheable for
+    /// five minutes.
+    pub async fn well_known_webauthn(&self) -> Result<WellKnownWebauthn, ClientError> {
+        self.auth
+            .0
+            .call(Method::GET, &["well-known-webauthn"], NO_QUERY, NO_BODY)
             .await
     }
 }

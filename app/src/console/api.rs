@@ -236,6 +236,7 @@ pub async fn get_app(app_id: String) -> Result<AppView, ServerFnError> {
 pub async fn create_app(
     name: String,
     origins: String,
+    #[server(default)] related_origins: String,
     rp_id: String,
     webauthn_timeout: String,
     transaction_ttl: String,
@@ -246,6 +247,7 @@ pub async fn create_app(
     let form = super::AppForm {
         name,
         origins,
+        related_origins,
         rp_id,
         webauthn_timeout,
         transaction_ttl,
@@ -264,6 +266,7 @@ pub async fn update_app(
     app_id: String,
     name: String,
     origins: String,
+    #[server(default)] related_origins: String,
     rp_id: String,
     webauthn_timeout: String,
     transaction_ttl: String,
@@ -274,6 +277,7 @@ pub async fn update_app(
     let form = super::AppForm {
         name,
         origins,
+        related_origins,
         rp_id,
         webauthn_timeout,
         transaction_ttl,

@@ -32,6 +32,8 @@ pub struct AppView {
     pub name: String,
     pub rp_id: String,
     pub origins: Vec<String>,
+    /// Web origins outside the RP ID it accepts too (Related Origin Requests).
+    pub related_origins: Vec<String>,
     pub webauthn_timeout_secs: i64,
     pub transaction_ttl_secs: i64,
     pub nonce_ttl_secs: i64,
@@ -51,6 +53,8 @@ pub struct AppView {
 pub struct AppForm {
     pub name: String,
     pub origins: String,
+    /// One a line, like `origins`; blank: none.
+    pub related_origins: String,
     pub rp_id: String,
     pub webauthn_timeout: String,
     pub transaction_ttl: String,

@@ -415,6 +415,7 @@ fn AppFields(app: Option<AppView>) -> impl IntoView {
     let value = |f: fn(&AppView) -> String| app.as_ref().map(f).unwrap_or_default();
     let name = value(|a| a.name.clone());
     let origins = value(|a| a.origins.join("\n"));
+    let related = value(|a| a.related_origins.join("\n"));
     let rp_id = value(|a| a.rp_id.clone());
     let timeout = value(|a| a.webauthn_timeout_secs.to_string());
     let transaction = value(|a| a.transaction_ttl_secs.to_string());
@@ -425,7 +426,11 @@ fn AppFields(app: Option<AppView>) -> impl IntoView {
         <input id="app-name" name="name" value=name required=true maxlength="100"/>
         <label for="app-origins">"Origins"</label>
         <textarea id="app-origins" name="origins" rows="3" required=true>{origins}</textarea>
-        <p class="hint">"One a line, exactly: https://host[:port], http://localhost[:port], or android:apk-key-hash:…"</p>
+        <p class="hint">"One a line, exactly: https://host[:port], http://localhost[:port], or android:apk-key-hash: and the app's 43-character signing-certificate hash"</p>
+        // Not "… origins": the label "Origins" stays the only one that says so.
+        <label for="app-related-origins">"Related sites"</label>
+        <textarea id="app-related-origins" name="related_origins" rows="2">{related}</textarea>
+        <p class="hint">"Related origins: web origins outside the RP ID that may use its passkeys, exactly https://host[:port], one a line (at most 5 sites); the RP ID's host serves them at /.well-known/webauthn. Blank: none."</p>
         <label for="app-rp-id">"RP ID"</label>
         <input id="app-rp-id" name="rp_id" value=rp_id placeholder="the first origin's host"/>
         <label for="app-timeout">"WebAuthn timeout (seconds, 30 to 1800)"</label>

@@ -12,6 +12,7 @@
 //! - [`management`]: server to server (transactions, nonces, users, devices).
 //! - [`events`]: the audit log's vocabulary and its API.
 //! - [`signing`]: signed results' public keys (JWKS).
+//! - [`origins`]: the `/.well-known/webauthn` document of related origins.
 //!
 //! The types' doc comments are the OpenAPI document's descriptions; notes
 //! meant only for readers of this code are plain comments.
@@ -19,11 +20,13 @@
 pub mod client;
 pub mod events;
 pub mod management;
+pub mod origins;
 pub mod signing;
 pub mod webhooks;
 
 pub use client::*;
 pub use management::*;
+pub use origins::*;
 pub use signing::*;
 
 use serde::{Deserialize, Serialize};

@@ -111,6 +111,7 @@ fn app_view(app: &App) -> AppView {
         name: app.name.clone(),
         rp_id: app.rp_id.clone(),
         origins: app.origins.clone(),
+        related_origins: app.related_origins.clone(),
         webauthn_timeout_secs: app.webauthn_timeout_ms / 1000,
         transaction_ttl_secs: app.transaction_ttl_ms / 1000,
         nonce_ttl_secs: app.nonce_ttl_ms / 1000,
@@ -161,13 +162,14 @@ fn seconds(field: &str, text: &str) -> Result<Option<u64>, FlexError> {
 
 /// The form, parsed by the parsers `latchkey apps create` uses.
 fn parse_form(form: &AppForm) -> Result<NewApp, FlexError> {
-    let origins: Vec<String> = form
-        .origins
-        .split(['\n', ','])
-        .map(str::trim)
-        .filter(|o| !o.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let lines = |text: &str| -> Vec<String> {
+        text.split(['\n', ','])
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let origins = lines(&form.origins);
     let rp_id = Some(form.rp_id.trim()).filter(|id| !id.is_empty());
     let lifetimes = Lifetimes::parse(
         seconds("the WebAuthn timeout", &form.webauthn_timeout)?,
@@ -175,6 +177,7 @@ fn parse_form(form: &AppForm) -> Result<NewApp, FlexError> {
         seconds("the nonce lifetime", &form.nonce_ttl)?,
     )?;
     NewApp::parse(&form.name, &origins, rp_id)?
+        .with_related_origins(&lines(&form.related_origins))?
         .with_lifetimes(lifetimes)
         .with_max_passkeys(seconds("the passkeys per user", &form.max_passkeys)?)
 }

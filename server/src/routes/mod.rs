@@ -21,5 +21,6 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::scrape))
         .route("/docs/api", get(api_docs::page))
+        .route("/.well-known/webauthn", get(api::site_well_known_webauthn))
         .merge(api::router(state))
 }

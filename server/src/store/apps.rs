@@ -13,6 +13,8 @@ pub struct AppRow {
     pub name: String,
     pub rp_id: String,
     pub origins: Json<Vec<String>>,
+    /// Web origins outside the RP ID it accepts too (Related Origin Requests).
+    pub related_origins: Json<Vec<String>>,
     pub webauthn_timeout_ms: i64,
     pub transaction_ttl_ms: i64,
     pub nonce_ttl_ms: i64,
@@ -31,6 +33,7 @@ pub struct NewAppRow<'a> {
     pub name: &'a str,
     pub rp_id: &'a str,
     pub origins: Vec<&'a str>,
+    pub related_origins: Vec<&'a str>,
     pub webauthn_timeout_ms: i64,
     pub transaction_ttl_ms: i64,
     pub nonce_ttl_ms: i64,
@@ -48,6 +51,7 @@ pub struct AppUpdateRow<'a> {
     pub name: &'a str,
     pub rp_id: &'a str,
     pub origins: Vec<&'a str>,
+    pub related_origins: Vec<&'a str>,
     pub webauthn_timeout_ms: i64,
     pub transaction_ttl_ms: i64,
     pub nonce_ttl_ms: i64,
@@ -76,7 +80,7 @@ pub struct ApiKeyRow {
 
 const APP_COLUMNS: &str = "id, name, rp_id, origins, webauthn_timeout_ms, transaction_ttl_ms, \
                            nonce_ttl_ms, max_passkeys_per_user, is_builtin, is_console, created_at, \
-                           signed_results";
+                           signed_results, related_origins";
 
 impl Store {
     /// Creates an app and its first API key, in one database transaction.
@@ -92,7 +96,8 @@ impl Store {
             let inserted = sqlx::query(
                 "INSERT INTO apps (id, name, rp_id, origins, webauthn_timeout_ms, \
                  transaction_ttl_ms, nonce_ttl_ms, max_passkeys_per_user, is_builtin, is_console, \
-                 created_at, signed_results) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 created_at, signed_results, related_origins) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(app.id.as_str())
             .bind(app.name)
@@ -106,6 +111,7 @@ impl Store {
             .bind(app.is_console)
             .bind(app.created_at)
             .bind(app.signed_results)
+            .bind(Json(&app.related_origins))
             .execute(&mut *tx)
             .await;
             match inserted {
@@ -176,7 +182,7 @@ impl Store {
             let changed = sqlx::query(
                 "UPDATE apps SET name = $1, rp_id = $2, origins = $3, webauthn_timeout_ms = $4, \
                  transaction_ttl_ms = $5, nonce_ttl_ms = $6, max_passkeys_per_user = $7, \
-                 signed_results = $8 WHERE id = $9 AND NOT is_console",
+                 signed_results = $8, related_origins = $10 WHERE id = $9 AND NOT is_console",
             )
             .bind(app.name)
             .bind(app.rp_id)
@@ -187,6 +193,7 @@ impl Store {
             .bind(app.max_passkeys_per_user)
             .bind(app.signed_results)
             .bind(id.as_str())
+            .bind(Json(&app.related_origins))
             .execute(&mut *tx)
             .await?
             .rows_affected();

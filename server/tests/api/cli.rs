@@ -275,7 +275,11 @@ async fn the_cli_creates_an_app_and_a_key_that_a_freshly_started_server_accepts(
             "--origin",
             "https://shop.example.com",
         ])
-        .args(["--origin", "android:apk-key-hash:abc", "--json"])
+        .args([
+            "--origin",
+            "android:apk-key-hash:lhnU7x0nSAbwr2oLcZJrKGl8yZsJk3GBGZz3F6OuQE0",
+            "--json",
+        ])
         .env("DATABASE_URL", &database.url)
         .output()
         .unwrap();
@@ -288,7 +292,10 @@ async fn the_cli_creates_an_app_and_a_key_that_a_freshly_started_server_accepts(
     assert_eq!(created["rp_id"], "shop.example.com");
     assert_eq!(
         created["origins"],
-        serde_json::json!(["https://shop.example.com", "android:apk-key-hash:abc"])
+        serde_json::json!([
+            "https://shop.example.com",
+            "android:apk-key-hash:lhnU7x0nSAbwr2oLcZJrKGl8yZsJk3GBGZz3F6OuQE0"
+        ])
     );
     let (app_id, api_key) = (
         created["app_id"].as_str().unwrap(),

@@ -175,7 +175,7 @@ async fn events(app: &TestApp, scope: Scope<'_>) -> Vec<(EventType, String, Opti
 }
 
 #[track_caller]
-fn assert_status(answer: &(StatusCode, String), status: StatusCode, message: &str) {
+pub fn assert_status(answer: &(StatusCode, String), status: StatusCode, message: &str) {
     assert_eq!(answer.0, status, "{}", answer.1);
     assert!(answer.1.contains(message), "{}", answer.1);
 }

@@ -21,6 +21,7 @@ mod limits;
 mod metrics;
 mod negative;
 mod openapi;
+mod origins;
 mod passkey_cap;
 mod races;
 mod responses;

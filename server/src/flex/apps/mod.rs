@@ -24,6 +24,9 @@ pub struct App {
     pub name: String,
     pub rp_id: String,
     pub origins: Vec<String>,
+    /// Web origins outside the RP ID whose ceremonies it accepts too
+    /// (Related Origin Requests, listed by [`App::well_known_origins`]).
+    pub related_origins: Vec<String>,
     pub webauthn_timeout_ms: i64,
     pub transaction_ttl_ms: i64,
     pub nonce_ttl_ms: i64,
@@ -45,13 +48,29 @@ impl App {
         &self.webauthn
     }
 
+    /// Whether a browser on this origin may call the app's client API (CORS):
+    /// one of its origins or related origins.
     pub fn allows_origin(&self, origin: &str) -> bool {
-        self.origins.iter().any(|o| o == origin)
+        self.origins
+            .iter()
+            .chain(&self.related_origins)
+            .any(|o| o == origin)
+    }
+
+    /// The origins of the `/.well-known/webauthn` document of the app's RP ID
+    /// host (WebAuthn L3 §5.11): the app's own web origins, then its related
+    /// origins. A browser fetches it only for an origin outside the RP ID, so
+    /// listing the app's own origins changes nothing for them; it makes the
+    /// document the whole list of web origins the app accepts.
+    pub fn well_known_origins(&self) -> Vec<String> {
+        let web = self.origins.iter().filter(|o| !o.starts_with("android:"));
+        web.chain(&self.related_origins).cloned().collect()
     }
 
     /// The app's settings as `update_app` takes them, to change some and keep the rest.
     pub fn settings(&self) -> Result<NewApp, FlexError> {
-        let new = NewApp::parse(&self.name, &self.origins, Some(&self.rp_id))?;
+        let new = NewApp::parse(&self.name, &self.origins, Some(&self.rp_id))?
+            .with_related_origins(&self.related_origins)?;
         Ok(NewApp {
             lifetimes: Lifetimes {
                 webauthn_timeout_ms: self.webauthn_timeout_ms,
@@ -72,11 +91,12 @@ impl TryFrom<AppRow> for App {
         let id = AppId::parse(&row.id)
             .ok_or_else(|| anyhow::anyhow!("stored app id {} is malformed", row.id))?;
         let origins = row.origins.0;
+        let related_origins = row.related_origins.0;
         let webauthn = Arc::new(relying_party(
             &id,
             &row.name,
             &row.rp_id,
-            &origins,
+            &[&origins[..], &related_origins[..]].concat(),
             row.webauthn_timeout_ms,
         )?);
         Ok(App {
@@ -84,6 +104,7 @@ impl TryFrom<AppRow> for App {
             name: row.name,
             rp_id: row.rp_id,
             origins,
+            related_origins,
             webauthn_timeout_ms: row.webauthn_timeout_ms,
             transaction_ttl_ms: row.transaction_ttl_ms,
             nonce_ttl_ms: row.nonce_ttl_ms,
@@ -267,11 +288,13 @@ impl Flex {
             _ => None,
         };
         let origins: Vec<&str> = new.origins.iter().map(Origin::as_str).collect();
+        let related_origins: Vec<&str> = new.related_origins.iter().map(Origin::as_str).collect();
         let event = NewEvent {
             detail: serde_json::json!({
                 "name": new.name.as_str(),
                 "rp_id": new.rp_id,
                 "origins": origins,
+                "related_origins": related_origins,
                 "webauthn_timeout_ms": new.lifetimes.webauthn_timeout_ms,
                 "transaction_ttl_ms": new.lifetimes.transaction_ttl_ms,
                 "nonce_ttl_ms": new.lifetimes.nonce_ttl_ms,
@@ -289,6 +312,7 @@ impl Flex {
                     name: new.name.as_str(),
                     rp_id: &new.rp_id,
                     origins,
+                    related_origins,
                     webauthn_timeout_ms: new.lifetimes.webauthn_timeout_ms,
                     transaction_ttl_ms: new.lifetimes.transaction_ttl_ms,
                     nonce_ttl_ms: new.lifetimes.nonce_ttl_ms,
@@ -437,6 +461,7 @@ impl NewAppRow<'_> {
                 "name": self.name,
                 "rp_id": self.rp_id,
                 "origins": self.origins,
+                "related_origins": self.related_origins,
                 "key_id": first_key.map(ApiKeyId::as_str),
                 "signed_results": self.signed_results,
                 "signing_key_id": self.signing_key.map(|key| key.id.as_str()),
@@ -452,6 +477,7 @@ fn new_app_row<'a>(id: &'a AppId, new: &'a NewApp, kind: Kind, now: Millis) -> N
         name: new.name.as_str(),
         rp_id: &new.rp_id,
         origins: new.origins.iter().map(Origin::as_str).collect(),
+        related_origins: new.related_origins.iter().map(Origin::as_str).collect(),
         webauthn_timeout_ms: new.lifetimes.webauthn_timeout_ms,
         transaction_ttl_ms: new.lifetimes.transaction_ttl_ms,
         nonce_ttl_ms: new.lifetimes.nonce_ttl_ms,

@@ -16,8 +16,10 @@ pub const DEFAULT_MAX_PASSKEYS_PER_USER: i64 = 20;
 pub const MAX_PASSKEYS_PER_USER_BOUNDS: (u64, u64) = (1, 100);
 
 /// An origin a passkey ceremony may come from: `https://host[:port]`,
-/// `http://localhost[:port]`, or a native app's origin (`android:apk-key-hash:…`)
-/// taken as given. Compared exactly.
+/// `http://localhost[:port]` or `http://*.localhost[:port]` (loopback, for
+/// development), or an Android app's origin (`android:apk-key-hash:` and the
+/// base64url SHA-256 of its signing certificate: 43 characters, no padding,
+/// as Android sends it). Compared exactly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin(String);
 
@@ -25,9 +27,11 @@ impl Origin {
     pub fn parse(text: &str) -> Result<Self, FlexError> {
         let text = text.trim();
         if let Some(hash) = text.strip_prefix("android:apk-key-hash:") {
-            if hash.is_empty() || hash.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            let base64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+            if hash.len() != ANDROID_KEY_HASH_LEN || !hash.chars().all(base64url) {
                 return Err(FlexError::invalid(format!(
-                    "origin `{text}` has no key hash"
+                    "origin `{text}`: the key hash must be the base64url SHA-256 of the app's \
+                     signing certificate (43 characters of A-Z a-z 0-9 - _, no padding)"
                 )));
             }
             return Ok(Self(text.to_owned()));
@@ -39,10 +43,10 @@ impl Origin {
             .ok_or_else(|| FlexError::invalid(format!("origin `{text}` has no host")))?;
         match url.scheme() {
             "https" => {}
-            "http" if host == "localhost" => {}
+            "http" if is_loopback_name(host) => {}
             "http" => {
                 return Err(FlexError::invalid(format!(
-                    "origin `{text}`: http:// is allowed only for localhost"
+                    "origin `{text}`: http:// is allowed only for localhost and *.localhost"
                 )))
             }
             _ => {
@@ -74,6 +78,41 @@ impl Origin {
         }
         Url::parse(&self.0).ok()?.host_str().map(str::to_owned)
     }
+}
+
+/// The length of an Android origin's key hash: 32 bytes in base64url, unpadded.
+const ANDROID_KEY_HASH_LEN: usize = 43;
+
+/// `localhost` and names under it, which browsers treat as loopback (secure).
+fn is_loopback_name(host: &str) -> bool {
+    host == "localhost" || host.ends_with(".localhost")
+}
+
+/// Browsers promise to honour related origins of at least this many distinct
+/// registrable labels (WebAuthn L3 §5.11.1); Latchkey takes no more.
+pub const MAX_RELATED_ORIGIN_LABELS: usize = 5;
+
+/// The registrable label of a host: the label left of its public suffix
+/// (`shop.example.co.uk` → `example`, `b.localhost` → `b`), as browsers count
+/// related origins. Without the Public Suffix List this is an approximation:
+/// the suffix is the last label, or the last two where they look like a
+/// country's second level (`co.uk`, `com.au`, `ac.jp`: a short generic label
+/// then a two-letter country code). Hosts under a private suffix of the list
+/// (`github.io`) count as that suffix's label, so never more than a browser.
+pub fn registrable_label(host: &str) -> String {
+    const SECOND_LEVELS: [&str; 10] = [
+        "co", "com", "net", "org", "gov", "edu", "ac", "ne", "or", "go",
+    ];
+    let labels: Vec<&str> = host.trim_end_matches('.').split('.').collect();
+    let n = labels.len();
+    let country_second_level =
+        n >= 3 && labels[n - 1].len() == 2 && SECOND_LEVELS.contains(&labels[n - 2]);
+    let index = match (n, country_second_level) {
+        (1, _) => 0,
+        (_, true) => n - 3,
+        _ => n - 2,
+    };
+    labels[index].to_ascii_lowercase()
 }
 
 /// How long an app's ceremony pieces live, in milliseconds. A handshake lives
@@ -149,6 +188,10 @@ impl Lifetimes {
 pub struct NewApp {
     pub name: DisplayName,
     pub origins: Vec<Origin>,
+    /// Web origins outside the RP ID whose ceremonies are accepted too
+    /// (Related Origin Requests): the RP ID's host lists them at
+    /// `/.well-known/webauthn`.
+    pub related_origins: Vec<Origin>,
     pub rp_id: String,
     pub lifetimes: Lifetimes,
     pub max_passkeys_per_user: i64,
@@ -188,10 +231,68 @@ impl NewApp {
         Ok(Self {
             name,
             origins,
+            related_origins: Vec::new(),
             rp_id,
             lifetimes: Lifetimes::default(),
             max_passkeys_per_user: DEFAULT_MAX_PASSKEYS_PER_USER,
             signed_results: false,
+        })
+    }
+
+    /// With these related origins (replacing any), each a web origin
+    /// (https://, or http:// for localhost and *.localhost) outside the RP ID,
+    /// not one of the app's origins, none twice, of at most
+    /// `MAX_RELATED_ORIGIN_LABELS` (5) registrable labels.
+    pub fn with_related_origins(self, related: &[String]) -> Result<Self, FlexError> {
+        let mut parsed: Vec<Origin> = Vec::new();
+        for text in related {
+            let origin = Origin::parse(text)?;
+            let Some(host) = origin.host() else {
+                return Err(FlexError::invalid(format!(
+                    "related origin `{text}` is not a web origin: an app's own origins take \
+                     native apps"
+                )));
+            };
+            if self.origins.contains(&origin) {
+                return Err(FlexError::invalid(format!(
+                    "related origin `{}` is one of the app's origins already",
+                    origin.as_str()
+                )));
+            }
+            if host == self.rp_id || host.ends_with(&format!(".{}", self.rp_id)) {
+                return Err(FlexError::invalid(format!(
+                    "related origin `{}` is within the RP ID `{}`: make it one of the app's \
+                     origins instead",
+                    origin.as_str(),
+                    self.rp_id
+                )));
+            }
+            if parsed.contains(&origin) {
+                return Err(FlexError::invalid(format!(
+                    "related origin `{}` is given twice",
+                    origin.as_str()
+                )));
+            }
+            parsed.push(origin);
+        }
+        let mut labels: Vec<String> = parsed
+            .iter()
+            .filter_map(Origin::host)
+            .map(|host| registrable_label(&host))
+            .collect();
+        labels.sort();
+        labels.dedup();
+        if labels.len() > MAX_RELATED_ORIGIN_LABELS {
+            return Err(FlexError::invalid(format!(
+                "related origins may span at most {MAX_RELATED_ORIGIN_LABELS} registrable \
+                 labels (browsers honour no more), not {}: {}",
+                labels.len(),
+                labels.join(", ")
+            )));
+        }
+        Ok(Self {
+            related_origins: parsed,
+            ..self
         })
     }
 
@@ -229,6 +330,9 @@ impl NewApp {
 mod tests {
     use super::*;
 
+    /// A SHA-256 in base64url, as an Android origin carries it.
+    const KEY_HASH: &str = "lhnU7x0nSAbwr2oLcZJrKGl8yZsJk3GBGZz3F6OuQE0";
+
     fn origins(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
     }
@@ -247,9 +351,17 @@ mod tests {
             Origin::parse("http://localhost:3000").unwrap().as_str(),
             "http://localhost:3000"
         );
-        assert!(Origin::parse("android:apk-key-hash:abc123").is_ok());
+        assert!(Origin::parse(&format!("android:apk-key-hash:{KEY_HASH}")).is_ok());
+        assert_eq!(
+            Origin::parse("http://b.localhost:3200").unwrap().as_str(),
+            "http://b.localhost:3200"
+        );
         for bad in [
             "http://example.com",
+            "http://localhost.example.com",
+            "android:apk-key-hash:abc123",
+            "android:apk-key-hash:lhnU7x0nSAbwr2oLcZJrKGl8yZsJk3GBGZz3F6OuQE0=",
+            "android:apk-key-hash:lhnU7x0nSAbwr2oLcZJrKGl8yZsJk3GBGZz3F6OuQ+/",
             "http://127.0.0.1:3000",
             "https://example.com/login",
             "ftp://example.com",
@@ -300,7 +412,10 @@ mod tests {
     fn the_rp_id_defaults_to_the_first_origin_host_and_must_cover_every_origin() {
         let app = NewApp::parse(
             "Shop",
-            &origins(&["https://shop.example.com", "android:apk-key-hash:x"]),
+            &[
+                "https://shop.example.com".to_owned(),
+                format!("android:apk-key-hash:{KEY_HASH}"),
+            ],
             None,
         )
         .unwrap();
@@ -318,7 +433,63 @@ mod tests {
             Some("example.com")
         )
         .is_err());
-        assert!(NewApp::parse("Shop", &origins(&["android:apk-key-hash:x"]), None).is_err());
+        assert!(
+            NewApp::parse("Shop", &[format!("android:apk-key-hash:{KEY_HASH}")], None).is_err()
+        );
         assert!(NewApp::parse("", &origins(&["https://example.com"]), None).is_err());
+    }
+
+    #[test]
+    fn registrable_labels_are_approximated_without_the_public_suffix_list() {
+        assert_eq!(registrable_label("shop.example.co.uk"), "example");
+        assert_eq!(registrable_label("example.com"), "example");
+        assert_eq!(registrable_label("www.Example.com"), "example");
+        assert_eq!(registrable_label("b.localhost"), "b");
+        assert_eq!(registrable_label("localhost"), "localhost");
+        assert_eq!(registrable_label("shop.example.com.au"), "example");
+    }
+
+    #[test]
+    fn related_origins_are_web_origins_outside_the_rp_id_of_at_most_five_labels() {
+        let app = || NewApp::parse("Shop", &origins(&["https://example.com"]), None).unwrap();
+        let related = app()
+            .with_related_origins(&origins(&[
+                "https://example.co.uk",
+                "https://shop.example.co.uk/",
+                "http://b.localhost:3200",
+            ]))
+            .unwrap()
+            .related_origins;
+        assert_eq!(
+            related.iter().map(Origin::as_str).collect::<Vec<_>>(),
+            [
+                "https://example.co.uk",
+                "https://shop.example.co.uk",
+                "http://b.localhost:3200"
+            ]
+        );
+        let five = ["a", "b", "c", "d", "e"].map(|l| format!("https://{l}.test"));
+        assert!(app().with_related_origins(&five).is_ok());
+        let six: Vec<String> = ["a", "b", "c", "d", "e", "f"]
+            .iter()
+            .map(|l| format!("https://www.{l}.test"))
+            .collect();
+        assert!(app().with_related_origins(&six).is_err());
+        for bad in [
+            "http://example.org",
+            "https://example.org/login",
+            "https://example.com",
+            "https://www.example.com",
+            "android:apk-key-hash:lhnU7x0nSAbwr2oLcZJrKGl8yZsJk3GBGZz3F6OuQE0",
+            "not a url",
+        ] {
+            assert!(
+                app().with_related_origins(&origins(&[bad])).is_err(),
+                "{bad} was accepted"
+            );
+        }
+        assert!(app()
+            .with_related_origins(&origins(&["https://example.org", "https://example.org/"]))
+            .is_err());
     }
 }

@@ -30,6 +30,9 @@ pub struct AppSettings {
     pub name: String,
     pub rp_id: String,
     pub origins: Vec<String>,
+    /// Related origins (README "Related origins"); absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related_origins: Vec<String>,
     pub webauthn_timeout_ms: i64,
     pub transaction_ttl_ms: i64,
     pub nonce_ttl_ms: i64,

@@ -209,6 +209,7 @@ fn header(app: &App) -> Header {
             name: app.name.clone(),
             rp_id: app.rp_id.clone(),
             origins: app.origins.clone(),
+            related_origins: app.related_origins.clone(),
             webauthn_timeout_ms: app.webauthn_timeout_ms,
             transaction_ttl_ms: app.transaction_ttl_ms,
             nonce_ttl_ms: app.nonce_ttl_ms,

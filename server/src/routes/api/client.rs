@@ -1,6 +1,6 @@
 //! The client API: browser to Latchkey, no secret; the app id is in the path.
 //! A middleware finds the app (404 `app_not_found` otherwise) and answers CORS
-//! for that app's own origins only.
+//! for that app's own origins and related origins only.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -252,4 +252,32 @@ pub async fn jwks(
         ApiJson(jwks),
     )
         .into_response())
+}
+
+/// How long a browser or proxy may keep an app's `/.well-known/webauthn`
+/// document: a change of related origins is seen within five minutes.
+pub const WELL_KNOWN_WEBAUTHN_MAX_AGE_SECS: u64 = 300;
+
+/// The `/.well-known/webauthn` document of the app's RP ID host (WebAuthn L3
+/// §5.11, Related Origin Requests): the app's web origins, then its related
+/// origins. Serve it (or proxy this route) at `https://{rp_id}/.well-known/webauthn`
+/// with `application/json`. No secret needed; cacheable for five minutes.
+#[utoipa::path(get, path = "/v1/apps/{app_id}/well-known-webauthn", tag = "client",
+    params(("app_id" = String, Path)),
+    responses((status = 200, body = WellKnownWebauthn,
+        headers(("cache-control" = String, description = "`public, max-age=300`: a change of related origins is seen within five minutes")))))]
+pub async fn well_known_webauthn(Extension(app): Extension<Arc<App>>) -> Response {
+    well_known_webauthn_document(&app)
+}
+
+/// The answer of an app's `/.well-known/webauthn` document, on either route.
+pub fn well_known_webauthn_document(app: &App) -> Response {
+    let cache = format!("public, max-age={WELL_KNOWN_WEBAUTHN_MAX_AGE_SECS}");
+    (
+        [(header::CACHE_CONTROL, cache)],
+        ApiJson(WellKnownWebauthn {
+            origins: app.well_known_origins(),
+        }),
+    )
+        .into_response()
 }

@@ -87,7 +87,8 @@ fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(client::register_finish))
         .routes(routes!(client::authenticate_start))
         .routes(routes!(client::authenticate_finish))
-        .routes(routes!(client::jwks));
+        .routes(routes!(client::jwks))
+        .routes(routes!(client::well_known_webauthn));
     (rest, client)
 }
 
@@ -109,6 +110,18 @@ pub fn router(state: AppState) -> Router<AppState> {
     let (client, _) = client.split_for_parts();
     rest.merge(client.route_layer(middleware::from_fn_with_state(state, client::app_and_cors)))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+/// `/.well-known/webauthn` of the built-in site, whose RP ID is the public
+/// URL's host: its app's document, as `GET /v1/apps/{app_id}/well-known-webauthn`
+/// answers it.
+pub async fn site_well_known_webauthn(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    match state.flex.find_app(&state.site.app_id).await {
+        Ok(app) => client::well_known_webauthn_document(&app),
+        Err(error) => error::ApiError::from(error).into_response(),
+    }
 }
 
 /// A path under `/v1/` that no route has: 404 `not_found`, in the API's form.

@@ -162,7 +162,7 @@ fn errors(id: &str, has_body: bool) -> Vec<ApiError> {
         | "remove_webhook"
         | "rotate_webhook_secret"
         | "list_webhook_messages" => (management, webhook_errors(id)),
-        "jwks" => (vec![E::AppNotFound], vec![]),
+        "jwks" | "well_known_webauthn" => (vec![E::AppNotFound], vec![]),
         // No body and no app: they answer 200, or 404 with no body.
         "openapi_document" | "provider_icon" => return Vec::new(),
         other => panic!("{other}: say in reference.rs which errors it answers"),
@@ -254,6 +254,7 @@ fn export_example() -> String {
                 name: "Shop".into(),
                 rp_id: "example.com".into(),
                 origins: vec!["https://shop.example.com".into()],
+                related_origins: Vec::new(),
                 webauthn_timeout_ms: 300_000,
                 transaction_ttl_ms: 300_000,
                 nonce_ttl_ms: 60_000,
@@ -478,6 +479,16 @@ fn examples(id: &str) -> (Option<Value>, Option<Value>) {
         | "rotate_webhook_secret"
         | "list_webhook_messages" => webhook_examples(id),
         "jwks" => (None, Some(to_json(&jwks_example()))),
+        "well_known_webauthn" => (
+            None,
+            Some(to_json(&WellKnownWebauthn {
+                origins: vec![
+                    "https://example.com".into(),
+                    "https://example.co.uk".into(),
+                    "https://example-shop.com".into(),
+                ],
+            })),
+        ),
         other => panic!("{other}: give it examples in reference.rs"),
     }
 }
