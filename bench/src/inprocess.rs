@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use latchkey::{
     flex::{
         apps::{App, NewApp},
-        ceremonies::Attachment,
+        ceremonies::{Attachment, Mediation},
         clock::Clock,
         ids::{DisplayName, ExternalId},
         Flex,
@@ -122,7 +122,9 @@ impl Core {
         let name = DisplayName::parse("name", "user")?;
         let mut authenticator = Authenticator::new();
         let tx = flex.create_register_transaction(&app, &user, &name).await?;
-        let handshake = flex.start_registration(&app, &tx, Attachment::Any).await?;
+        let handshake = flex
+            .start_registration(&app, &tx, Attachment::Any, Mediation::Modal)
+            .await?;
         let response = authenticator.register(ORIGIN, &handshake.challenge["publicKey"]);
         let finished = flex
             .finish_registration(&app, &tx, &handshake.id, &serde_json::from_value(response)?)
