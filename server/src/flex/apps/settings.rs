@@ -3,6 +3,7 @@
 
 use url::Url;
 
+use super::AuthenticatorPolicy;
 use crate::flex::{ids::DisplayName, FlexError};
 
 /// Defaults PASSAGE-COMPAT.md gives: a transaction lives 5 minutes, a handshake
@@ -154,6 +155,8 @@ pub struct NewApp {
     pub max_passkeys_per_user: i64,
     /// A signed JWT beside the nonce of each finish (off unless asked for).
     pub signed_results: bool,
+    /// Which authenticators may register a passkey (any, unless set).
+    pub policy: AuthenticatorPolicy,
 }
 
 impl NewApp {
@@ -192,7 +195,12 @@ impl NewApp {
             lifetimes: Lifetimes::default(),
             max_passkeys_per_user: DEFAULT_MAX_PASSKEYS_PER_USER,
             signed_results: false,
+            policy: AuthenticatorPolicy::default(),
         })
+    }
+
+    pub fn with_policy(self, policy: AuthenticatorPolicy) -> Self {
+        Self { policy, ..self }
     }
 
     pub fn with_lifetimes(self, lifetimes: Lifetimes) -> Self {
