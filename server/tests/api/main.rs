@@ -22,6 +22,7 @@ mod metrics;
 mod negative;
 mod openapi;
 mod passkey_cap;
+mod policy;
 mod races;
 mod responses;
 mod signed_results;
