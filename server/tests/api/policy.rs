@@ -572,3 +572,88 @@ async fn serve_refuses_an_attestation_ca_file_that_holds_no_certificate() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("attestation CA"), "{stderr}");
 }
+
+#[tokio::test]
+async fn the_console_shows_the_policy_with_names_and_edits_it_refusing_bad_input() {
+    let app = spawn_app().await;
+    let mut ada = crate::console::Browser::new(&app);
+    ada.accept(&crate::console::invite(&app, "Ada").await).await;
+    let form = |mode: &'static str, aaguids: &'static str, attested: &'static str| {
+        vec![
+            ("app_id", app.app_id.clone()),
+            ("mode", mode.to_owned()),
+            ("aaguids", aaguids.to_owned()),
+            ("attested_only", attested.to_owned()),
+        ]
+    };
+    let before = stored_policy(&app).await;
+
+    for (sent, message) in [
+        (form("allow", "yubikey", "false"), "AAGUID `yubikey` is not a UUID"),
+        (form("allow", "", "false"), "needs at least one AAGUID"),
+        (form("none", GOOGLE, "false"), "needs the policy allow or deny"),
+        (form("block", GOOGLE, "false"), "none, allow or deny"),
+        (form("deny", GOOGLE, "maybe"), "true or false"),
+    ] {
+        let sent: Vec<(&str, &str)> = sent.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, body) = ada.call("apps/authenticator-policy", &sent).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains(message), "{message}: {body}");
+    }
+    assert_eq!(stored_policy(&app).await, before);
+
+    let sent = form("allow", "CB69481E-8FF7-4039-93EC-0A2729A154A8\nea9b8d66-4d01-1d21-3ce4-b6b48cb575d4", "true");
+    let sent: Vec<(&str, &str)> = sent.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, body) = ada.call("apps/authenticator-policy", &sent).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        stored_policy(&app).await,
+        ("allow".into(), format!("[\"{YUBIKEY}\",\"{GOOGLE}\"]"), 1)
+    );
+    let (status, body) = ada.call("app", &[("app_id", &app.app_id)]).await;
+    assert_eq!(status, 200, "{body}");
+    let shown: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        shown["policy"],
+        serde_json::json!({
+            "mode": "allow",
+            "aaguids": [
+                { "aaguid": YUBIKEY, "name": "YubiKey 5 Series" },
+                { "aaguid": GOOGLE, "name": "Google Password Manager" },
+            ],
+            "attested_only": true,
+        })
+    );
+    // The settings form keeps the policy (its own form changes it).
+    let settings = [
+        ("app_id", app.app_id.as_str()),
+        ("name", "Shop"),
+        ("origins", app.address.as_str()),
+        ("rp_id", ""),
+        ("webauthn_timeout", ""),
+        ("transaction_ttl", ""),
+        ("nonce_ttl", ""),
+        ("max_passkeys", ""),
+    ];
+    let (status, body) = ada.call("apps/update", &settings).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(stored_policy(&app).await.0, "allow");
+    // The change is the operator's, in the audit log.
+    let (status, body) = app
+        .manage(Method::GET, "/events?type=app.updated", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let by_operator: Vec<&Value> = body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"].as_str().unwrap_or_default().starts_with("operator:"))
+        .collect();
+    assert_eq!(by_operator.len(), 2, "{body}");
+    for event in by_operator {
+        assert_eq!(
+            event["detail"]["authenticator_policy"]["aaguids"],
+            serde_json::json!([YUBIKEY, GOOGLE])
+        );
+    }
+}

@@ -94,6 +94,26 @@ impl AuthenticatorPolicy {
         })
     }
 
+    /// From a mode named in words (`none`, `allow`, `deny`) and its list, as
+    /// the console's form sends them: a list needs allow or deny, and allow
+    /// or deny a list.
+    pub fn with_mode(mode: &str, aaguids: &[String], attested_only: bool) -> Result<Self, FlexError> {
+        match (AaguidMode::parse(mode.trim()), aaguids.is_empty()) {
+            (None, _) => Err(FlexError::invalid(format!(
+                "the AAGUID policy is none, allow or deny, not `{mode}`"
+            ))),
+            (Some(AaguidMode::None), true) => Self::parse(&[], &[], attested_only),
+            (Some(AaguidMode::None), false) => Err(FlexError::invalid(
+                "a list of AAGUIDs needs the policy allow or deny (none admits any authenticator)",
+            )),
+            (Some(_), true) => Err(FlexError::invalid(format!(
+                "a {mode}-list needs at least one AAGUID"
+            ))),
+            (Some(AaguidMode::Allow), false) => Self::parse(aaguids, &[], attested_only),
+            (Some(AaguidMode::Deny), false) => Self::parse(&[], aaguids, attested_only),
+        }
+    }
+
     /// The policy as stored: its mode, its list and the flag, as read back.
     pub fn from_stored(mode: &str, aaguids: Vec<String>, attested_only: bool) -> Option<Self> {
         Some(Self {
@@ -179,5 +199,20 @@ mod tests {
             .map(|n| Uuid::from_u128(n as u128).to_string())
             .collect();
         assert!(AuthenticatorPolicy::parse(&many, &[], false).is_err());
+    }
+
+    #[test]
+    fn a_mode_in_words_needs_a_list_exactly_when_it_is_allow_or_deny() {
+        let deny = AuthenticatorPolicy::with_mode("deny", &list(&[GOOGLE]), false).unwrap();
+        assert_eq!(deny.mode, AaguidMode::Deny);
+        assert_eq!(deny.denied(), list(&[GOOGLE]));
+        assert!(deny.allowed().is_empty());
+        assert_eq!(
+            AuthenticatorPolicy::with_mode("none", &[], true).unwrap(),
+            AuthenticatorPolicy::parse(&[], &[], true).unwrap()
+        );
+        assert!(AuthenticatorPolicy::with_mode("none", &list(&[GOOGLE]), false).is_err());
+        assert!(AuthenticatorPolicy::with_mode("allow", &[], false).is_err());
+        assert!(AuthenticatorPolicy::with_mode("block", &list(&[GOOGLE]), false).is_err());
     }
 }
