@@ -505,7 +505,10 @@ fn SignedResults(app: AppView, signed: ServerAction<SetSignedResults>) -> impl I
 /// the bundled list, and "attested only"; a form to change them (a refusal is
 /// shown, and nothing changes).
 #[component]
-fn AuthenticatorPolicy(app: AppView, policy: ServerAction<SetAuthenticatorPolicy>) -> impl IntoView {
+fn AuthenticatorPolicy(
+    app: AppView,
+    policy: ServerAction<SetAuthenticatorPolicy>,
+) -> impl IntoView {
     let current = app.policy.clone();
     let summary = match current.mode.as_str() {
         "allow" => "Only the authenticators listed may add passkeys",

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use app::{
     console::{
         backend::{Console, ConsoleBackend, ConsoleError},
-        AaguidView, ApiKeyView, AppForm, AppOverview, AppView, ConsolePasskey, PolicyView, EventsFilter, InviteCeremony,
-        NewKeyView, OperatorView, UserDetail, UserView, UsersPageView,
+        AaguidView, ApiKeyView, AppForm, AppOverview, AppView, ConsolePasskey, EventsFilter,
+        InviteCeremony, NewKeyView, OperatorView, PolicyView, UserDetail, UserView, UsersPageView,
     },
     wire::events::{EventPage, EventQuery},
 };

@@ -97,7 +97,12 @@ async fn refusals(app: &TestApp) -> Vec<(String, Value)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["code"].as_str().unwrap().to_owned(), e["external_id"].clone()))
+        .map(|e| {
+            (
+                e["code"].as_str().unwrap().to_owned(),
+                e["external_id"].clone(),
+            )
+        })
         .collect()
 }
 
@@ -113,7 +118,11 @@ async fn an_allow_list_admits_a_listed_aaguid_and_refuses_another_storing_nothin
     let (transaction, handshake, options) = app.begin_registration("grace").await;
     let before = app.fingerprint().await;
     let refused = app
-        .register_finish(&transaction, &handshake, &other.register(&app.address, &options))
+        .register_finish(
+            &transaction,
+            &handshake,
+            &other.register(&app.address, &options),
+        )
         .await;
 
     assert_error(&refused, 403, "authenticator_not_allowed");
@@ -126,10 +135,7 @@ async fn an_allow_list_admits_a_listed_aaguid_and_refuses_another_storing_nothin
     assert_eq!(passkeys_of(&app, "ada").await, 1);
     assert_eq!(
         refusals(&app).await,
-        [(
-            "authenticator_not_allowed".to_owned(),
-            Value::from("grace")
-        )]
+        [("authenticator_not_allowed".to_owned(), Value::from("grace"))]
     );
     // A refused response uses nothing up (as a failed verification): the
     // same handshake finishes with an authenticator the app admits.
@@ -151,7 +157,11 @@ async fn a_deny_list_refuses_a_listed_aaguid_and_admits_another() {
     let before = app.fingerprint().await;
 
     let refused = app
-        .register_finish(&transaction, &handshake, &denied.register(&app.address, &options))
+        .register_finish(
+            &transaction,
+            &handshake,
+            &denied.register(&app.address, &options),
+        )
         .await;
 
     assert_error(&refused, 403, "authenticator_not_allowed");
@@ -361,7 +371,11 @@ async fn attested_only_refuses_none_self_and_untrusted_attestations_storing_noth
         let (transaction, handshake, options) = app.begin_registration("ada").await;
         let before = app.fingerprint().await;
         let refused = app
-            .register_finish(&transaction, &handshake, &key.register(&app.address, &options))
+            .register_finish(
+                &transaction,
+                &handshake,
+                &key.register(&app.address, &options),
+            )
             .await;
         assert_eq!(refused.0, 403, "{what}: {}", refused.1);
         assert_error(&refused, 403, "authenticator_not_allowed");
@@ -470,8 +484,14 @@ async fn apps_update_sets_and_clears_the_policy_and_prints_it_with_names() {
     // Other options keep the policy; the text output names the authenticators.
     let (ok, stdout, stderr) = apps_update(&app, &[&app.app_id, "--name", "Shop"]);
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("only the authenticators listed, attested by a trusted CA"), "{stdout}");
-    assert!(stdout.contains(&format!("{GOOGLE}  Google Password Manager")), "{stdout}");
+    assert!(
+        stdout.contains("only the authenticators listed, attested by a trusted CA"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{GOOGLE}  Google Password Manager")),
+        "{stdout}"
+    );
     assert_eq!(stored_policy(&app).await.0, "allow");
 
     let (ok, _, stderr) = apps_update(&app, &[&app.app_id, "--aaguid-deny", GOOGLE]);
@@ -483,7 +503,14 @@ async fn apps_update_sets_and_clears_the_policy_and_prints_it_with_names() {
 
     let (ok, stdout, stderr) = apps_update(
         &app,
-        &[&app.app_id, "--aaguid-policy", "none", "--attested-only", "false", "--json"],
+        &[
+            &app.app_id,
+            "--aaguid-policy",
+            "none",
+            "--attested-only",
+            "false",
+            "--json",
+        ],
     );
     assert!(ok, "{stderr}");
     let printed: Value = serde_json::from_str(&stdout).unwrap();
@@ -527,11 +554,23 @@ async fn bad_policy_settings_are_refused_with_a_clear_message_and_change_nothing
             "AAGUID `yubikey` is not a UUID",
         ),
         (
-            vec![app.app_id.as_str(), "--aaguid-allow", YUBIKEY, "--aaguid-deny", GOOGLE],
+            vec![
+                app.app_id.as_str(),
+                "--aaguid-allow",
+                YUBIKEY,
+                "--aaguid-deny",
+                GOOGLE,
+            ],
             "not both",
         ),
         (
-            vec![app.app_id.as_str(), "--aaguid-policy", "none", "--aaguid-allow", YUBIKEY],
+            vec![
+                app.app_id.as_str(),
+                "--aaguid-policy",
+                "none",
+                "--aaguid-allow",
+                YUBIKEY,
+            ],
             "clears the list",
         ),
         (
@@ -589,9 +628,15 @@ async fn the_console_shows_the_policy_with_names_and_edits_it_refusing_bad_input
     let before = stored_policy(&app).await;
 
     for (sent, message) in [
-        (form("allow", "yubikey", "false"), "AAGUID `yubikey` is not a UUID"),
+        (
+            form("allow", "yubikey", "false"),
+            "AAGUID `yubikey` is not a UUID",
+        ),
         (form("allow", "", "false"), "needs at least one AAGUID"),
-        (form("none", GOOGLE, "false"), "needs the policy allow or deny"),
+        (
+            form("none", GOOGLE, "false"),
+            "needs the policy allow or deny",
+        ),
         (form("block", GOOGLE, "false"), "none, allow or deny"),
         (form("deny", GOOGLE, "maybe"), "true or false"),
     ] {
@@ -602,7 +647,11 @@ async fn the_console_shows_the_policy_with_names_and_edits_it_refusing_bad_input
     }
     assert_eq!(stored_policy(&app).await, before);
 
-    let sent = form("allow", "CB69481E-8FF7-4039-93EC-0A2729A154A8\nea9b8d66-4d01-1d21-3ce4-b6b48cb575d4", "true");
+    let sent = form(
+        "allow",
+        "CB69481E-8FF7-4039-93EC-0A2729A154A8\nea9b8d66-4d01-1d21-3ce4-b6b48cb575d4",
+        "true",
+    );
     let sent: Vec<(&str, &str)> = sent.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (status, body) = ada.call("apps/authenticator-policy", &sent).await;
     assert_eq!(status, 200, "{body}");
@@ -647,7 +696,12 @@ async fn the_console_shows_the_policy_with_names_and_edits_it_refusing_bad_input
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["actor"].as_str().unwrap_or_default().starts_with("operator:"))
+        .filter(|e| {
+            e["actor"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("operator:")
+        })
         .collect();
     assert_eq!(by_operator.len(), 2, "{body}");
     for event in by_operator {

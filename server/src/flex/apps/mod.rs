@@ -80,7 +80,10 @@ impl TryFrom<AppRow> for App {
         let policy =
             AuthenticatorPolicy::from_stored(&row.aaguid_policy, row.aaguids.0, row.attested_only)
                 .ok_or_else(|| {
-                    anyhow::anyhow!("app {id} has an unknown AAGUID policy {}", row.aaguid_policy)
+                    anyhow::anyhow!(
+                        "app {id} has an unknown AAGUID policy {}",
+                        row.aaguid_policy
+                    )
                 })?;
         let webauthn = Arc::new(relying_party(
             &id,

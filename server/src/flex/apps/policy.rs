@@ -97,7 +97,11 @@ impl AuthenticatorPolicy {
     /// From a mode named in words (`none`, `allow`, `deny`) and its list, as
     /// the console's form sends them: a list needs allow or deny, and allow
     /// or deny a list.
-    pub fn with_mode(mode: &str, aaguids: &[String], attested_only: bool) -> Result<Self, FlexError> {
+    pub fn with_mode(
+        mode: &str,
+        aaguids: &[String],
+        attested_only: bool,
+    ) -> Result<Self, FlexError> {
         match (AaguidMode::parse(mode.trim()), aaguids.is_empty()) {
             (None, _) => Err(FlexError::invalid(format!(
                 "the AAGUID policy is none, allow or deny, not `{mode}`"
