@@ -210,6 +210,7 @@ pub async fn count() -> anyhow::Result<Table> {
             ..Default::default()
         },
         secret_key: None,
+        attestation_ca: None,
     };
     let application = Application::build(config).await?;
     let (app, key) = application

@@ -4,7 +4,8 @@
 use clap::{Args, Subcommand};
 
 use crate::flex::{
-    apps::{App, Lifetimes, NewApp},
+    aaguid,
+    apps::{AaguidMode, App, AuthenticatorPolicy, Lifetimes, NewApp},
     clock::rfc3339,
     ids::AppId,
     signing::RETIRED_KEY_SERVED_MS,
@@ -56,6 +57,93 @@ pub struct AppChanges {
     /// against the app's JWKS. Turning it on needs LATCHKEY_SECRET_KEY.
     #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
     signed_results: Option<bool>,
+    #[command(flatten)]
+    policy: PolicyArgs,
+}
+
+/// The authenticator policy, as `apps create` and `apps update` take it
+/// (README "Authenticator policy"): an option not given keeps its value.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Only authenticators of this AAGUID may add passkeys; repeat for
+    /// several. Replaces the list (and a deny-list).
+    #[arg(long = "aaguid-allow", value_name = "UUID")]
+    aaguid_allow: Vec<String>,
+    /// Authenticators of this AAGUID may not add passkeys; repeat for
+    /// several. Replaces the list (and an allow-list).
+    #[arg(long = "aaguid-deny", value_name = "UUID")]
+    aaguid_deny: Vec<String>,
+    /// `none`: any authenticator may add passkeys (clears the list).
+    #[arg(long, value_name = "none", value_parser = ["none"])]
+    aaguid_policy: Option<String>,
+    /// Only passkeys whose attestation chains to a trusted CA (the bundled
+    /// list and --attestation-ca of `serve`): in effect, security keys.
+    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+    attested_only: Option<bool>,
+}
+
+impl PolicyArgs {
+    /// `current` with these changes, checked.
+    pub fn apply(self, current: &AuthenticatorPolicy) -> Result<AuthenticatorPolicy, FlexError> {
+        let attested_only = self.attested_only.unwrap_or(current.attested_only);
+        let listed = !self.aaguid_allow.is_empty() || !self.aaguid_deny.is_empty();
+        match (self.aaguid_policy.is_some(), listed) {
+            (true, true) => Err(FlexError::invalid(
+                "--aaguid-policy none clears the list: give it without --aaguid-allow or --aaguid-deny",
+            )),
+            (true, false) => AuthenticatorPolicy::parse(&[], &[], attested_only),
+            (false, true) => {
+                AuthenticatorPolicy::parse(&self.aaguid_allow, &self.aaguid_deny, attested_only)
+            }
+            (false, false) => Ok(AuthenticatorPolicy {
+                attested_only,
+                ..current.clone()
+            }),
+        }
+    }
+}
+
+/// An app's policy in words, the AAGUIDs named from the bundled list.
+pub fn policy_lines(policy: &AuthenticatorPolicy) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{}{}",
+        match policy.mode {
+            AaguidMode::None => "any authenticator",
+            AaguidMode::Allow => "only the authenticators listed",
+            AaguidMode::Deny => "any authenticator but those listed",
+        },
+        if policy.attested_only {
+            ", attested by a trusted CA"
+        } else {
+            ""
+        }
+    )];
+    lines.extend(
+        policy
+            .aaguids
+            .iter()
+            .map(|a| format!("{a}  {}", aaguid_name(a).unwrap_or("(unknown)"))),
+    );
+    lines
+}
+
+/// The name the bundled AAGUID list gives an authenticator.
+fn aaguid_name(aaguid: &str) -> Option<&'static str> {
+    aaguid::provider(aaguid).map(|p| p.name.as_str())
+}
+
+/// The policy as `--json` prints it.
+pub fn policy_json(policy: &AuthenticatorPolicy) -> serde_json::Value {
+    let aaguids: Vec<_> = policy
+        .aaguids
+        .iter()
+        .map(|a| serde_json::json!({ "aaguid": a, "name": aaguid_name(a) }))
+        .collect();
+    serde_json::json!({
+        "aaguid_policy": policy.mode.as_str(),
+        "aaguids": aaguids,
+        "attested_only": policy.attested_only,
+    })
 }
 
 impl AppChanges {
@@ -86,7 +174,8 @@ impl AppChanges {
         .with_related_origins(&related_origins)?
         .with_lifetimes(lifetimes)
         .with_max_passkeys(limits.max_passkeys.or(max_passkeys))?
-        .with_signed_results(self.signed_results.unwrap_or(app.signed_results)))
+        .with_signed_results(self.signed_results.unwrap_or(app.signed_results))
+        .with_policy(self.policy.apply(&app.policy)?))
     }
 }
 
@@ -125,6 +214,10 @@ pub async fn update(
             "  signed results   {}",
             if app.signed_results { "on" } else { "off" }
         );
+        for (n, line) in policy_lines(&app.policy).iter().enumerate() {
+            let label = if n == 0 { "authenticators" } else { "" };
+            println!("  {label:<16} {line}");
+        }
     }
     Ok(())
 }
@@ -140,6 +233,7 @@ fn app_json(app: &App) -> serde_json::Value {
         "nonce_ttl_secs": app.nonce_ttl_ms / 1000,
         "max_passkeys_per_user": app.max_passkeys_per_user,
         "signed_results": app.signed_results,
+        "authenticator_policy": policy_json(&app.policy),
     })
 }
 

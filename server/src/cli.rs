@@ -127,6 +127,8 @@ enum AppsCommand {
         rp_id: Option<String>,
         #[command(flatten)]
         limits: crate::apps_cli::AppLimits,
+        #[command(flatten)]
+        policy: crate::apps_cli::PolicyArgs,
         /// Print JSON: {"app_id", "api_key", "key_id", "rp_id", "origins"}.
         #[arg(long)]
         json: bool,
@@ -415,6 +417,12 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(10..=60_000)
     )]
     webhook_poll_ms: u64,
+
+    /// A PEM file of attestation CA certificates to trust, besides the
+    /// bundled ones, for apps with "attested only" on (your own fleet's CA,
+    /// another vendor's root).
+    #[arg(long, env = "LATCHKEY_ATTESTATION_CA", value_name = "FILE")]
+    attestation_ca: Option<std::path::PathBuf>,
 }
 
 /// Parses the command line, runs the command, and reports a failure on
@@ -540,6 +548,7 @@ async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Resu
             origins,
             rp_id,
             limits,
+            policy,
             json,
         } => {
             let lifetimes = apps::Lifetimes::parse(
@@ -549,7 +558,8 @@ async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Resu
             )?;
             let new = apps::NewApp::parse(&name, &origins, rp_id.as_deref())?
                 .with_lifetimes(lifetimes)
-                .with_max_passkeys(limits.max_passkeys)?;
+                .with_max_passkeys(limits.max_passkeys)?
+                .with_policy(policy.apply(&Default::default())?);
             let (app, key) = flex.create_app(&new).await?;
             if json {
                 println!(
@@ -866,6 +876,13 @@ async fn serve(args: ServeArgs, global: GlobalArgs) -> anyhow::Result<()> {
             ..WebhookSettings::default()
         },
         secret_key: global.secret_key,
+        attestation_ca: args
+            .attestation_ca
+            .map(|file| {
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("attestation CA file {}", file.display()))
+            })
+            .transpose()?,
     };
     let app = Application::build(config).await?;
     app.run_until_stopped(shutdown_signal()).await

@@ -38,6 +38,9 @@ pub struct Config {
     /// The key that seals apps' signing keys (signed results); `serve`
     /// refuses to start without it while any app has signed results on.
     pub secret_key: Option<SecretKey>,
+    /// Attestation CA certificates (PEM) trusted besides the bundled ones, for
+    /// apps with "attested only" on (`--attestation-ca`).
+    pub attestation_ca: Option<String>,
 }
 
 /// An origin (`scheme://host[:port]`) with no path, query or fragment.

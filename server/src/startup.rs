@@ -18,7 +18,7 @@ use tower_http::{
 
 use crate::{
     config::{redact, Config, SiteFiles},
-    flex::{apps::Origin, signing::Signing, webhooks::WebhookSettings, Flex},
+    flex::{apps::Origin, attestation, signing::Signing, webhooks::WebhookSettings, Flex},
     routes,
     site::{self, limits::SiteLimits},
     state::{AppState, Shared},
@@ -48,7 +48,11 @@ impl Application {
             .with_signing(Signing {
                 secret_key: config.secret_key.clone(),
                 public_origin: Some(config.public_url.origin()),
-            });
+            })
+            .with_attestation_cas(
+                attestation::trusted_cas(config.attestation_ca.as_deref())
+                    .context("--attestation-ca")?,
+            );
         let problems = flex
             .signing_key_problems()
             .await

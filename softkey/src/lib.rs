@@ -1,5 +1,6 @@
 //! A software WebAuthn authenticator: real P-256 keys, real CBOR attestation
-//! objects (`fmt: "none"`), real ECDSA assertions. It answers the options a
+//! objects (`fmt: "none"`, or `packed` with an x5c chain or self attestation:
+//! [`Attestation`]), real ECDSA assertions. It answers the options a
 //! relying party sends (as JSON, the way `navigator.credentials.create/get` take
 //! them) with the JSON a browser would send back.
 //!
@@ -133,10 +134,24 @@ pub struct Ceremony {
     pub reuse_credential: Option<usize>,
 }
 
+/// The attestation statement a new credential comes with.
+#[derive(Clone, Debug, Default)]
+pub enum Attestation {
+    /// `fmt: "none"`, an empty statement (what passkey providers send).
+    #[default]
+    None,
+    /// `fmt: "packed"` signed by the credential's own key, no certificate.
+    SelfAttestation,
+    /// `fmt: "packed"` signed by an attestation key, with its certificate
+    /// chain (DER, leaf first) in `x5c`, as security keys send it.
+    Packed { key: SigningKey, x5c: Vec<Vec<u8>> },
+}
+
 pub struct Authenticator {
     pub aaguid: [u8; 16],
     pub flags: Flags,
     pub credentials: Vec<Credential>,
+    pub attestation: Attestation,
 }
 
 impl Default for Authenticator {
@@ -151,7 +166,14 @@ impl Authenticator {
             aaguid: ZERO_AAGUID,
             flags: Flags::default(),
             credentials: Vec::new(),
+            attestation: Attestation::None,
         }
+    }
+
+    /// An authenticator that attests new credentials so.
+    pub fn with_attestation(mut self, attestation: Attestation) -> Self {
+        self.attestation = attestation;
+        self
     }
 
     pub fn with_aaguid(mut self, aaguid: [u8; 16]) -> Self {
@@ -206,9 +228,34 @@ impl Authenticator {
             key.verifying_key(),
             ceremony.cose_algorithm.unwrap_or(-7),
         ));
+        let mut signed = auth_data.clone();
+        signed.extend_from_slice(&Sha256::digest(client_data.as_bytes()));
+        let sign = |key: &SigningKey| {
+            let signature: DerSignature = key.sign(&signed);
+            signature.as_bytes().to_vec()
+        };
+        let alg = || (Cbor::Text("alg".into()), Cbor::Integer((-7).into()));
+        let (fmt, statement) = match &self.attestation {
+            Attestation::None => ("none", vec![]),
+            Attestation::SelfAttestation => (
+                "packed",
+                vec![alg(), (Cbor::Text("sig".into()), Cbor::Bytes(sign(&key)))],
+            ),
+            Attestation::Packed { key, x5c } => (
+                "packed",
+                vec![
+                    alg(),
+                    (Cbor::Text("sig".into()), Cbor::Bytes(sign(key))),
+                    (
+                        Cbor::Text("x5c".into()),
+                        Cbor::Array(x5c.iter().cloned().map(Cbor::Bytes).collect()),
+                    ),
+                ],
+            ),
+        };
         let attestation_object = cbor(&Cbor::Map(vec![
-            (Cbor::Text("fmt".into()), Cbor::Text("none".into())),
-            (Cbor::Text("attStmt".into()), Cbor::Map(vec![])),
+            (Cbor::Text("fmt".into()), Cbor::Text(fmt.into())),
+            (Cbor::Text("attStmt".into()), Cbor::Map(statement)),
             (Cbor::Text("authData".into()), Cbor::Bytes(auth_data)),
         ]));
 

@@ -354,6 +354,32 @@ pub async fn set_signed_results(app_id: String, on: String) -> Result<(), Server
         .map_err(server::error)
 }
 
+/// Sets an app's authenticator policy: `mode` none, allow or deny; `aaguids`
+/// one a line; `attested_only` `true` or `false`.
+#[server(prefix = "/console/fn", endpoint = "apps/authenticator-policy")]
+pub async fn set_authenticator_policy(
+    app_id: String,
+    mode: String,
+    aaguids: String,
+    attested_only: String,
+) -> Result<(), ServerFnError> {
+    let (console, by) = server::operator().await?;
+    let attested_only = match attested_only.as_str() {
+        "true" => true,
+        "false" => false,
+        other => {
+            return Err(server::error(super::backend::ConsoleError::Invalid(
+                format!("attested_only must be true or false, not `{other}`"),
+            )))
+        }
+    };
+    console
+        .backend
+        .set_authenticator_policy(&by, &app_id, &mode, &aaguids, attested_only)
+        .await
+        .map_err(server::error)
+}
+
 /// Rotates an app's signing key: the new key's id.
 #[server(prefix = "/console/fn", endpoint = "apps/rotate-signing-key")]
 pub async fn rotate_signing_key(app_id: String) -> Result<String, ServerFnError> {

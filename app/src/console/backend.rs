@@ -86,6 +86,16 @@ pub trait ConsoleBackend: Send + Sync {
         app_id: &str,
         on: bool,
     ) -> Result<(), ConsoleError>;
+    /// Sets an app's authenticator policy: `mode` none, allow or deny, the
+    /// AAGUIDs one a line (or comma-separated), and attested only.
+    async fn set_authenticator_policy(
+        &self,
+        by: &OperatorView,
+        app_id: &str,
+        mode: &str,
+        aaguids: &str,
+        attested_only: bool,
+    ) -> Result<(), ConsoleError>;
     /// Rotates an app's signing key; returns the new key's id.
     async fn rotate_signing_key(
         &self,

@@ -44,6 +44,24 @@ pub struct AppView {
     pub created_at: String,
     /// Finishes answer a signed JWT beside the nonce.
     pub signed_results: bool,
+    /// Which authenticators may register passkeys.
+    pub policy: PolicyView,
+}
+
+/// An app's authenticator policy (README "Authenticator policy").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyView {
+    /// `none`, `allow` or `deny`.
+    pub mode: String,
+    pub aaguids: Vec<AaguidView>,
+    pub attested_only: bool,
+}
+
+/// An AAGUID and the name the bundled list gives it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AaguidView {
+    pub aaguid: String,
+    pub name: Option<String>,
 }
 
 /// What an app is created or changed with, as the form sends it: origins one

@@ -10,8 +10,8 @@ use super::{
     api::{
         check_invite, current_operator, get_app, get_user, list_apps, list_events, list_keys,
         list_users, list_webhooks, overview, CreateApp, CreateKey, RenamePasskey,
-        RevokeAllPasskeys, RevokeKey, RevokePasskey, RotateSigningKey, SetSignedResults, SignOut,
-        UpdateApp,
+        RevokeAllPasskeys, RevokeKey, RevokePasskey, RotateSigningKey, SetAuthenticatorPolicy,
+        SetSignedResults, SignOut, UpdateApp,
     },
     ceremony::{CopyButton, InviteRegister, PasskeySignIn},
     when, AppOverview, AppView, ConsolePasskey, NewKeyView, OperatorView, UserView,
@@ -506,6 +506,69 @@ fn SignedResults(app: AppView, signed: ServerAction<SetSignedResults>) -> impl I
     }
 }
 
+/// An app's authenticator policy: the AAGUIDs allowed or denied, named from
+/// the bundled list, and "attested only"; a form to change them (a refusal is
+/// shown, and nothing changes).
+#[component]
+fn AuthenticatorPolicy(
+    app: AppView,
+    policy: ServerAction<SetAuthenticatorPolicy>,
+) -> impl IntoView {
+    let current = app.policy.clone();
+    let summary = match current.mode.as_str() {
+        "allow" => "Only the authenticators listed may add passkeys",
+        "deny" => "Any authenticator but those listed may add passkeys",
+        _ => "Any authenticator may add passkeys",
+    };
+    let listed = current
+        .aaguids
+        .iter()
+        .map(|a| a.aaguid.clone())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mode = current.mode.clone();
+    let saved = move || matches!(policy.value().get(), Some(Ok(())));
+    view! {
+        <section class="card" aria-labelledby="policy-heading" data-testid="authenticator-policy">
+            <h2 id="policy-heading">"Authenticator policy"</h2>
+            <p data-testid="policy-state">
+                {summary}
+                {current.attested_only.then_some(", attested by a trusted CA (in effect, security keys)")}
+                "."
+            </p>
+            {(!current.aaguids.is_empty()).then(|| view! {
+                <ul data-testid="policy-aaguids">
+                    {current.aaguids.iter().map(|a| view! {
+                        <li><code>{a.aaguid.clone()}</code> " " {a.name.clone().unwrap_or_else(|| "(not in the bundled list)".into())}</li>
+                    }).collect_view()}
+                </ul>
+            })}
+            <ActionForm action=policy attr:class="form" attr:data-testid="edit-policy">
+                <input type="hidden" name="app_id" value=app.id.clone()/>
+                <label>"AAGUIDs"
+                    <select name="mode">
+                        <option value="none" selected=mode == "none">"any authenticator"</option>
+                        <option value="allow" selected=mode == "allow">"only those listed (allow-list)"</option>
+                        <option value="deny" selected=mode == "deny">"all but those listed (deny-list)"</option>
+                    </select>
+                </label>
+                <label>"AAGUIDs, one a line"
+                    <textarea name="aaguids" rows="3">{listed}</textarea>
+                </label>
+                <label>"Attestation"
+                    <select name="attested_only">
+                        <option value="false" selected=!current.attested_only>"any (the AAGUID is what the authenticator says)"</option>
+                        <option value="true" selected=current.attested_only>"attested by a trusted CA only"</option>
+                    </select>
+                </label>
+                <button type="submit" disabled=move || policy.pending().get()>"Save the policy"</button>
+            </ActionForm>
+            {move || saved().then(|| view! { <p class="ok" role="status">"Saved."</p> })}
+            {action_error(policy.value())}
+        </section>
+    }
+}
+
 #[component]
 fn AppDetail() -> impl IntoView {
     let params = use_params_map();
@@ -514,9 +577,17 @@ fn AppDetail() -> impl IntoView {
     let create_key = ServerAction::<CreateKey>::new();
     let revoke_key = ServerAction::<RevokeKey>::new();
     let signed = ServerAction::<SetSignedResults>::new();
+    let policy = ServerAction::<SetAuthenticatorPolicy>::new();
     let app = Resource::new(
-        move || (app_id(), update.version().get(), signed.version().get()),
-        |(id, _, _)| get_app(id),
+        move || {
+            (
+                app_id(),
+                update.version().get(),
+                signed.version().get(),
+                policy.version().get(),
+            )
+        },
+        |(id, _, _, _)| get_app(id),
     );
     let keys = Resource::new(
         move || {
@@ -534,6 +605,7 @@ fn AppDetail() -> impl IntoView {
             {move || app.get().map(|found| match found {
                 Ok(app) => {
                     let signed_app = app.clone();
+                    let policy_app = app.clone();
                     view! {
                     <section class="card">
                         <h1 data-testid="app-name">{app.name.clone()}</h1>
@@ -554,6 +626,7 @@ fn AppDetail() -> impl IntoView {
                         {action_error(update.value())}
                     </section>
                     <SignedResults app=signed_app signed/>
+                    <AuthenticatorPolicy app=policy_app policy/>
                 }.into_any()
                 }
                 Err(error) => view! { <p class="error">{message(&error)}</p> }.into_any(),

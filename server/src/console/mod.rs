@@ -7,8 +7,8 @@ use std::sync::Arc;
 use app::{
     console::{
         backend::{Console, ConsoleBackend, ConsoleError},
-        ApiKeyView, AppForm, AppOverview, AppView, ConsolePasskey, EventsFilter, InviteCeremony,
-        NewKeyView, OperatorView, UserDetail, UserView, UsersPageView,
+        AaguidView, ApiKeyView, AppForm, AppOverview, AppView, ConsolePasskey, EventsFilter,
+        InviteCeremony, NewKeyView, OperatorView, PolicyView, UserDetail, UserView, UsersPageView,
     },
     wire::events::{EventPage, EventQuery},
 };
@@ -18,7 +18,7 @@ use crate::{
     config::PublicUrl,
     flex::{
         aaguid,
-        apps::{App, Lifetimes, NewApp},
+        apps::{App, AuthenticatorPolicy, Lifetimes, NewApp},
         clock::rfc3339,
         events::{EventFilter, Scope},
         ids::{ApiKeyId, DeviceId, DisplayName},
@@ -119,6 +119,19 @@ fn app_view(app: &App) -> AppView {
         builtin: app.is_builtin,
         created_at: rfc3339(Some(app.created_at)),
         signed_results: app.signed_results,
+        policy: PolicyView {
+            mode: app.policy.mode.as_str().to_owned(),
+            aaguids: app
+                .policy
+                .aaguids
+                .iter()
+                .map(|a| AaguidView {
+                    aaguid: a.clone(),
+                    name: aaguid::provider(a).map(|p| p.name.clone()),
+                })
+                .collect(),
+            attested_only: app.policy.attested_only,
+        },
     }
 }
 
@@ -263,8 +276,11 @@ impl ConsoleBackend for InProcess {
         form: &AppForm,
     ) -> Result<(), ConsoleError> {
         let app = self.app(app_id).await?;
-        // The form's settings; signed results as they are (their own toggle changes them).
-        let new = parse_form(form)?.with_signed_results(app.signed_results);
+        // The form's settings; signed results and the authenticator policy as
+        // they are (their own forms change them).
+        let new = parse_form(form)?
+            .with_signed_results(app.signed_results)
+            .with_policy(app.policy.clone());
         self.flex.update_app(&app.id, &new).await?;
         Ok(())
     }
@@ -341,6 +357,27 @@ impl ConsoleBackend for InProcess {
     ) -> Result<(), ConsoleError> {
         let app = self.app(app_id).await?;
         let new = app.settings()?.with_signed_results(on);
+        self.flex.update_app(&app.id, &new).await?;
+        Ok(())
+    }
+
+    async fn set_authenticator_policy(
+        &self,
+        _by: &OperatorView,
+        app_id: &str,
+        mode: &str,
+        aaguids: &str,
+        attested_only: bool,
+    ) -> Result<(), ConsoleError> {
+        let app = self.app(app_id).await?;
+        let aaguids: Vec<String> = aaguids
+            .split(['\n', ','])
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let policy = AuthenticatorPolicy::with_mode(mode, &aaguids, attested_only)?;
+        let new = app.settings()?.with_policy(policy);
         self.flex.update_app(&app.id, &new).await?;
         Ok(())
     }

@@ -27,6 +27,10 @@ pub enum FlexError {
     /// The cause is for the log only: callers get the fixed sentence.
     #[error("The passkey could not be registered.")]
     RegistrationFailed(String),
+    /// The app's authenticator policy refuses this authenticator (its AAGUID,
+    /// or an attestation that is missing or not trusted); the cause is for the log.
+    #[error("This app does not accept passkeys from this authenticator.")]
+    AuthenticatorNotAllowed(String),
     #[error("This passkey is already registered.")]
     CredentialAlreadyRegistered,
     #[error(
@@ -57,6 +61,7 @@ impl FlexError {
     pub fn cause(&self) -> Option<&str> {
         match self {
             Self::RegistrationFailed(cause)
+            | Self::AuthenticatorNotAllowed(cause)
             | Self::LoginFailed(cause)
             | Self::DiscoverableLoginFailed(cause) => Some(cause),
             _ => None,
@@ -82,6 +87,7 @@ impl FlexError {
             Self::UserHasNoPasskeys => "user_has_no_passkeys",
             Self::WebhookNotFound => "webhook_not_found",
             Self::CredentialAlreadyRegistered => "credential_already_registered",
+            Self::AuthenticatorNotAllowed(_) => "authenticator_not_allowed",
             Self::TooManyPasskeys(_) => "too_many_passkeys",
             Self::Internal(_) => "internal_server_error",
         }

@@ -6,6 +6,7 @@
 
 pub mod aaguid;
 pub mod apps;
+pub mod attestation;
 mod cache;
 pub mod ceremonies;
 pub mod clock;
@@ -37,6 +38,8 @@ pub struct Flex {
     webhook_allow_private: bool,
     /// The secret key and issuer of signed results (`with_signing`).
     signing: signing::Signing,
+    /// The CAs "attested only" apps trust (`with_attestation_cas`).
+    attestation_cas: Arc<webauthn_rs::prelude::AttestationCaList>,
 }
 
 impl Flex {
@@ -48,7 +51,23 @@ impl Flex {
             cache: Arc::default(),
             webhook_allow_private: false,
             signing: signing::Signing::default(),
+            attestation_cas: Arc::new(
+                attestation::trusted_cas(None).expect("the bundled attestation CAs parse"),
+            ),
         }
+    }
+
+    /// Trusts these attestation CAs (the bundled ones and the operator's) for
+    /// apps with "attested only" on.
+    pub fn with_attestation_cas(self, cas: webauthn_rs::prelude::AttestationCaList) -> Self {
+        Self {
+            attestation_cas: Arc::new(cas),
+            ..self
+        }
+    }
+
+    pub(crate) fn attestation_cas(&self) -> &webauthn_rs::prelude::AttestationCaList {
+        &self.attestation_cas
     }
 
     pub fn store(&self) -> &Store {

@@ -4,7 +4,10 @@ use super::{
     insert_event_query, is_duplicate, on_pool, on_reader, signing::insert_signing_key_query,
     with_event, Json, NewEvent, NewSigningKey, Store,
 };
-use crate::flex::ids::{ApiKeyId, AppId};
+use crate::flex::{
+    apps::AuthenticatorPolicy,
+    ids::{ApiKeyId, AppId},
+};
 
 /// An app as stored.
 #[derive(Debug, sqlx::FromRow)]
@@ -25,6 +28,10 @@ pub struct AppRow {
     pub created_at: i64,
     /// A signed JWT beside the nonce of each finish (`signing_keys` holds the keys).
     pub signed_results: bool,
+    /// The authenticator policy: `none`, `allow` or `deny` the AAGUIDs listed.
+    pub aaguid_policy: String,
+    pub aaguids: Json<Vec<String>>,
+    pub attested_only: bool,
 }
 
 /// What a new app is created with.
@@ -44,6 +51,7 @@ pub struct NewAppRow<'a> {
     pub signed_results: bool,
     /// Its first signing key, when it starts with signed results on.
     pub signing_key: Option<&'a NewSigningKey>,
+    pub policy: &'a AuthenticatorPolicy,
 }
 
 /// What an app is changed to: everything but its id and creation.
@@ -60,6 +68,7 @@ pub struct AppUpdateRow<'a> {
     /// A signing key to add as the current one, unless the app has one
     /// (signed results turned on for the first time).
     pub signing_key: Option<&'a NewSigningKey>,
+    pub policy: &'a AuthenticatorPolicy,
 }
 
 /// An API key of an app, as listed (never its secret or hash).
@@ -80,7 +89,7 @@ pub struct ApiKeyRow {
 
 const APP_COLUMNS: &str = "id, name, rp_id, origins, webauthn_timeout_ms, transaction_ttl_ms, \
                            nonce_ttl_ms, max_passkeys_per_user, is_builtin, is_console, created_at, \
-                           signed_results, related_origins";
+                           signed_results, related_origins, aaguid_policy, aaguids, attested_only";
 
 impl Store {
     /// Creates an app and its first API key, in one database transaction.
@@ -96,8 +105,8 @@ impl Store {
             let inserted = sqlx::query(
                 "INSERT INTO apps (id, name, rp_id, origins, webauthn_timeout_ms, \
                  transaction_ttl_ms, nonce_ttl_ms, max_passkeys_per_user, is_builtin, is_console, \
-                 created_at, signed_results, related_origins) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 created_at, signed_results, related_origins, aaguid_policy, aaguids, attested_only) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             )
             .bind(app.id.as_str())
             .bind(app.name)
@@ -112,6 +121,9 @@ impl Store {
             .bind(app.created_at)
             .bind(app.signed_results)
             .bind(Json(&app.related_origins))
+            .bind(app.policy.mode.as_str())
+            .bind(Json(&app.policy.aaguids))
+            .bind(app.policy.attested_only)
             .execute(&mut *tx)
             .await;
             match inserted {
@@ -182,7 +194,8 @@ impl Store {
             let changed = sqlx::query(
                 "UPDATE apps SET name = $1, rp_id = $2, origins = $3, webauthn_timeout_ms = $4, \
                  transaction_ttl_ms = $5, nonce_ttl_ms = $6, max_passkeys_per_user = $7, \
-                 signed_results = $8, related_origins = $10 WHERE id = $9 AND NOT is_console",
+                 signed_results = $8, aaguid_policy = $9, aaguids = $10, attested_only = $11, \
+                 related_origins = $13 WHERE id = $12 AND NOT is_console",
             )
             .bind(app.name)
             .bind(app.rp_id)
@@ -192,6 +205,9 @@ impl Store {
             .bind(app.nonce_ttl_ms)
             .bind(app.max_passkeys_per_user)
             .bind(app.signed_results)
+            .bind(app.policy.mode.as_str())
+            .bind(Json(&app.policy.aaguids))
+            .bind(app.policy.attested_only)
             .bind(id.as_str())
             .bind(Json(&app.related_origins))
             .execute(&mut *tx)

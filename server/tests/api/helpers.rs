@@ -126,6 +126,7 @@ pub fn test_config_with_limits(
         metrics_token: None,
         webhooks: Default::default(),
         secret_key: None,
+        attestation_ca: None,
     }
 }
 

@@ -23,6 +23,7 @@ mod negative;
 mod openapi;
 mod origins;
 mod passkey_cap;
+mod policy;
 mod races;
 mod responses;
 mod signals;

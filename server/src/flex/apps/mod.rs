@@ -14,8 +14,10 @@ use super::{
 };
 use crate::store::{AppRow, AppUpdateRow, NewAppRow, NewEvent};
 
+mod policy;
 mod settings;
 
+pub use policy::{AaguidMode, AuthenticatorPolicy, MAX_AAGUIDS};
 pub use settings::{Lifetimes, NewApp, Origin};
 
 #[derive(Clone, Debug)]
@@ -38,6 +40,8 @@ pub struct App {
     pub created_at: Millis,
     /// Finishes also answer a signed JWT (`signing`).
     pub signed_results: bool,
+    /// Which authenticators may register a passkey.
+    pub policy: AuthenticatorPolicy,
     /// The WebAuthn relying party of this app (its RP ID and exact origins),
     /// built once when the app is read.
     webauthn: Arc<Webauthn>,
@@ -79,6 +83,7 @@ impl App {
             },
             max_passkeys_per_user: self.max_passkeys_per_user,
             signed_results: self.signed_results,
+            policy: self.policy.clone(),
             ..new
         })
     }
@@ -92,6 +97,14 @@ impl TryFrom<AppRow> for App {
             .ok_or_else(|| anyhow::anyhow!("stored app id {} is malformed", row.id))?;
         let origins = row.origins.0;
         let related_origins = row.related_origins.0;
+        let policy =
+            AuthenticatorPolicy::from_stored(&row.aaguid_policy, row.aaguids.0, row.attested_only)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "app {id} has an unknown AAGUID policy {}",
+                        row.aaguid_policy
+                    )
+                })?;
         let webauthn = Arc::new(relying_party(
             &id,
             &row.name,
@@ -113,6 +126,7 @@ impl TryFrom<AppRow> for App {
             is_console: row.is_console,
             created_at: row.created_at,
             signed_results: row.signed_results,
+            policy,
             webauthn,
         })
     }
@@ -301,6 +315,7 @@ impl Flex {
                 "max_passkeys_per_user": new.max_passkeys_per_user,
                 "signed_results": new.signed_results,
                 "signing_key_id": signing_key.as_ref().map(|key| key.id.as_str()),
+                "authenticator_policy": new.policy.json(),
             }),
             ..events::success(Some(id), EventType::AppUpdated, now)
         };
@@ -319,6 +334,7 @@ impl Flex {
                     max_passkeys_per_user: new.max_passkeys_per_user,
                     signed_results: new.signed_results,
                     signing_key: signing_key.as_ref(),
+                    policy: &new.policy,
                 },
                 now,
                 &event,
@@ -465,6 +481,7 @@ impl NewAppRow<'_> {
                 "key_id": first_key.map(ApiKeyId::as_str),
                 "signed_results": self.signed_results,
                 "signing_key_id": self.signing_key.map(|key| key.id.as_str()),
+                "authenticator_policy": self.policy.json(),
             }),
             ..events::success(Some(self.id), EventType::AppCreated, self.created_at)
         }
@@ -487,5 +504,6 @@ fn new_app_row<'a>(id: &'a AppId, new: &'a NewApp, kind: Kind, now: Millis) -> N
         created_at: now,
         signed_results: new.signed_results,
         signing_key: None,
+        policy: &new.policy,
     }
 }

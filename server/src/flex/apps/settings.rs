@@ -3,6 +3,7 @@
 
 use url::Url;
 
+use super::AuthenticatorPolicy;
 use crate::flex::{ids::DisplayName, FlexError};
 
 /// Defaults PASSAGE-COMPAT.md gives: a transaction lives 5 minutes, a handshake
@@ -197,6 +198,8 @@ pub struct NewApp {
     pub max_passkeys_per_user: i64,
     /// A signed JWT beside the nonce of each finish (off unless asked for).
     pub signed_results: bool,
+    /// Which authenticators may register a passkey (any, unless set).
+    pub policy: AuthenticatorPolicy,
 }
 
 impl NewApp {
@@ -236,6 +239,7 @@ impl NewApp {
             lifetimes: Lifetimes::default(),
             max_passkeys_per_user: DEFAULT_MAX_PASSKEYS_PER_USER,
             signed_results: false,
+            policy: AuthenticatorPolicy::default(),
         })
     }
 
@@ -294,6 +298,10 @@ impl NewApp {
             related_origins: parsed,
             ..self
         })
+    }
+
+    pub fn with_policy(self, policy: AuthenticatorPolicy) -> Self {
+        Self { policy, ..self }
     }
 
     pub fn with_lifetimes(self, lifetimes: Lifetimes) -> Self {

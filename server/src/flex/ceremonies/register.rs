@@ -1,8 +1,10 @@
 //! Adding a passkey: a register transaction, a handshake, an attestation.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{
-    Credential, PasskeyRegistration, RegisterPublicKeyCredential, Uuid, WebauthnError,
+    AttestedPasskeyRegistration, Credential, Passkey, PasskeyRegistration,
+    RegisterPublicKeyCredential, Uuid, WebauthnError,
 };
 
 use super::{Attachment, CeremonyKind, Finished, Handshake, Mediation};
@@ -92,10 +94,24 @@ impl Flex {
                     .map(|(cred_id, _)| cred_id)
                     .collect();
                 let name = &used.display_name;
-                let (options, state) = app
-                    .webauthn()
-                    .start_passkey_registration(user_handle, name, name, Some(exclude))
-                    .map_err(|e| anyhow::anyhow!("could not start a registration: {e}"))?;
+                let webauthn = app.webauthn();
+                let (options, state) = match app.policy.attested_only {
+                    // Attestation `direct`, to be verified against the trusted CAs.
+                    true => webauthn
+                        .start_attested_passkey_registration(
+                            user_handle,
+                            name,
+                            name,
+                            Some(exclude),
+                            self.attestation_cas().clone(),
+                            None,
+                        )
+                        .map(|(options, state)| (options, RegistrationState::Attested(state))),
+                    false => webauthn
+                        .start_passkey_registration(user_handle, name, name, Some(exclude))
+                        .map(|(options, state)| (options, RegistrationState::Plain(state))),
+                }
+                .map_err(|e| anyhow::anyhow!("could not start a registration: {e}"))?;
                 let mut challenge = serde_json::to_value(options)?;
                 // The user's own handle (an imported user's may not be a UUID),
                 // so that every passkey of one user carries the same handle.
@@ -173,26 +189,46 @@ impl Flex {
             .row
             .user_id
             .ok_or_else(|| anyhow::anyhow!("a register handshake without a user"))?;
-        let state: PasskeyRegistration = serde_json::from_str(&handshake.row.state)?;
+        let state: RegistrationState = serde_json::from_str(&handshake.row.state)?;
         let conditional = handshake.row.mediation.as_deref() == Some("conditional");
-        let passkey = app
-            .webauthn()
-            .finish_passkey_registration(response, &state)
-            .map_err(|e| match e {
-                // webauthn-rs 0.6 requires the user-present flag of every
-                // registration (webauthn-rs-core 0.6.2, src/core.rs,
-                // `register_credential_internal`), so an automatic upgrade
-                // whose password manager leaves it clear is refused like any
-                // other: the browser then offers the visible "Add a passkey".
-                WebauthnError::UserNotPresent if conditional => FlexError::RegistrationFailed(
-                    "an automatic upgrade without user presence: webauthn-rs 0.6 cannot verify it"
-                        .into(),
-                ),
-                e => FlexError::RegistrationFailed(e.to_string()),
-            })?;
+        // webauthn-rs 0.6 requires the user-present flag of every registration
+        // (webauthn-rs-core 0.6.2, src/core.rs, `register_credential_internal`),
+        // so an automatic upgrade whose password manager leaves it clear is
+        // refused like any other: the browser then offers the visible "Add a passkey".
+        let refused = |e: WebauthnError| match e {
+            WebauthnError::UserNotPresent if conditional => FlexError::RegistrationFailed(
+                "an automatic upgrade without user presence: webauthn-rs 0.6 cannot verify it"
+                    .into(),
+            ),
+            e => FlexError::RegistrationFailed(e.to_string()),
+        };
+        let passkey: Passkey = match &state {
+            RegistrationState::Plain(state) => app
+                .webauthn()
+                .finish_passkey_registration(response, state)
+                .map_err(refused)?,
+            // Stored as the same `Passkey` record as any other, so sign-in,
+            // export and import read it alike.
+            RegistrationState::Attested(state) => app
+                .webauthn()
+                .finish_attested_passkey_registration(response, state)
+                .map(Passkey::from)
+                .map_err(|e| attestation_refused(e, refused))?,
+        };
 
         let credential = Credential::from(passkey.clone());
         let aaguid = aaguid_of(&response.response.attestation_object);
+        // Checked after webauthn-rs's verification: without a trusted
+        // attestation, the AAGUID is what the authenticator says it is.
+        if !app.policy.admits(&aaguid) {
+            return Err(FlexError::AuthenticatorNotAllowed(format!(
+                "AAGUID {aaguid} is {} by the app's policy",
+                match app.policy.mode {
+                    crate::flex::apps::AaguidMode::Allow => "not on the allow-list",
+                    _ => "on the deny-list",
+                }
+            )));
+        }
         // The browser's transport hints, as sent (webauthn-rs keeps them only for trusted attestations).
         let transports: Vec<String> = response
             .response
@@ -267,6 +303,40 @@ impl Flex {
                 Err(anyhow::anyhow!("a registration updated a passkey").into())
             }
         }
+    }
+}
+
+/// A registration's state as its handshake keeps it: plain (any attestation,
+/// none asked for), or attested (attestation `direct`, and the CAs trusted when
+/// it started). A plain state has no `ca_list`, so it never reads as attested.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum RegistrationState {
+    Attested(AttestedPasskeyRegistration),
+    Plain(PasskeyRegistration),
+}
+
+/// Why webauthn-rs refused an attested registration: a missing, self-made,
+/// untrusted or synced-passkey attestation is the app's policy refusing the
+/// authenticator; anything else (a bad signature, a wrong challenge) is a
+/// failed registration as without the policy.
+fn attestation_refused(
+    error: WebauthnError,
+    otherwise: impl FnOnce(WebauthnError) -> FlexError,
+) -> FlexError {
+    match error {
+        WebauthnError::AttestationNotVerifiable
+        | WebauthnError::AttestationNotSupported
+        | WebauthnError::AttestationTrustFailure
+        | WebauthnError::AttestationChainNotTrusted(_)
+        | WebauthnError::AttestationUntrustedAaguid
+        | WebauthnError::AttestationFormatMissingAaguid
+        | WebauthnError::AttestationCertificateTrustStoreEmpty
+        | WebauthnError::MissingAttestationCaList
+        | WebauthnError::CredentialMayNotBeHardwareBound => {
+            FlexError::AuthenticatorNotAllowed(format!("attestation not trusted: {error}"))
+        }
+        other => otherwise(other),
     }
 }
 

@@ -58,7 +58,7 @@ impl ApiError {
             | E::TransactionNotFound
             | E::HandshakeNotFound
             | E::WebhookNotFound => StatusCode::NOT_FOUND,
-            E::ActionMismatch => StatusCode::FORBIDDEN,
+            E::ActionMismatch | E::AuthenticatorNotAllowed(_) => StatusCode::FORBIDDEN,
             E::UserHasNoPasskeys | E::CredentialAlreadyRegistered | E::TooManyPasskeys(_) => {
                 StatusCode::CONFLICT
             }

@@ -141,6 +141,7 @@ fn errors(id: &str, has_body: bool) -> Vec<ApiError> {
             client,
             vec![
                 E::RegistrationFailed(String::new()),
+                E::AuthenticatorNotAllowed(String::new()),
                 E::HandshakeNotFound,
                 E::UserNotFound,
                 E::CredentialAlreadyRegistered,
