@@ -184,7 +184,7 @@ async fn refused_ceremonies_are_recorded_with_their_code_and_change_nothing_else
     assert_error(
         &app.authenticate_finish(None, &handshake, &response).await,
         401,
-        "discoverable_login_failed",
+        "credential_not_found",
     );
     assert_eq!(app.fingerprint().await, before);
 
@@ -204,7 +204,7 @@ async fn refused_ceremonies_are_recorded_with_their_code_and_change_nothing_else
         [
             (
                 "authentication.finished".into(),
-                "discoverable_login_failed".into(),
+                "credential_not_found".into(),
                 Value::Null
             ),
             (
