@@ -105,7 +105,7 @@ impl fmt::Display for PasskeyError {
             Self::Unsupported => f.write_str("This browser cannot use passkeys. Try a current browser, or keep using your password."),
             Self::Aborted => f.write_str("The passkey request was stopped."),
             Self::UnknownPasskey { .. } => f.write_str(
-                "That passkey was not accepted: it is no longer registered here (it was removed), so your browser was asked to forget it. Sign in another way, for example with your password.",
+                "That passkey was not accepted: it is no longer registered here (it was removed), so your browser was asked to forget it. Sign in another way.",
             ),
             Self::Network(detail) => write!(f, "Could not reach the passkey service ({detail}). Check your connection and try again."),
             Self::Server { code, message } => match code.as_str() {
