@@ -50,7 +50,9 @@ export default defineConfig({
   webServer: {
     // A fresh SQLite file per run, so the suite never sees yesterday's data.
     command: bin
-      ? `rm -f e2e.db && "${bin}" serve --listen localhost:${port} --public-url ${baseURL}`
+      // Loopback is a trusted proxy, so a spec may act as its own client
+      // address (X-Forwarded-For) and keep out of the others' per-IP budgets.
+      ? `rm -f e2e.db && "${bin}" serve --listen localhost:${port} --public-url ${baseURL} --trusted-proxy 127.0.0.1 --trusted-proxy ::1`
       : `echo "no server on ${baseURL}: run make test, or cargo leptos end-to-end" && exit 1`,
     env: {
       DATABASE_URL: e2eDatabase,
