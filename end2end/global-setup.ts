@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { appsFile, e2eApps, e2eDatabase, type E2EApp } from './tests/fixtures';
+import { appsFile, e2eAppOptions, e2eApps, e2eDatabase, type E2EApp } from './tests/fixtures';
 
 /**
  * Creates the suite's apps with Latchkey's own CLI, on the database of the
@@ -15,7 +15,8 @@ export default function globalSetup() {
   }
   const apps: Record<string, E2EApp> = {};
   for (const [name, origins] of Object.entries(e2eApps)) {
-    const args = ['apps', 'create', '--name', name, ...origins.flatMap((o) => ['--origin', o]), '--json'];
+    const options = e2eAppOptions[name as keyof typeof e2eApps] ?? [];
+    const args = ['apps', 'create', '--name', name, ...origins.flatMap((o) => ['--origin', o]), ...options, '--json'];
     try {
       apps[name] = JSON.parse(execFileSync(bin, args, {
         cwd: __dirname, // where the webServer runs, so the same e2e.db

@@ -63,7 +63,17 @@ export const e2eApps = {
   'other-origin': ['https://elsewhere.example'],
   'openapi-client': [latchkey],
   'flex-node': [latchkey],
+  'aaguid-deny': [latchkey],
 } as const;
+
+/** The AAGUID of Chromium's CTAP2 virtual authenticator. */
+export const virtualAuthenticatorAaguid = '01020304-0506-0708-0102-030405060708';
+
+/** What some apps are created with beyond their origins (`latchkey apps create` options). */
+export const e2eAppOptions: Partial<Record<keyof typeof e2eApps, string[]>> = {
+  // Refuses the virtual authenticator (authenticator policy).
+  'aaguid-deny': ['--aaguid-deny', virtualAuthenticatorAaguid],
+};
 
 export type E2EApp = { app_id: string; api_key: string; origins: string[] };
 

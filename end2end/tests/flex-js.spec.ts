@@ -271,3 +271,24 @@ test('the Signal API: a sign-in tells the password manager the user\'s passkeys,
     signals: [{ name: 'signalUnknownCredential', arg: { rpId: 'localhost', credentialId: unknown } }],
   });
 });
+
+test('an app\'s authenticator policy refuses a deny-listed authenticator with a clear code, and stores nothing', async ({ page, openFlex }) => {
+  await addVirtualAuthenticator(page);
+  const denying = e2eApp('aaguid-deny');
+  const flex = await openFlex(latchkeyFlexJs, denying.app_id);
+  const user = newUser('denied');
+  const transaction = await registerTransaction(denying, user);
+  const refused = await page.evaluate(async (id) => {
+    const error = await (window as any).flex.passkey.register(id).catch((e: any) => e);
+    return { ...error, message: error.message };
+  }, transaction);
+  expect(refused).toMatchObject({ name: 'PassageError', statusCode: 403, code: 'authenticator_not_allowed' });
+  expect(refused.message).toContain('does not accept passkeys from this authenticator');
+
+  // The user Latchkey made for the transaction has no passkey.
+  const headers = { authorization: `Bearer ${denying.api_key}` };
+  const base = `${latchkey}/v1/apps/${denying.app_id}`;
+  const { users } = await (await fetch(`${base}/users?identifier=${user}`, { headers })).json();
+  const { devices } = await (await fetch(`${base}/users/${users[0].id}/devices`, { headers })).json();
+  expect(devices).toEqual([]);
+});
