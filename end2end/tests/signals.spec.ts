@@ -1,4 +1,7 @@
 import { test, expect, addUnknownPasskey, addVirtualAuthenticator } from './fixtures';
+import {
+  addPasskey, hydrated, openSignInWithoutAutofill, password, signOut, signUp, uniqueEmail,
+} from './site-pages';
 import type { CDPSession, Page } from '@playwright/test';
 
 // What browsers ship beyond Passage's client, observed from the page: the
@@ -6,7 +9,6 @@ import type { CDPSession, Page } from '@playwright/test';
 // automatic passkey upgrade (a conditional create) after a password sign-in,
 // each feature-detected so that browsers without them keep today's behaviour.
 
-const password = 'correct horse battery staple';
 
 // Its own client address: its sign-ups and password sign-ins count against
 // their own per-IP budget, not site.spec.ts's (the e2e server trusts loopback
@@ -15,14 +17,6 @@ test.use({ extraHTTPHeaders: { 'x-forwarded-for': '198.51.100.13' } });
 const signalNames = ['signalUnknownCredential', 'signalAllAcceptedCredentials', 'signalCurrentUserDetails'];
 
 type Call = { name: string; arg: Record<string, unknown> };
-
-function uniqueEmail(): string {
-  return `signals-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
-}
-
-async function hydrated(page: Page) {
-  await page.locator('body[data-hydrated]').waitFor();
-}
 
 /**
  * Records, across navigations, every Signal API call and every
@@ -67,23 +61,13 @@ async function observe(page: Page, without: string[] = []): Promise<Call[]> {
 
 /** base64 (as CDP gives ids and handles) to base64url without padding (as the page passes them). */
 function url64(base64: string): string {
-  return base64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return Buffer.from(base64, 'base64').toString('base64url');
 }
 
 async function onlyCredential(cdp: CDPSession, authenticatorId: string) {
   const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
   expect(credentials).toHaveLength(1);
   return { id: url64(credentials[0].credentialId), userHandle: url64(credentials[0].userHandle ?? '') };
-}
-
-async function signUp(page: Page, email: string) {
-  await page.goto('/signup');
-  await hydrated(page);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Make account' }).click();
-  await expect(page).toHaveURL(/\/account$/);
-  await expect(page.getByTestId('account-email')).toHaveText(email);
 }
 
 /** A password sign-in, with the authenticator kept from answering the autofill request. */
@@ -99,26 +83,9 @@ async function signInWithPassword(page: Page, email: string, cdp: CDPSession, au
   await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
 }
 
-async function addPasskey(page: Page) {
-  await page.getByTestId('add-passkey').click();
-  await expect(page.getByText('Passkey added.')).toBeVisible();
-}
-
-async function signOut(page: Page) {
-  await hydrated(page);
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await expect(page).toHaveURL(/\/$/);
-}
-
 /** A one-click (discoverable) sign-in, without the autofill request answering first. */
 async function chooseAPasskey(page: Page, cdp: CDPSession, authenticatorId: string) {
-  await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
-  const autofillStarted = page.waitForResponse((r) => r.url().endsWith('/authenticate/transactions/webauthn/start'));
-  await page.goto('/signin');
-  await hydrated(page);
-  await autofillStarted;
-  await page.waitForTimeout(300);
-  await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
+  await openSignInWithoutAutofill(page, cdp, authenticatorId);
   await page.getByRole('button', { name: 'Choose a passkey' }).click();
 }
 
@@ -130,7 +97,7 @@ test('the password manager is told which passkeys still work, the user\'s name, 
   test.slow(); // a long flow: three times the default timeout on a loaded machine
   const calls = await observe(page);
   const { cdp, authenticatorId } = await addVirtualAuthenticator(page);
-  const email = uniqueEmail();
+  const email = uniqueEmail('signals');
   await signUp(page, email);
   await addPasskey(page);
   const passkey = await onlyCredential(cdp, authenticatorId);
@@ -192,7 +159,7 @@ test('the password manager is told which passkeys still work, the user\'s name, 
 test('a browser without the Signal API signs in with a passkey as before', async ({ page }) => {
   const calls = await observe(page, signalNames);
   const { cdp, authenticatorId } = await addVirtualAuthenticator(page);
-  const email = uniqueEmail();
+  const email = uniqueEmail('signals');
   await signUp(page, email);
   await addPasskey(page);
   await signOut(page);
@@ -205,7 +172,7 @@ test('a browser without the Signal API signs in with a passkey as before', async
 test('right after a password sign-in the page asks for a passkey without a dialog, and a click still adds one', async ({ page }) => {
   const calls = await observe(page);
   const { cdp, authenticatorId } = await addVirtualAuthenticator(page);
-  const email = uniqueEmail();
+  const email = uniqueEmail('signals');
   await signUp(page, email);
 
   // Chromium can create passkeys without a dialog: the page asks (the virtual
@@ -243,7 +210,7 @@ test('where the browser cannot create a passkey without a dialog, the page offer
     });
   });
   await addVirtualAuthenticator(page);
-  const email = uniqueEmail();
+  const email = uniqueEmail('signals');
   await signUp(page, email);
   await expect(page.getByTestId('passkey-offer')).toBeVisible();
   await expect(page.getByTestId('passkey-upgrade')).toBeHidden();

@@ -1,60 +1,11 @@
 import { test, expect, addVirtualAuthenticator } from './fixtures';
-import type { CDPSession, Page, TestInfo } from '@playwright/test';
-
-const password = 'correct horse battery staple';
-
-function uniqueEmail(): string {
-  return `ada-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
-}
-
-async function hydrated(page: Page) {
-  await page.locator('body[data-hydrated]').waitFor();
-}
+import {
+  addPasskey, hydrated, openSignInWithoutAutofill, password, signOut, signUp, uniqueEmail,
+} from './site-pages';
+import type { Page, TestInfo } from '@playwright/test';
 
 async function shot(page: Page, testInfo: TestInfo, name: string) {
   await page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true });
-}
-
-async function signUp(page: Page, email: string) {
-  await page.goto('/signup');
-  await hydrated(page);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Make account' }).click();
-  await expect(page).toHaveURL(/\/account$/);
-  await expect(page.getByTestId('account-email')).toHaveText(email);
-}
-
-async function addPasskey(page: Page) {
-  const button = page.getByTestId('add-passkey');
-  await button.click();
-  await expect(page.getByText('Passkey added.')).toBeVisible();
-  await expect(button).toBeEnabled();
-}
-
-async function signOut(page: Page) {
-  // The button works once the page is hydrated; a click before is lost.
-  await hydrated(page);
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await expect(page).toHaveURL(/\/$/);
-}
-
-/**
- * Opens the sign-in page without letting the virtual authenticator answer the
- * autofill request (it would sign in at once): presence is simulated only once
- * the page has started its autofill ceremony. A real person would pick from
- * the autofill list instead.
- */
-async function openSignInWithoutAutofill(page: Page, cdp: CDPSession, authenticatorId: string) {
-  await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
-  const autofillStarted = page.waitForResponse((r) => r.url().endsWith('/authenticate/transactions/webauthn/start'));
-  await page.goto('/signin');
-  await hydrated(page);
-  await autofillStarted;
-  // The page calls navigator.credentials.get() as soon as that answer arrives;
-  // CDP has no event for a pending request, so give it a moment.
-  await page.waitForTimeout(300);
-  await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
 }
 
 test('a person signs up, adds a passkey, signs in all three ways, renames and removes it', async ({ page }, testInfo) => {
