@@ -9,7 +9,7 @@ use std::{
 
 use latchkey::store::Store;
 
-use crate::helpers::TestDatabase;
+use crate::helpers::{TestApp, TestDatabase};
 
 pub fn latchkey() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
@@ -18,6 +18,32 @@ pub fn latchkey() -> Command {
         .env_remove("DATABASE_URL")
         .env_remove("LATCHKEY_WEBHOOK_ALLOW_PRIVATE");
     command
+}
+
+/// `apps update` through the binary, on the test app's database:
+/// (success, stdout, stderr).
+pub fn apps_update(app: &TestApp, args: &[&str]) -> (bool, String, String) {
+    apps_update_with(app, &[], args)
+}
+
+/// `apps update` with these environment variables as well.
+pub fn apps_update_with(
+    app: &TestApp,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (bool, String, String) {
+    let output = latchkey()
+        .args(["apps", "update"])
+        .args(args)
+        .env("DATABASE_URL", app.database_url())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// `apps create --json` for an app of `http://localhost:3000`: its id and API key.

@@ -10,7 +10,7 @@ use softkey::Authenticator;
 use sqlx::Row;
 
 use crate::{
-    cli::latchkey,
+    cli::{apps_update, latchkey},
     console::{assert_status, invite, Browser},
     helpers::{assert_error, issued, spawn_app, Answer, TestApp},
 };
@@ -63,21 +63,6 @@ async fn update_details(app: &TestApp) -> Vec<Value> {
         .iter()
         .map(|row| serde_json::from_str(&row.get::<String, _>("detail")).unwrap())
         .collect()
-}
-
-/// `apps update` through the binary: (success, stdout, stderr).
-fn apps_update(app: &TestApp, args: &[&str]) -> (bool, String, String) {
-    let output = latchkey()
-        .args(["apps", "update"])
-        .args(args)
-        .env("DATABASE_URL", app.database_url())
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 /// A registration finish for `user` whose clientDataJSON names `origin`.

@@ -25,7 +25,7 @@ use serde_json::Value;
 use softkey::{Attestation, Authenticator, Flags};
 
 use crate::{
-    cli::latchkey,
+    cli::{apps_update, latchkey},
     helpers::{assert_error, spawn_app, spawn_app_with, TestApp},
 };
 
@@ -410,21 +410,6 @@ async fn an_attested_passkey_is_still_refused_by_the_apps_deny_list() {
         "authenticator_not_allowed",
     );
     assert_eq!(passkeys_of(&app, "ada").await, 0);
-}
-
-/// `apps update` through the binary: (success, stdout, stderr).
-fn apps_update(app: &TestApp, args: &[&str]) -> (bool, String, String) {
-    let output = latchkey()
-        .args(["apps", "update"])
-        .args(args)
-        .env("DATABASE_URL", app.database_url())
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 /// The app's policy columns as stored.

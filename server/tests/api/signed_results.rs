@@ -30,7 +30,7 @@ use softkey::Authenticator;
 use sqlx::Row;
 
 use crate::{
-    cli::latchkey,
+    cli::{self, latchkey},
     console::{invite, Browser},
     helpers::{spawn_app_with, test_config_with_limits, TestApp},
 };
@@ -501,18 +501,8 @@ async fn the_server_will_not_start_while_an_app_with_signed_results_cannot_sign(
 
 /// `apps update` through the binary, with the tests' secret key: (success, stdout, stderr).
 fn apps_update(app: &TestApp, args: &[&str]) -> (bool, String, String) {
-    let output = latchkey()
-        .args(["apps", "update"])
-        .args(args)
-        .env("DATABASE_URL", app.database_url())
-        .env("LATCHKEY_SECRET_KEY", STANDARD.encode(SECRET))
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let key = STANDARD.encode(SECRET);
+    cli::apps_update_with(app, &[("LATCHKEY_SECRET_KEY", &key)], args)
 }
 
 /// The app's row, every setting `apps update` can change.
