@@ -249,14 +249,13 @@ impl Flex {
         let signed_result = self
             .sign_result(app, external_id.as_deref(), device_id.as_str(), now, None)
             .await?;
+        let mut detail = serde_json::json!({ "aaguid": aaguid, "kind": kind.as_str() });
+        if conditional {
+            detail["mediation"] = "conditional".into();
+        }
         let event = NewEvent {
             device_id: Some(device_id.as_str().to_owned()),
-            detail: match conditional {
-                true => {
-                    serde_json::json!({ "aaguid": aaguid, "kind": kind.as_str(), "mediation": "conditional" })
-                }
-                false => serde_json::json!({ "aaguid": aaguid, "kind": kind.as_str() }),
-            },
+            detail,
             ..CeremonyKind::Register.event(
                 &app.id,
                 EventType::RegistrationFinished,
