@@ -125,11 +125,15 @@ enum AppsCommand {
         /// The WebAuthn RP ID (default: the host of the first origin).
         #[arg(long)]
         rp_id: Option<String>,
+        /// A related origin (Related Origin Requests), as `apps update` takes
+        /// it; repeat for several.
+        #[arg(long = "related-origin", value_name = "URL")]
+        related_origins: Vec<String>,
         #[command(flatten)]
         limits: crate::apps_cli::AppLimits,
         #[command(flatten)]
         policy: crate::apps_cli::PolicyArgs,
-        /// Print JSON: {"app_id", "api_key", "key_id", "rp_id", "origins"}.
+        /// Print JSON: {"app_id", "api_key", "key_id", "rp_id", "origins", "related_origins"}.
         #[arg(long)]
         json: bool,
     },
@@ -547,6 +551,7 @@ async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Resu
             name,
             origins,
             rp_id,
+            related_origins,
             limits,
             policy,
             json,
@@ -557,6 +562,7 @@ async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Resu
                 limits.nonce_ttl,
             )?;
             let new = apps::NewApp::parse(&name, &origins, rp_id.as_deref())?
+                .with_related_origins(&related_origins)?
                 .with_lifetimes(lifetimes)
                 .with_max_passkeys(limits.max_passkeys)?
                 .with_policy(policy.apply(&Default::default())?);
@@ -567,6 +573,7 @@ async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Resu
                     serde_json::json!({
                         "app_id": app.id.as_str(), "api_key": key.key.as_str(), "key_id": key.id.as_str(),
                         "rp_id": app.rp_id, "origins": app.origins,
+                        "related_origins": app.related_origins,
                     })
                 );
             } else {
@@ -574,6 +581,9 @@ async fn apps_command(command: AppsCommand, global: &GlobalArgs) -> anyhow::Resu
                 println!("  app id   {}", app.id);
                 println!("  RP ID    {}", app.rp_id);
                 println!("  origins  {}", app.origins.join(", "));
+                if !app.related_origins.is_empty() {
+                    println!("  related  {}", app.related_origins.join(", "));
+                }
                 println!("  key id   {}", key.id);
                 println!("  API key  {}", key.key.as_str());
                 println!("The API key is shown only now: store it as a secret of your backend.");

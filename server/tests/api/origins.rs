@@ -174,6 +174,45 @@ async fn apps_update_sets_and_clears_related_origins_and_prints_them() {
 }
 
 #[tokio::test]
+async fn apps_create_takes_related_origins_and_refuses_bad_ones_creating_nothing() {
+    let app = spawn_app().await;
+    let create = |related: &str| {
+        latchkey()
+            .args(["apps", "create", "--name", "Shop"])
+            .args(["--origin", "https://shop.example.com"])
+            .args(["--related-origin", related, "--json"])
+            .env("DATABASE_URL", app.database_url())
+            .output()
+            .unwrap()
+    };
+    let created = create(RELATED);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let created: Value = serde_json::from_slice(&created.stdout).unwrap();
+    issued(created["api_key"].as_str().unwrap());
+    assert_eq!(created["related_origins"], json!([RELATED]));
+    let (_, related) = stored_origins(&app, created["app_id"].as_str().unwrap()).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&related).unwrap(),
+        json!([RELATED])
+    );
+
+    // Within the RP ID: refused with a clear message, and no app is created.
+    let fingerprint = app.fingerprint().await;
+    let refused = create("https://www.shop.example.com");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("within the RP ID"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(app.fingerprint().await, fingerprint);
+}
+
+#[tokio::test]
 async fn bad_origins_are_refused_with_a_clear_message_and_change_nothing() {
     let app = spawn_app().await;
     set_origins(&app, &[], &[RELATED]).await;
