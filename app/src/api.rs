@@ -498,5 +498,12 @@ pub async fn change_email(
         .change_email(&account.id, &email)
         .await
         .map_err(server::account_error)?;
+    // The passkeys show the email as their name: the next signals carry the new one.
+    if let Some(external_id) = &account.external_id {
+        site.passkeys
+            .rename_user(external_id, &email)
+            .await
+            .map_err(server::passkey_error)?;
+    }
     Ok(email)
 }

@@ -76,6 +76,8 @@ pub trait PasskeyBackend: Send + Sync {
         friendly_name: &str,
     ) -> Result<(), BackendError>;
     async fn revoke_device(&self, external_id: &str, device_id: &str) -> Result<(), BackendError>;
+    /// Changes the name the user's passkeys show (`passkey_display_name`).
+    async fn rename_user(&self, external_id: &str, name: &str) -> Result<(), BackendError>;
     /// What the user's browser passes to the WebAuthn Signal API.
     async fn webauthn_signals(
         &self,

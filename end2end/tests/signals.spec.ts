@@ -124,6 +124,18 @@ test('the password manager is told which passkeys still work, the user\'s name, 
   await expect.poll(() => named(calls, 'signalAllAcceptedCredentials')).toEqual([
     { ...current, allAcceptedCredentialIds: [passkey.id] },
   ]);
+  // An email change renames the user in Latchkey, and the password manager
+  // is told the new name (after the change's own approval, a sign-in).
+  calls.length = 0;
+  const newEmail = uniqueEmail('renamed');
+  await page.getByTestId('new-email').fill(newEmail);
+  await page.getByTestId('change-email').click();
+  await expect(page.getByText(`Your email is now ${newEmail}.`)).toBeVisible();
+  await expect.poll(() => named(calls, 'signalCurrentUserDetails').at(-1)).toEqual({
+    ...current,
+    name: newEmail,
+    displayName: newEmail,
+  });
   calls.length = 0;
   await page.getByRole('button', { name: 'Remove Work laptop' }).click();
   await page.getByTestId('confirm-remove').click();

@@ -18,8 +18,9 @@ pub use app::wire::webhooks::{
 pub use app::wire::WellKnownWebauthn;
 use app::wire::{
     CreateAuthenticateTransactionRequest, CreateRegisterTransactionRequest, DeviceResponse,
-    DevicesResponse, ErrorBody, RenameDeviceRequest, TransactionResponse, UserListQuery,
-    UserListResponse, UserResponse, VerifyNonceRequest, VerifyNonceResponse, WebauthnSignals,
+    DevicesResponse, ErrorBody, RenameDeviceRequest, RenameUserRequest, TransactionResponse,
+    UserListQuery, UserListResponse, UserResponse, VerifyNonceRequest, VerifyNonceResponse,
+    WebauthnSignals,
 };
 /// What `user.get` and `user.list_devices` return: the API's own JSON.
 pub use app::wire::{Device, Icons, UserInfo};
@@ -395,6 +396,24 @@ impl User {
             .call(Method::GET, &["users", &id, "devices"], NO_QUERY, NO_BODY)
             .await?;
         Ok(devices.devices)
+    }
+
+    /// Changes the name the user's passkeys show (`passkey_display_name`;
+    /// Latchkey's addition), e.g. after they changed their email.
+    pub async fn rename(
+        &self,
+        external_id: &str,
+        passkey_display_name: &str,
+    ) -> Result<UserInfo, ClientError> {
+        let id = self.id_of(external_id).await?;
+        let body = RenameUserRequest {
+            passkey_display_name: passkey_display_name.to_owned(),
+        };
+        let wrapped: UserResponse = self
+            .0
+            .call(Method::PATCH, &["users", &id], NO_QUERY, Some(&body))
+            .await?;
+        Ok(wrapped.user)
     }
 
     /// What this user's browser passes to the WebAuthn Signal API (Latchkey's addition).

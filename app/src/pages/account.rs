@@ -376,6 +376,7 @@ fn ChangeEmail(email: RwSignal<String>, has_passkeys: bool) -> impl IntoView {
                     email.set(changed);
                     new_email.set(String::new());
                     password.set(String::new());
+                    signal_account().await;
                 }
                 Err(e) => status.set(Some(Status::Failed(message(&e)))),
             }

@@ -26,6 +26,9 @@ pub enum EventType {
     NonceVerified,
     #[serde(rename = "passkey.renamed")]
     PasskeyRenamed,
+    /// A user's passkey display name changed (`PATCH …/users/{user_id}`).
+    #[serde(rename = "user.renamed")]
+    UserRenamed,
     #[serde(rename = "passkey.revoked")]
     PasskeyRevoked,
     /// `latchkey import` added users and passkeys (a batch: their counts in the detail).
@@ -64,13 +67,14 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, in the order people read them.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 21] = [
         Self::TransactionCreated,
         Self::HandshakeStarted,
         Self::RegistrationFinished,
         Self::AuthenticationFinished,
         Self::NonceVerified,
         Self::PasskeyRenamed,
+        Self::UserRenamed,
         Self::PasskeyRevoked,
         Self::PasskeysImported,
         Self::ApiKeyCreated,
@@ -96,6 +100,7 @@ impl EventType {
             Self::AuthenticationFinished => "authentication.finished",
             Self::NonceVerified => "nonce.verified",
             Self::PasskeyRenamed => "passkey.renamed",
+            Self::UserRenamed => "user.renamed",
             Self::PasskeyRevoked => "passkey.revoked",
             Self::PasskeysImported => "passkeys.imported",
             Self::ApiKeyCreated => "api_key.created",

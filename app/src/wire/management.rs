@@ -187,6 +187,15 @@ pub struct DevicesResponse {
     pub devices: Vec<Device>,
 }
 
+// `PATCH /users/{user_id}` (Latchkey's addition).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RenameUserRequest {
+    /// The name the user's passkeys show (their `name` and `displayName`, as
+    /// `passkey_display_name` sets it), e.g. after the user changed their email.
+    pub passkey_display_name: String,
+}
+
 // `PATCH /users/{user_id}/devices/{device_id}` (Latchkey's: Passage had no rename).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

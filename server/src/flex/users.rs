@@ -258,6 +258,37 @@ impl Flex {
     }
 }
 
+impl Flex {
+    /// Changes the name a user's passkeys show (`passkey_display_name`): the
+    /// `name` and `display_name` of their signals from now on. The audit log
+    /// records that it changed, not the name.
+    pub async fn rename_user(
+        &self,
+        app: &App,
+        user: &User,
+        name: &DisplayName,
+    ) -> Result<User, FlexError> {
+        let now = self.now();
+        let event = NewEvent {
+            external_id: Some(user.external_id.clone()),
+            ..events::success(Some(&app.id), EventType::UserRenamed, now)
+        };
+        if !self
+            .store
+            .rename_user(&app.id, &user.id, name.as_str(), now, &event)
+            .await?
+        {
+            return Err(FlexError::UserNotFound);
+        }
+        self.wrote(&event);
+        Ok(User {
+            display_name: name.as_str().to_owned(),
+            updated_at: now,
+            ..user.clone()
+        })
+    }
+}
+
 impl User {
     /// The successful event of a change to one of this user's passkeys.
     fn event(

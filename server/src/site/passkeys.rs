@@ -182,6 +182,16 @@ impl PasskeyBackend for InProcess {
             .map_err(BackendError::from)
     }
 
+    async fn rename_user(&self, external_id: &str, name: &str) -> Result<(), BackendError> {
+        let user = self.user(external_id).await.map_err(BackendError::from)?;
+        let name = DisplayName::parse("passkey_display_name", name).map_err(BackendError::from)?;
+        self.flex
+            .rename_user(&self.app, &user, &name)
+            .await
+            .map(drop)
+            .map_err(BackendError::from)
+    }
+
     async fn webauthn_signals(&self, external_id: &str) -> Result<WebauthnSignals, BackendError> {
         let user = self.user(external_id).await.map_err(BackendError::from)?;
         self.flex
@@ -256,6 +266,14 @@ impl PasskeyBackend for LatchkeyFlex {
         self.user
             .revoke_device(external_id, device_id)
             .await
+            .map_err(remote)
+    }
+
+    async fn rename_user(&self, external_id: &str, name: &str) -> Result<(), BackendError> {
+        self.user
+            .rename(external_id, name)
+            .await
+            .map(drop)
             .map_err(remote)
     }
 

@@ -307,6 +307,34 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Changes a user's display name, with its event; `false` when this app
+    /// has no such user.
+    pub async fn rename_user(
+        &self,
+        app_id: &AppId,
+        user_id: &str,
+        display_name: &str,
+        now: i64,
+        event: &NewEvent,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3 AND app_id = $4",
+            )
+            .bind(display_name)
+            .bind(now)
+            .bind(user_id)
+            .bind(app_id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            with_event(tx, changed, event).await
+        })
+    }
+}
+
 /// The WebAuthn user handle of a user Latchkey made: its id's 16 bytes (the
 /// id is a UUID); an id that is not one is its own bytes.
 pub(super) fn handle_of_id(id: &str) -> Vec<u8> {

@@ -246,3 +246,82 @@ async fn an_automatic_upgrade_is_recorded_and_relaxes_nothing() {
     let signed_in = app.sign_in_answer(&mut authenticator, None).await;
     assert!(signed_in.signals.is_some());
 }
+
+#[tokio::test]
+async fn renaming_a_user_changes_the_name_their_signals_carry_and_nothing_else() {
+    let app = spawn_app().await;
+    let mut phone = Authenticator::new();
+    app.add_passkey(&mut phone, "user-1").await;
+    let user = app.user_id("user-1").await;
+    let path = format!("/users/{user}");
+    let rename = |body: Value| {
+        let (app, path) = (&app, &path);
+        async move { app.manage(Method::PATCH, path, Some(&body)).await }
+    };
+
+    // The management API answers the user, as GET does.
+    let (status, body) = rename(json!({ "passkey_display_name": " ada@new.example " })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["external_id"], "user-1");
+    assert_eq!(
+        body["user"]["webauthn_devices"].as_array().unwrap().len(),
+        1
+    );
+    let signals = app.sign_in_answer(&mut phone, None).await.signals.unwrap();
+    assert_eq!(
+        (signals.name.as_str(), signals.display_name.as_str()),
+        ("ada@new.example", "ada@new.example")
+    );
+    // So does the Rust client.
+    app.flex
+        .user
+        .rename("user-1", "ada@newer.example")
+        .await
+        .unwrap();
+    let signals = app.flex.user.webauthn_signals("user-1").await.unwrap();
+    assert_eq!(signals.name, "ada@newer.example");
+
+    // The audit log says that it changed, for whom, not to what.
+    let (_, events) = app
+        .manage(Method::GET, "/events?type=user.renamed", None)
+        .await;
+    let events = events["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e["external_id"] == "user-1"));
+    assert!(!Value::Array(events.clone()).to_string().contains("example"));
+
+    // Bad input, an unknown user, another app's key: refused, nothing changed.
+    let (other_app, other_key) = app.other_app().await;
+    let before = app.fingerprint().await;
+    for bad in [
+        json!({ "passkey_display_name": "  " }),
+        json!({ "passkey_display_name": "x".repeat(101) }),
+        json!({ "passkey_display_name": "a\u{7}b" }),
+        json!({ "passkey_display_name": 5 }),
+        json!({}),
+    ] {
+        assert_error(&rename(bad).await, 400, "invalid_request");
+    }
+    let body = json!({ "passkey_display_name": "mallory" });
+    let answer = app
+        .manage(
+            Method::PATCH,
+            "/users/00000000-0000-4000-8000-000000000000",
+            Some(&body),
+        )
+        .await;
+    assert_error(&answer, 404, "user_not_found");
+    let answer = app
+        .manage_as(
+            &other_app,
+            Some(&other_key),
+            Method::PATCH,
+            &format!("/users/{user}"),
+            Some(&body),
+        )
+        .await;
+    assert_error(&answer, 404, "user_not_found");
+    assert_eq!(app.fingerprint().await, before);
+    let signals = app.flex.user.webauthn_signals("user-1").await.unwrap();
+    assert_eq!(signals.name, "ada@newer.example");
+}

@@ -460,6 +460,9 @@ mod ceremony_failures {
         async fn revoke_device(&self, _: &str, _: &str) -> Result<(), BackendError> {
             failed()
         }
+        async fn rename_user(&self, _: &str, _: &str) -> Result<(), BackendError> {
+            failed()
+        }
         async fn webauthn_signals(
             &self,
             _: &str,

@@ -23,6 +23,7 @@ use crate::{
         events::{EventFilter, EventPage, EventQuery, Scope},
         ids::{AppId, DeviceId, DisplayName, ExternalId, Nonce},
         transfer::ExportCursor,
+        users::User,
         FlexError,
     },
     state::AppState,
@@ -206,9 +207,33 @@ pub async fn get_user(
     ApiPath(path): ApiPath<UserPath>,
 ) -> Result<ApiJson<UserResponse>, ApiError> {
     let user = state.flex.find_user(&app, &user_id(&path.user_id)?).await?;
+    Ok(ApiJson(user_response(&state, &app, user).await?))
+}
+
+/// Change the name a user's passkeys show (`passkey_display_name`): the name
+/// the Signal API passes from now on, for instance after the user changed
+/// their email. Latchkey's addition.
+#[utoipa::path(patch, path = "/v1/apps/{app_id}/users/{user_id}", tag = "management",
+    params(("app_id" = String, Path), ("user_id" = String, Path)),
+    request_body = RenameUserRequest, security(("api_key" = [])),
+    responses((status = 200, body = UserResponse)))]
+pub async fn rename_user(
+    State(state): State<AppState>,
+    ManagedApp(app): ManagedApp,
+    ApiPath(path): ApiPath<UserPath>,
+    ApiJson(body): ApiJson<RenameUserRequest>,
+) -> Result<ApiJson<UserResponse>, ApiError> {
+    let name = DisplayName::parse("passkey_display_name", &body.passkey_display_name)?;
+    let user = state.flex.find_user(&app, &user_id(&path.user_id)?).await?;
+    let user = state.flex.rename_user(&app, &user, &name).await?;
+    Ok(ApiJson(user_response(&state, &app, user).await?))
+}
+
+/// A user with their passkeys, as Passage answered it.
+async fn user_response(state: &AppState, app: &App, user: User) -> Result<UserResponse, ApiError> {
     let devices: Vec<Device> = state
         .flex
-        .list_passkeys(&app, &user)
+        .list_passkeys(app, &user)
         .await?
         .iter()
         .map(|record| wire::device(record, &state.public_url.origin()))
@@ -216,7 +241,7 @@ pub async fn get_user(
     let mut types: Vec<String> = devices.iter().map(|d| d.kind.clone()).collect();
     types.sort_unstable();
     types.dedup();
-    Ok(ApiJson(UserResponse {
+    Ok(UserResponse {
         user: UserInfo {
             listed: wire::user_list_item(&user),
             recent_events: Vec::new(),
@@ -225,7 +250,7 @@ pub async fn get_user(
             webauthn_devices: devices,
             webauthn_types: types,
         },
-    }))
+    })
 }
 
 /// A user's passkeys.

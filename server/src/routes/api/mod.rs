@@ -67,7 +67,7 @@ fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(management::create_authenticate_transaction))
         .routes(routes!(management::verify_nonce))
         .routes(routes!(management::list_users))
-        .routes(routes!(management::get_user))
+        .routes(routes!(management::get_user, management::rename_user))
         .routes(routes!(management::list_devices))
         .routes(routes!(management::user_signals))
         .routes(routes!(

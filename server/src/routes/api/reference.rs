@@ -134,7 +134,9 @@ fn errors(id: &str, has_body: bool) -> Vec<ApiError> {
         "create_authenticate_transaction" => (management, vec![E::UserHasNoPasskeys]),
         "verify_nonce" => (management, vec![E::InvalidNonce, E::ActionMismatch]),
         "list_users" | "export_app" | "list_events" => (management, vec![]),
-        "get_user" | "list_devices" | "user_signals" => (management, vec![E::UserNotFound]),
+        "get_user" | "list_devices" | "user_signals" | "rename_user" => {
+            (management, vec![E::UserNotFound])
+        }
         "revoke_device" | "rename_device" => (management, vec![E::UserNotFound, E::DeviceNotFound]),
         "register_start" => (client, vec![E::TransactionNotFound, E::TooManyPasskeys(10)]),
         "register_finish" => (
@@ -377,6 +379,12 @@ fn examples(id: &str) -> (Option<Value>, Option<Value>) {
                     webauthn_types: vec!["passkey".into()],
                 },
             })),
+        ),
+        "rename_user" => (
+            Some(to_json(&RenameUserRequest {
+                passkey_display_name: "ada.lovelace@example.com".into(),
+            })),
+            examples("get_user").1,
         ),
         "list_devices" => (
             None,
