@@ -14,8 +14,8 @@ fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids
 }
 
-/// The passkey ids of `user` in this app, from the management API.
-async fn device_ids(app: &TestApp, external_id: &str) -> Vec<String> {
+/// The passkeys of `user` in this app, from the management API: (id, credential id).
+async fn devices(app: &TestApp, external_id: &str) -> Vec<(String, String)> {
     let user = app.user_id(external_id).await;
     let (status, body) = app
         .manage(Method::GET, &format!("/users/{user}/devices"), None)
@@ -25,7 +25,10 @@ async fn device_ids(app: &TestApp, external_id: &str) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| d["id"].as_str().unwrap().to_owned())
+        .map(|d| {
+            let field = |name: &str| d[name].as_str().unwrap().to_owned();
+            (field("id"), field("cred_id"))
+        })
         .collect()
 }
 
@@ -62,7 +65,13 @@ async fn a_sign_in_answers_the_users_own_passkeys_and_names_for_the_signal_api()
 
     // A removed passkey is no longer among them.
     let user = app.user_id("user-1").await;
-    let laptop_device = device_ids(&app, "user-1").await[1].clone();
+    // Named by its credential id: two passkeys made in one millisecond list in either order.
+    let laptop_id = b64(&laptop.credentials[0].id);
+    let (laptop_device, _) = devices(&app, "user-1")
+        .await
+        .into_iter()
+        .find(|(_, cred_id)| *cred_id == laptop_id)
+        .unwrap();
     let (status, body) = app
         .manage(
             Method::DELETE,
@@ -124,7 +133,7 @@ async fn a_passkey_the_app_no_longer_knows_is_named_so_the_browser_can_drop_it()
     let mut authenticator = Authenticator::new();
     app.add_passkey(&mut authenticator, "user-1").await;
     let user = app.user_id("user-1").await;
-    let device = device_ids(&app, "user-1").await.remove(0);
+    let (device, _) = devices(&app, "user-1").await.remove(0);
     let (status, body) = app
         .manage(
             Method::DELETE,
@@ -242,7 +251,7 @@ async fn an_automatic_upgrade_is_recorded_and_relaxes_nothing() {
         .filter(|e| e["detail"]["mediation"] == "conditional")
         .collect();
     assert_eq!(conditional.len(), 1, "{events}");
-    assert_eq!(device_ids(&app, "user-1").await.len(), 1);
+    assert_eq!(devices(&app, "user-1").await.len(), 1);
     let signed_in = app.sign_in_answer(&mut authenticator, None).await;
     assert!(signed_in.signals.is_some());
 }
