@@ -190,7 +190,9 @@ impl Flex {
             .user_id
             .ok_or_else(|| anyhow::anyhow!("a register handshake without a user"))?;
         let state: RegistrationState = serde_json::from_str(&handshake.row.state)?;
-        let conditional = handshake.row.mediation.as_deref() == Some("conditional");
+        let mediation = Mediation::parse(handshake.row.mediation.as_deref())
+            .map_err(|_| anyhow::anyhow!("stored mediation is unknown"))?;
+        let conditional = mediation == Mediation::Conditional;
         // webauthn-rs 0.6 requires the user-present flag of every registration
         // (webauthn-rs-core 0.6.2, src/core.rs, `register_credential_internal`),
         // so an automatic upgrade whose password manager leaves it clear is
@@ -250,8 +252,8 @@ impl Flex {
             .sign_result(app, external_id.as_deref(), device_id.as_str(), now, None)
             .await?;
         let mut detail = serde_json::json!({ "aaguid": aaguid, "kind": kind.as_str() });
-        if conditional {
-            detail["mediation"] = "conditional".into();
+        if let Some(stored) = mediation.stored() {
+            detail["mediation"] = stored.into();
         }
         let event = NewEvent {
             device_id: Some(device_id.as_str().to_owned()),
