@@ -28,11 +28,22 @@ pub struct PasskeyView {
     pub synced: bool,
 }
 
+/// What a plain form post (no script) leaves for the page it returns to: the
+/// email that was typed (never a password) and what went wrong.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormEcho {
+    /// The path of the page whose form it was.
+    pub page: String,
+    pub email: String,
+    pub error: String,
+}
+
 #[cfg(feature = "ssr")]
-pub(crate) mod server {
+pub mod server {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
     use leptos::prelude::*;
 
-    use super::Approval;
+    use super::{Approval, FormEcho};
 
     use crate::backend::{Account, AccountError, BackendError, Site};
 
@@ -136,14 +147,14 @@ pub(crate) mod server {
     }
 
     async fn session_token(site: &Site) -> Option<String> {
-        request_cookie(session_cookie(site)).await
+        request_cookie(session_cookie(site))
     }
 
     /// The value of the cookie `name` in the request the server function
     /// serves (the site's and the console's session cookies).
-    pub(crate) async fn request_cookie(name: &str) -> Option<String> {
-        let headers: http::HeaderMap = leptos_axum::extract().await.ok()?;
-        headers
+    pub(crate) fn request_cookie(name: &str) -> Option<String> {
+        use_context::<http::request::Parts>()?
+            .headers
             .get_all(http::header::COOKIE)
             .iter()
             .filter_map(|value| value.to_str().ok())
@@ -217,18 +228,127 @@ pub(crate) mod server {
             .ok_or_else(|| refused("You are signed out. Sign in again to continue."))
     }
 
-    fn set_cookie(site: &Site, value: &str, max_age: i64) {
-        let secure = if site.secure_cookies { "; Secure" } else { "" };
-        let cookie = format!(
-            "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
-            session_cookie(site)
-        );
+    /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, `Secure` where the site is.
+    pub fn cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> String {
+        let secure = if secure { "; Secure" } else { "" };
+        format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+    }
+
+    fn append_cookie(cookie: &str) {
         if let (Some(response), Ok(cookie)) = (
             use_context::<leptos_axum::ResponseOptions>(),
-            http::HeaderValue::from_str(&cookie),
+            http::HeaderValue::from_str(cookie),
         ) {
             response.append_header(http::header::SET_COOKIE, cookie);
         }
+    }
+
+    fn set_cookie(site: &Site, value: &str, max_age: i64) {
+        append_cookie(&cookie(
+            session_cookie(site),
+            value,
+            "/",
+            max_age,
+            site.secure_cookies,
+        ));
+    }
+
+    /// The cookie a plain form post's refusal leaves for its page (`FormEcho`).
+    const FORM_ECHO: &str = "latchkey_form";
+    /// The cookie that tells the account page the person just used their
+    /// password: the moment to offer a passkey (an automatic upgrade).
+    const AFTER_PASSWORD: &str = "latchkey_after_password";
+
+    /// The page a plain HTML form post (the browser asked for HTML, not a
+    /// script) goes back to: its `Referer`'s path on this site. `None` for a
+    /// script's call.
+    pub fn form_post_page(headers: &http::HeaderMap) -> Option<String> {
+        let html = headers
+            .get(http::header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+        let referer = headers.get(http::header::REFERER)?.to_str().ok()?;
+        let path = referer.parse::<http::Uri>().ok()?.path().to_owned();
+        (html && path.starts_with('/') && !path.starts_with("//")).then_some(path)
+    }
+
+    /// The `Set-Cookie` that carries `echo` back to its page (one minute).
+    pub fn form_echo_cookie(echo: &FormEcho, secure: bool) -> String {
+        let value = URL_SAFE_NO_PAD.encode(serde_json::to_vec(echo).unwrap_or_default());
+        cookie(FORM_ECHO, &value, "/", 60, secure)
+    }
+
+    /// Whether a response sends a plain form back with its refusal.
+    pub fn is_form_refusal(headers: &http::HeaderMap) -> bool {
+        let prefix = format!("{FORM_ECHO}=");
+        headers
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|cookie| cookie.to_str().ok()?.strip_prefix(prefix.as_str()))
+            .any(|rest| !rest.starts_with(';'))
+    }
+
+    /// What this page's own form left after a refused plain post, taken once.
+    pub fn take_form_echo(page: &str) -> Option<FormEcho> {
+        let value = request_cookie(FORM_ECHO)?;
+        append_cookie(&cookie(FORM_ECHO, "", "/", 0, false));
+        let echo: FormEcho = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(value).ok()?).ok()?;
+        (echo.page == page).then_some(echo)
+    }
+
+    /// Whether the person just signed in (or up) with their password, asked
+    /// once: the account page offers a passkey then.
+    pub fn take_after_password() -> bool {
+        let marked = request_cookie(AFTER_PASSWORD).is_some();
+        if marked {
+            append_cookie(&cookie(AFTER_PASSWORD, "", "/", 0, false));
+        }
+        marked
+    }
+
+    /// 303 See Other to `path`.
+    fn see_other(path: &str) {
+        if let (Some(response), Ok(path)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            http::HeaderValue::from_str(path),
+        ) {
+            response.set_status(http::StatusCode::SEE_OTHER);
+            response.insert_header(http::header::LOCATION, path);
+        }
+    }
+
+    /// A password form's answer. To a script, `result` as it is. To a plain
+    /// HTML form post: a 303 to `done` on success; on a refusal a 303 back to
+    /// the form's page, which shows what went wrong and keeps the email.
+    pub fn form_answer(
+        site: &Site,
+        email: &str,
+        result: Result<(), ServerFnError>,
+        done: &str,
+    ) -> Result<(), ServerFnError> {
+        let Some(page) =
+            use_context::<http::request::Parts>().and_then(|parts| form_post_page(&parts.headers))
+        else {
+            return result;
+        };
+        match result {
+            Ok(()) => see_other(done),
+            Err(error) => {
+                let echo = FormEcho {
+                    page: page.clone(),
+                    email: email.to_owned(),
+                    error: crate::pages::message(&error),
+                };
+                append_cookie(&form_echo_cookie(&echo, site.secure_cookies));
+                see_other(&page);
+            }
+        }
+        Ok(())
+    }
+
+    /// After a password sign-in or sign-up: the account page offers a passkey.
+    pub fn mark_after_password(site: &Site) {
+        append_cookie(&cookie(AFTER_PASSWORD, "1", "/", 300, site.secure_cookies));
     }
 
     /// Starts a new session for the account (a new token, so a session id never
@@ -275,31 +395,50 @@ pub async fn current_account() -> Result<Option<AccountView>, ServerFnError> {
     }))
 }
 
+/// Makes an account and signs it in. The sign-up page posts here as a plain
+/// form: a 303 to the account page, or back with what went wrong.
 #[server(prefix = "/site", endpoint = "sign-up")]
 pub async fn sign_up(email: String, password: String) -> Result<(), ServerFnError> {
     let site = server::site()?;
-    let account = site
-        .accounts
-        .sign_up(&email, &password)
-        .await
-        .map_err(server::account_error)?;
-    server::begin_session(&site, &account).await
+    let result = async {
+        let account = site
+            .accounts
+            .sign_up(&email, &password)
+            .await
+            .map_err(server::account_error)?;
+        server::begin_session(&site, &account).await?;
+        server::mark_after_password(&site);
+        Ok(())
+    }
+    .await;
+    server::form_answer(&site, &email, result, "/account")
 }
 
+/// Signs in with the password. The sign-in page posts here as a plain form: a
+/// 303 to the account page, or back with what went wrong.
 #[server(prefix = "/site", endpoint = "sign-in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
     let site = server::site()?;
-    let account = site
-        .accounts
-        .check_password(&email, &password)
-        .await
-        .map_err(server::account_error)?;
-    server::begin_session(&site, &account).await
+    let result = async {
+        let account = site
+            .accounts
+            .check_password(&email, &password)
+            .await
+            .map_err(server::account_error)?;
+        server::begin_session(&site, &account).await?;
+        server::mark_after_password(&site);
+        Ok(())
+    }
+    .await;
+    server::form_answer(&site, &email, result, "/account")
 }
 
+/// Ends the session; a plain form post then goes to the home page.
 #[server(prefix = "/site", endpoint = "sign-out")]
 pub async fn sign_out() -> Result<(), ServerFnError> {
-    server::end_session(&server::site()?).await
+    let site = server::site()?;
+    let result = server::end_session(&site).await;
+    server::form_answer(&site, "", result, "/")
 }
 
 /// The guide's `/passkey/add`: a register transaction for the signed-in account.

@@ -1,5 +1,7 @@
 //! The Leptos application, compiled twice: with `ssr` for the server and with
-//! `hydrate` for the browser. The reference site: pages, server functions
+//! `hydrate` for the browser, in islands mode: pages render on the server
+//! only, and just the `#[island]` components (the passkey buttons, the
+//! account's controls) run in the browser. The reference site: pages, server functions
 //! (`api`), the interfaces they reach the server through (`backend`, server
 //! side only), the browser passkey client (`passkey`, web-sys), and the JSON of
 //! the REST API (`wire`), shared by the server, its Rust client and the browser.
@@ -20,8 +22,14 @@ use leptos_router::{
     path, SsrMode,
 };
 
-/// The HTML document around the app, rendered on the server only.
+/// The HTML document around the app, rendered on the server only. It loads no
+/// script: a page with islands adds `IslandScripts`, so the others load no WASM.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // Islands mode: the page is not hydrated, only its islands (each opts in).
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
+    provide_context(options.clone());
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -29,8 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <AutoReload options/>
                 <MetaTags/>
             </head>
             <body>
@@ -66,21 +73,18 @@ fn content_security_policy() {
     }
 }
 
+/// The script that loads the WASM and hydrates the page's islands. Only pages
+/// with islands render it (once, anywhere in the page).
+#[component]
+pub fn IslandScripts() -> impl IntoView {
+    use_context::<LeptosOptions>().map(|options| view! { <HydrationScripts options islands=true/> })
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     #[cfg(feature = "ssr")]
     content_security_policy();
-    // Marks the page as hydrated (effects run only in the browser), for people's
-    // tools and for the end-to-end tests that must not click before it.
-    Effect::new(|_| {
-        if let Some(body) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.body())
-        {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Stylesheet id="leptos" href="/pkg/latchkey.css"/>
         <Title text="Latchkey"/>
@@ -88,12 +92,12 @@ pub fn App() -> impl IntoView {
             <pages::SiteHeader/>
             <main>
                 <Routes fallback=pages::NotFound>
-                    <Route path=path!("") view=pages::HomePage/>
-                    <Route path=path!("/signup") view=pages::SignUpPage/>
-                    <Route path=path!("/signin") view=pages::SignInPage/>
-                    <Route path=path!("/account") view=pages::AccountPage/>
-                    // The console renders in full before it answers (async), so its
-                    // pages read and post without JavaScript too.
+                    // Every page renders in full before it answers (async): it reads
+                    // and posts without JavaScript, and its islands get their data.
+                    <Route path=path!("") view=pages::HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/signup") view=pages::SignUpPage ssr=SsrMode::Async/>
+                    <Route path=path!("/signin") view=pages::SignInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=pages::AccountPage ssr=SsrMode::Async/>
                     <ParentRoute path=path!("/console") view=console::ConsoleLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=console::OverviewPage ssr=SsrMode::Async/>
                         <Route path=path!("signin") view=console::SignInPage ssr=SsrMode::Async/>

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Page, TestInfo } from '@playwright/test';
 import { test, expect, addVirtualAuthenticator, e2eDatabase, latchkey, softkey, type E2EApp } from './fixtures';
 import { register } from './flex-node/ceremony';
+import { hydrated } from './site-pages';
 
 // The console in Chromium: an operator invited with the CLI registers a
 // passkey, creates an app and a key, finds a user, revokes a passkey; and the
@@ -25,10 +26,6 @@ function invite(name: string, ttl?: number): string {
   const { url } = JSON.parse(cli(...args));
   expect(url).toMatch(new RegExp(`^${latchkey}/console/invite/`));
   return url;
-}
-
-async function hydrated(page: Page) {
-  await page.locator('body[data-hydrated]').waitFor();
 }
 
 async function shot(page: Page, testInfo: TestInfo, name: string) {

@@ -10,8 +10,12 @@ export function uniqueEmail(prefix = 'ada'): string {
   return `${prefix}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
 }
 
+/**
+ * Waits until the page's islands (the parts that run in the browser) have
+ * hydrated; a page without islands is ready as it is.
+ */
 export async function hydrated(page: Page) {
-  await page.locator('body[data-hydrated]').waitFor();
+  await page.waitForFunction(() => document.body.dataset.hydrated === 'true' || !document.querySelector('leptos-island'));
 }
 
 export async function signUp(page: Page, email: string) {

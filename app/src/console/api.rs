@@ -74,7 +74,7 @@ pub(crate) mod server {
     }
 
     pub async fn session_token(console: &Console) -> Option<String> {
-        crate::api::server::request_cookie(session_cookie(console)).await
+        crate::api::server::request_cookie(session_cookie(console))
     }
 
     /// The signed-in operator, or `None`.

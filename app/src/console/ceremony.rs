@@ -1,13 +1,14 @@
 //! The console's interactive pieces, each small and self-contained with
-//! serializable props (so each can become an island): the passkey sign-in, the
-//! invite's passkey registration, and the copy button. They reuse the site's
+//! serializable props: the passkey sign-in and the invite's passkey
+//! registration (islands), and the copy button (inside the islands that show a
+//! new key). They reuse the site's
 //! passkey client (`crate::passkey`).
 
 use leptos::{prelude::*, task::spawn_local};
 
 use super::api::{invite_finish, invite_start, sign_in_finish, sign_in_start};
 use crate::{
-    pages::{go_to, message, Status, StatusLine},
+    pages::{go_to, island_hydrated, message, Status, StatusLine},
     passkey::{self, AuthenticateOptions, PasskeyFlex, RegisterOptions},
 };
 
@@ -25,8 +26,9 @@ async fn sign_in() -> Result<(), String> {
 }
 
 /// "Sign in with a passkey": a discoverable sign-in to the console's app.
-#[component]
+#[island]
 pub fn PasskeySignIn() -> impl IntoView {
+    island_hydrated();
     let supported = RwSignal::new(None::<bool>);
     let busy = RwSignal::new(false);
     let status = RwSignal::new(None::<Status>);
@@ -79,8 +81,9 @@ async fn register(token: String) -> Result<(), String> {
 }
 
 /// "Create your passkey": registers an invited operator's passkey, then signs in.
-#[component]
+#[island]
 pub fn InviteRegister(token: String) -> impl IntoView {
+    island_hydrated();
     let supported = RwSignal::new(None::<bool>);
     let busy = RwSignal::new(false);
     let status = RwSignal::new(None::<Status>);

@@ -17,13 +17,23 @@ use super::{
     when, AppOverview, AppView, ConsolePasskey, NewKeyView, OperatorView, UserView,
 };
 use crate::{
-    pages::message,
+    pages::{island_hydrated, message},
     wire::events::{Event, EventType, Outcome, Tally},
+    IslandScripts,
 };
 
 /// The signed-in operator, loaded once per page by the layout.
 #[derive(Clone, Copy)]
 struct Operator(Resource<Result<Option<OperatorView>, ServerFnError>>);
+
+/// A parameter of the page's route (the server renders the page; islands get
+/// it as a prop).
+fn route_param(name: &str) -> String {
+    use_params_map()
+        .read_untracked()
+        .get(name)
+        .unwrap_or_default()
+}
 
 /// `None` as "never".
 fn when_or_never(at: &Option<String>) -> String {
@@ -131,6 +141,7 @@ pub fn SignInPage() -> impl IntoView {
                         <p>"Operators sign in with a passkey. No passkey yet? Ask an operator to run "
                            <code>"latchkey admin invite --name YOUR-NAME"</code> " and open the link it prints."</p>
                         <PasskeySignIn/>
+                        <IslandScripts/>
                     }.into_any(),
                 })}
             </Transition>
@@ -152,6 +163,7 @@ pub fn InvitePage() -> impl IntoView {
                         <p>"Welcome, " <strong>{name}</strong> ". Create a passkey to sign in to the console "
                            "with: your device will ask you to confirm it is you. This link works once."</p>
                         <InviteRegister token=token()/>
+                        <IslandScripts/>
                     }.into_any(),
                     Err(error) => view! {
                         <p class="error" data-testid="invite-refused">{message(&error)}</p>
@@ -351,12 +363,15 @@ pub fn AppsPage() -> impl IntoView {
     view! {
         <Signed>
             <Apps/>
+            <IslandScripts/>
         </Signed>
     }
 }
 
-#[component]
+/// The apps, and the form that creates one (its first key is shown once).
+#[island]
 fn Apps() -> impl IntoView {
+    island_hydrated();
     let create = ServerAction::<CreateApp>::new();
     let apps = Resource::new(move || create.version().get(), |_| list_apps());
     let created = move || create.value().get().and_then(Result::ok);
@@ -461,7 +476,8 @@ fn NewKey(key: NewKeyView) -> impl IntoView {
 pub fn AppPage() -> impl IntoView {
     view! {
         <Signed>
-            <AppDetail/>
+            <AppDetail app_id=route_param("app")/>
+            <IslandScripts/>
         </Signed>
     }
 }
@@ -569,10 +585,13 @@ fn AuthenticatorPolicy(
     }
 }
 
-#[component]
-fn AppDetail() -> impl IntoView {
-    let params = use_params_map();
-    let app_id = move || params.read().get("app").unwrap_or_default();
+/// An app: its settings, signed results, authenticator policy, API keys (a
+/// new one is shown once) and webhooks.
+#[island]
+fn AppDetail(app_id: String) -> impl IntoView {
+    island_hydrated();
+    let app_id = StoredValue::new(app_id);
+    let app_id = move || app_id.get_value();
     let update = ServerAction::<UpdateApp>::new();
     let create_key = ServerAction::<CreateKey>::new();
     let revoke_key = ServerAction::<RevokeKey>::new();
@@ -811,16 +830,18 @@ fn Users() -> impl IntoView {
 pub fn UserPage() -> impl IntoView {
     view! {
         <Signed>
-            <User/>
+            <User app_id=route_param("app") user_id=route_param("user")/>
+            <IslandScripts/>
         </Signed>
     }
 }
 
-#[component]
-fn User() -> impl IntoView {
-    let params = use_params_map();
-    let app_id = move || params.read().get("app").unwrap_or_default();
-    let user_id = move || params.read().get("user").unwrap_or_default();
+/// A user of an app and their passkeys: rename, revoke one, revoke all.
+#[island]
+fn User(app_id: String, user_id: String) -> impl IntoView {
+    island_hydrated();
+    let (app_id, user_id) = (StoredValue::new(app_id), StoredValue::new(user_id));
+    let (app_id, user_id) = (move || app_id.get_value(), move || user_id.get_value());
     let rename = ServerAction::<RenamePasskey>::new();
     let revoke = ServerAction::<RevokePasskey>::new();
     let revoke_all = ServerAction::<RevokeAllPasskeys>::new();

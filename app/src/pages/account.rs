@@ -1,14 +1,17 @@
-use std::cell::RefCell;
-
+use leptos::server_fn::ServerFn as _;
 use leptos::{prelude::*, task::spawn_local};
 
-use super::{account_resource, after_password_sign_in, go_to, message, Status, StatusLine};
+use super::{
+    account_resource, background_signal, island_hydrated, message, stop_background, Status,
+    StatusLine,
+};
 use crate::{
     api::{
         add_passkey, approval_start, change_email, list_passkeys, passkey_added, passkey_app_id,
-        passkey_signals, remove_passkey, rename_passkey, sign_out, Approval, PasskeyView,
+        passkey_signals, remove_passkey, rename_passkey, Approval, PasskeyView, SignOut,
     },
     passkey::{self, AuthenticateOptions, PasskeyError, PasskeyFlex, RegisterOptions},
+    IslandScripts,
 };
 
 /// `2026-11-26T05:40:39.123Z` → `2026-11-26 05:40 UTC`.
@@ -30,27 +33,6 @@ async fn add_a_passkey(options: RegisterOptions) -> Result<(), PasskeyError> {
         .register(&transaction_id, options)
         .await?;
     passkey_added(nonce).await.map_err(server)
-}
-
-thread_local! {
-    /// The automatic upgrade's abort controller, while it may be waiting in the
-    /// background (in the browser only). The browser runs one WebAuthn request
-    /// at a time, so every other ceremony (and the Signal API) stops it first.
-    static UPGRADE: RefCell<Option<web_sys::AbortController>> = const { RefCell::new(None) };
-}
-
-/// An abort signal for a new automatic upgrade, which `stop_upgrade` aborts.
-fn upgrade_signal() -> Option<web_sys::AbortSignal> {
-    let controller = web_sys::AbortController::new().ok()?;
-    let signal = controller.signal();
-    UPGRADE.with(|upgrade| upgrade.replace(Some(controller)));
-    Some(signal)
-}
-
-fn stop_upgrade() {
-    if let Some(controller) = UPGRADE.with(RefCell::take) {
-        controller.abort();
-    }
 }
 
 /// Tells the password manager which of the account's passkeys still work, and
@@ -81,7 +63,15 @@ pub fn AccountPage() -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p>"Loading your account…"</p> }>
             {move || account.get().map(|account| match account {
-                Ok(Some(account)) => view! { <Account email=account.email/> }.into_any(),
+                Ok(Some(account)) => view! {
+                    <Account email=account.email after_password=after_password_sign_in()/>
+                    <noscript>
+                        <p class="card warn">
+                            "Passkeys need JavaScript: turn it on to add, rename or remove them."
+                        </p>
+                    </noscript>
+                    <IslandScripts/>
+                }.into_any(),
                 Ok(None) => view! {
                     <section class="card narrow">
                         <h1>"You are signed out"</h1>
@@ -94,8 +84,21 @@ pub fn AccountPage() -> impl IntoView {
     }
 }
 
-#[component]
-fn Account(email: String) -> impl IntoView {
+/// Whether the person just signed in (or up) with their password: asked once,
+/// on the server, which renders the page.
+fn after_password_sign_in() -> bool {
+    #[cfg(feature = "ssr")]
+    return crate::api::server::take_after_password();
+    #[cfg(not(feature = "ssr"))]
+    false
+}
+
+/// The account's controls: passkeys (add, rename, remove, the automatic
+/// upgrade right `after_password`), the email change, and signing out (a plain
+/// form, which works before the island has hydrated).
+#[island]
+fn Account(email: String, after_password: bool) -> impl IntoView {
+    island_hydrated();
     let email = RwSignal::new(email);
     let version = RwSignal::new(0_u32);
     let passkeys = Resource::new(move || version.get(), |_| list_passkeys());
@@ -110,15 +113,15 @@ fn Account(email: String) -> impl IntoView {
     let offer = RwSignal::new(false);
     let upgrading = RwSignal::new(false);
     Effect::new(move |_| {
-        let signal = upgrade_signal();
+        let signal = background_signal();
         spawn_local(async move {
             let can = passkey::can_register_passkey().await;
             can_register.set(Some(can));
-            if !(can && after_password_sign_in()) {
-                return stop_upgrade();
+            if !(can && after_password) {
+                return stop_background();
             }
             if !passkey::can_use_conditional_create().await {
-                stop_upgrade();
+                stop_background();
                 return offer.set(true);
             }
             let Some(signal) = signal.filter(|signal| !signal.aborted()) else {
@@ -145,7 +148,7 @@ fn Account(email: String) -> impl IntoView {
         });
     });
     let add = move |_| {
-        stop_upgrade();
+        stop_background();
         offer.set(false);
         busy.set(true);
         status.set(Some(Status::Working(
@@ -165,18 +168,14 @@ fn Account(email: String) -> impl IntoView {
             }
         });
     };
-    let sign_out_now = move |_| {
-        spawn_local(async move {
-            let _ = sign_out().await;
-            go_to("/");
-        });
-    };
 
     view! {
         <section class="card">
             <h1>"Your account"</h1>
             <p>"Signed in as " <strong data-testid="account-email">{move || email.get()}</strong> "."</p>
-            <button type="button" class="secondary" on:click=sign_out_now>"Sign out"</button>
+            <form method="post" action=SignOut::url()>
+                <button type="submit" class="secondary" on:click=move |_| stop_background()>"Sign out"</button>
+            </form>
         </section>
         <Transition fallback=|| ()>
             {move || passkeys.get().map(|list| {
@@ -243,7 +242,7 @@ fn PasskeyRow(
     let id = StoredValue::new(passkey.id.clone());
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        stop_upgrade();
+        stop_background();
         busy.set(true);
         spawn_local(async move {
             let result = rename_passkey(id.get_value(), name.get_untracked()).await;
@@ -260,7 +259,7 @@ fn PasskeyRow(
         });
     };
     let remove = move |_| {
-        stop_upgrade();
+        stop_background();
         busy.set(true);
         error.set(None);
         spawn_local(async move {
@@ -347,7 +346,7 @@ fn ChangeEmail(email: RwSignal<String>, has_passkeys: bool) -> impl IntoView {
     let status = RwSignal::new(None::<Status>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        stop_upgrade();
+        stop_background();
         busy.set(true);
         let with_passkey = has_passkeys;
         status.set(Some(Status::Working(if with_passkey {

@@ -10,9 +10,11 @@ pub use home::HomePage;
 pub use sign_in::SignInPage;
 pub use sign_up::SignUpPage;
 
+use std::cell::RefCell;
+
 use leptos::prelude::*;
 
-use crate::api::{current_account, AccountView};
+use crate::api::{current_account, AccountView, FormEcho};
 
 /// The sentence to show for a failed server function.
 pub fn message(error: &ServerFnError) -> String {
@@ -29,36 +31,79 @@ pub fn go_to(path: &str) {
     }
 }
 
-/// Where the sign-in and sign-up pages leave word, for the account page they
-/// open, that the person just used their password: the moment to offer an
-/// automatic passkey upgrade.
-const PASSWORD_SIGN_IN: &str = "latchkey.password-sign-in";
-
-fn session_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.session_storage().ok()?
+thread_local! {
+    /// The page's background WebAuthn request (the sign-in page's autofill, the
+    /// account page's automatic upgrade) while it may be waiting, in the browser
+    /// only. The browser runs one WebAuthn request at a time, so every other
+    /// ceremony (and the Signal API) stops it first.
+    static BACKGROUND: RefCell<Option<web_sys::AbortController>> = const { RefCell::new(None) };
 }
 
-/// Goes to the account page after a password sign-in (or sign-up).
-pub fn go_to_account_after_password() {
-    if let Some(storage) = session_storage() {
-        let _ = storage.set_item(PASSWORD_SIGN_IN, "1");
+/// An abort signal for a new background request, which `stop_background` aborts.
+pub fn background_signal() -> Option<web_sys::AbortSignal> {
+    let controller = web_sys::AbortController::new().ok()?;
+    let signal = controller.signal();
+    BACKGROUND.with(|background| background.replace(Some(controller)));
+    Some(signal)
+}
+
+/// Stops the background request, if one may be waiting.
+pub fn stop_background() {
+    if let Some(controller) = BACKGROUND.with(RefCell::take) {
+        controller.abort();
     }
-    go_to("/account");
 }
 
-/// Whether this page opened right after a password sign-in (asked once).
-pub fn after_password_sign_in() -> bool {
-    let Some(storage) = session_storage() else {
-        return false;
-    };
-    let marked = storage.get_item(PASSWORD_SIGN_IN).ok().flatten().is_some();
-    let _ = storage.remove_item(PASSWORD_SIGN_IN);
-    marked
+/// Call once in every island. When all the page's islands have hydrated,
+/// the body gets `data-hydrated`: for people's tools, and for the end-to-end
+/// tests, which must not click before it.
+pub fn island_hydrated() {
+    Effect::new(|_| {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let Some(body) = document.body() else {
+            return;
+        };
+        let hydrated = body
+            .get_attribute("data-islands-hydrated")
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0)
+            + 1;
+        let _ = body.set_attribute("data-islands-hydrated", &hydrated.to_string());
+        let islands = document
+            .query_selector_all("leptos-island")
+            .map_or(0, |islands| islands.length());
+        if hydrated >= islands {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 }
 
 /// The signed-in account, loaded once per page.
 pub fn account_resource() -> Resource<Result<Option<AccountView>, ServerFnError>> {
     Resource::new(|| (), |_| current_account())
+}
+
+/// What this page's form left after a refused post (on the server; empty in
+/// the browser, which never renders the page).
+pub fn form_echo(page: &str) -> FormEcho {
+    #[cfg(feature = "ssr")]
+    if let Some(echo) = crate::api::server::take_form_echo(page) {
+        return echo;
+    }
+    let _ = page;
+    FormEcho::default()
+}
+
+/// A refused form post's sentence, announced to screen readers (nothing when empty).
+#[component]
+pub fn FormError(error: String) -> impl IntoView {
+    view! {
+        <div role="status" aria-live="polite">
+            {(!error.is_empty()).then(|| view! { <p class="error" role="alert">{error}</p> })}
+        </div>
+    }
 }
 
 /// A status line: progress, success or error, announced to screen readers.

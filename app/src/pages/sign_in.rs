@@ -1,9 +1,14 @@
+use leptos::server_fn::ServerFn as _;
 use leptos::{prelude::*, task::spawn_local};
 
-use super::{go_to, go_to_account_after_password, message, Status, StatusLine};
+use super::{
+    background_signal, form_echo, go_to, island_hydrated, message, stop_background, FormError,
+    Status, StatusLine,
+};
 use crate::{
     api::{passkey_app_id, passkey_sign_in_finish, passkey_sign_in_start, SignIn},
     passkey::{self, AuthenticateOptions, PasskeyError, PasskeyFlex},
+    IslandScripts,
 };
 
 /// Why a passkey sign-in did not happen: stopped on purpose (another ceremony
@@ -37,24 +42,30 @@ async fn passkey_sign_in(options: AuthenticateOptions) -> Result<(), Failure> {
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
-    let sign_in = ServerAction::<SignIn>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = sign_in.value().get() {
-            go_to_account_after_password();
-        }
-    });
-    let email = RwSignal::new(String::new());
+    let echo = form_echo("/signin");
+    view! {
+        <SignInForm email=echo.email error=echo.error/>
+        <noscript>
+            <p class="card narrow warn">
+                "Passkeys need JavaScript: turn it on to use them, or sign in with your password."
+            </p>
+        </noscript>
+        <IslandScripts/>
+    }
+}
+
+/// The sign-in card: the password form is a plain form (it posts without
+/// JavaScript too, and the server answers with the account page or with this
+/// page, `email` kept and `error` said); the passkey buttons and the autofill
+/// request run once the island has hydrated.
+#[island]
+fn SignInForm(email: String, error: String) -> impl IntoView {
+    island_hydrated();
+    let submitting = RwSignal::new(false);
+    let email = RwSignal::new(email);
     let status = RwSignal::new(None::<Status>);
     let busy = RwSignal::new(false);
     let can_use_passkeys = RwSignal::new(None::<bool>);
-    // The autofill request waits in the background; any other ceremony aborts it first.
-    let autofill = StoredValue::new_local(None::<web_sys::AbortController>);
-    let stop_autofill = move || {
-        if let Some(controller) = autofill.get_value() {
-            controller.abort();
-        }
-        autofill.set_value(None);
-    };
 
     Effect::new(move |_| {
         spawn_local(async move {
@@ -62,11 +73,10 @@ pub fn SignInPage() -> impl IntoView {
             if !passkey::can_use_conditional_mediation().await {
                 return;
             }
-            let Ok(controller) = web_sys::AbortController::new() else {
+            // The autofill request waits in the background; any other ceremony aborts it first.
+            let Some(signal) = background_signal() else {
                 return;
             };
-            let signal = controller.signal();
-            autofill.set_value(Some(controller));
             let options = AuthenticateOptions {
                 conditional: true,
                 signal: Some(signal),
@@ -81,7 +91,7 @@ pub fn SignInPage() -> impl IntoView {
     });
 
     let run = move |label: &'static str, with_email: bool| {
-        stop_autofill();
+        stop_background();
         busy.set(true);
         status.set(Some(Status::Working(label.to_owned())));
         spawn_local(async move {
@@ -109,31 +119,22 @@ pub fn SignInPage() -> impl IntoView {
             }
         });
     };
-    let password_error = move || {
-        sign_in
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| message(&e))
-    };
 
     view! {
         <section class="card narrow">
             <h1>"Sign in"</h1>
-            <ActionForm action=sign_in attr:class="form">
+            <form method="post" action=SignIn::url() class="form"
+                on:submit=move |_| { stop_background(); submitting.set(true); }>
                 <label for="email">"Email"</label>
                 <input id="email" name="email" type="email" autocomplete="username webauthn" required=true
-                    bind:value=email/>
+                    value=email.get_untracked() bind:value=email/>
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password" autocomplete="current-password"/>
-                <button type="submit" disabled=move || sign_in.pending().get() || busy.get()
-                    on:click=move |_| stop_autofill()>
-                    {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in with password" }}
+                <button type="submit" disabled=move || submitting.get() || busy.get()>
+                    {move || if submitting.get() { "Signing in…" } else { "Sign in with password" }}
                 </button>
-            </ActionForm>
-            <div role="status" aria-live="polite">
-                {move || password_error().map(|text| view! { <p class="error" role="alert">{text}</p> })}
-            </div>
+            </form>
+            <FormError error/>
             <div class="passkey-sign-in">
                 <h2>"Or use a passkey"</h2>
                 {move || match can_use_passkeys.get() {

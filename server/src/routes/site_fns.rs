@@ -3,12 +3,16 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use app::api::{
+    server::{form_echo_cookie, form_post_page, is_form_refusal},
+    FormEcho,
+};
 use axum::{
     body::Body,
     extract::{Request, State},
     http::{header, HeaderValue, StatusCode},
     middleware::Next,
-    response::{IntoResponse, Response},
+    response::{IntoResponse, Redirect, Response},
 };
 use leptos::{prelude::ServerFnError, server_fn::error::FromServerFnError};
 
@@ -37,6 +41,20 @@ fn refused(status: StatusCode, path: &str, message: &str) -> Response {
     response
 }
 
+/// 303 back to a plain form's page, with what went wrong and the email typed.
+fn back_to_form(page: &str, email: Option<&str>, message: &str, secure: bool) -> Response {
+    let echo = FormEcho {
+        page: page.to_owned(),
+        email: email.unwrap_or_default().to_owned(),
+        error: message.to_owned(),
+    };
+    let mut response = Redirect::to(page).into_response();
+    if let Ok(cookie) = HeaderValue::from_str(&form_echo_cookie(&echo, secure)) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
 pub async fn limit_server_fns(
     State(state): State<AppState>,
     request: Request,
@@ -61,12 +79,21 @@ pub async fn limit_server_fns(
     }
     let ip = client_ip(&request);
     let (parts, body) = request.into_parts();
+    // A plain HTML form's post is refused the way its server function refuses
+    // it: back to its page, which shows why and keeps the email.
+    let form_page = form_post_page(&parts.headers);
+    let secure = state.site.secure_cookies;
+    let refused = |status, path: &str, message: &str, email: Option<&str>| match &form_page {
+        Some(page) => back_to_form(page, email, message, secure),
+        None => refused(status, path, message),
+    };
     // A declared length beyond the limit is refused before reading.
     let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return refused(
             StatusCode::PAYLOAD_TOO_LARGE,
             &path,
             "That request is too large.",
+            None,
         );
     };
     // The server functions take their arguments as a URL-encoded form; a
@@ -75,7 +102,12 @@ pub async fn limit_server_fns(
     let mut emails = form.iter().filter(|(name, _)| name == "email");
     let email = emails.next().map(|(_, value)| value.as_str());
     if emails.next().is_some() {
-        return refused(StatusCode::BAD_REQUEST, &path, "Give one email address.");
+        return refused(
+            StatusCode::BAD_REQUEST,
+            &path,
+            "Give one email address.",
+            None,
+        );
     }
     let call = Call {
         ip,
@@ -89,6 +121,7 @@ pub async fn limit_server_fns(
             StatusCode::TOO_MANY_REQUESTS,
             &path,
             "Too many attempts. Wait a moment, then try again.",
+            email,
         );
         let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
         response
@@ -97,10 +130,10 @@ pub async fn limit_server_fns(
         return response;
     }
     let response = next.run(Request::from_parts(parts, Body::from(body))).await;
-    if let (true, Some(email)) = (
-        path == "/site/sign-in" && response.status().is_success(),
-        email,
-    ) {
+    // A plain form's sign-in answers 303 either way; a refusal carries its echo.
+    let signed_in = response.status().is_success()
+        || (response.status() == StatusCode::SEE_OTHER && !is_form_refusal(response.headers()));
+    if let (true, Some(email)) = (path == "/site/sign-in" && signed_in, email) {
         state.site_limits.signed_in(ip, email);
     }
     response
