@@ -1,10 +1,14 @@
 //! WebAuthn options arrive as JSON with base64url binary fields, and responses
 //! leave the same way; `navigator.credentials` wants and gives ArrayBuffers.
+//!
+//! Where the browser has them, it converts both ways itself:
+//! `PublicKeyCredential.parseCreationOptionsFromJSON` /
+//! `parseRequestOptionsFromJSON` and `credential.toJSON()`, and the JSON passes
+//! through untouched. Each is detected on its own, per ceremony; where one is
+//! missing, the fallback here converts the fields WebAuthn names binary, with
+//! the browser's own base64 (`atob`, `btoa`).
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use serde::Serialize;
-use serde_json::{Map, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -12,102 +16,195 @@ use web_sys::{
     PublicKeyCredential,
 };
 
-use super::PasskeyError;
+use super::{
+    at,
+    signals::{method, object, static_method},
+    PasskeyError,
+};
 
-fn bytes(text: &Value) -> JsValue {
-    let decoded = URL_SAFE_NO_PAD
-        .decode(text.as_str().unwrap_or_default().trim_end_matches('='))
-        .unwrap_or_default();
-    Uint8Array::from(decoded.as_slice()).into()
+/// Which of the two ceremonies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ceremony {
+    /// Registration: `navigator.credentials.create()`.
+    Create,
+    /// Sign-in: `navigator.credentials.get()`.
+    Get,
 }
 
-fn b64(buffer: &JsValue) -> Option<String> {
-    if buffer.is_null() || buffer.is_undefined() {
-        return None;
-    }
-    Some(URL_SAFE_NO_PAD.encode(Uint8Array::new(buffer).to_vec()))
-}
-
-/// A `RegistrationResponseJSON` or `AuthenticationResponseJSON`: what the
-/// browser answered, binary fields base64url (`null` where it gave none).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CredentialJson<Response> {
-    id: String,
-    raw_id: Option<String>,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    response: Response,
-    client_extension_results: Map<String, Value>,
-}
-
-impl<Response: Serialize> CredentialJson<Response> {
-    fn new(credential: &PublicKeyCredential, response: Response) -> Self {
-        Self {
-            id: credential.id(),
-            raw_id: b64(&credential.raw_id()),
-            kind: "public-key",
-            response,
-            client_extension_results: Map::new(),
+impl Ceremony {
+    /// The browser's own parser of this ceremony's options JSON.
+    fn parser(self) -> &'static str {
+        match self {
+            Self::Create => "parseCreationOptionsFromJSON",
+            Self::Get => "parseRequestOptionsFromJSON",
         }
     }
+}
 
-    /// As the `handshake_response` of a finish request.
-    fn into_value(self) -> Result<Value, PasskeyError> {
-        // Strings, lists and maps with string keys: this cannot fail.
-        serde_json::to_value(self).map_err(|_| PasskeyError::NotAllowed)
+/// What the browser answered: the credential's id (base64url), and the
+/// credential as `RegistrationResponseJSON` or `AuthenticationResponseJSON`.
+pub struct Answer {
+    pub id: String,
+    pub json: JsValue,
+}
+
+/// Asks the browser for a credential with the `publicKey` options JSON as
+/// Latchkey sent it (optionally with a mediation and an abort signal).
+pub async fn ask(
+    ceremony: Ceremony,
+    options: &JsValue,
+    mediation: Option<&str>,
+    signal: Option<&AbortSignal>,
+) -> Result<Answer, PasskeyError> {
+    let started = js_sys::Date::now();
+    let timeout_ms = at(options, &["timeout"]).as_f64().unwrap_or(300_000.0);
+    let failed = |e| refused(e, started, timeout_ms);
+    let mut fields = vec![("publicKey", public_key(ceremony, options).map_err(failed)?)];
+    if let Some(mediation) = mediation {
+        fields.push(("mediation", mediation.into()));
     }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AttestationJson {
-    #[serde(rename = "clientDataJSON")]
-    client_data_json: Option<String>,
-    attestation_object: Option<String>,
-    transports: Vec<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AssertionJson {
-    #[serde(rename = "clientDataJSON")]
-    client_data_json: Option<String>,
-    authenticator_data: Option<String>,
-    signature: Option<String>,
-    user_handle: Option<String>,
-}
-
-fn set(target: &JsValue, key: &str, value: &JsValue) {
-    let _ = Reflect::set(target, &JsValue::from_str(key), value);
-}
-
-/// Parses JSON into a plain JS object, then turns the named base64url fields into bytes.
-fn to_js(options: &Value) -> JsValue {
-    let object = js_sys::JSON::parse(&options.to_string()).unwrap_or_else(|_| Object::new().into());
-    set(&object, "challenge", &bytes(&options["challenge"]));
-    if let Some(user_id) = options.get("user").and_then(|u| u.get("id")) {
-        let user = Reflect::get(&object, &"user".into()).unwrap_or(JsValue::UNDEFINED);
-        set(&user, "id", &bytes(user_id));
+    if let Some(signal) = signal {
+        fields.push(("signal", signal.into()));
     }
-    for list in ["excludeCredentials", "allowCredentials"] {
-        let Some(items) = options.get(list).and_then(Value::as_array) else {
-            continue;
-        };
-        let js_items =
-            Array::from(&Reflect::get(&object, &list.into()).unwrap_or(JsValue::UNDEFINED));
-        for (index, item) in items.iter().enumerate() {
-            set(&js_items.get(index as u32), "id", &bytes(&item["id"]));
-        }
-    }
-    object
-}
-
-fn credentials() -> Result<web_sys::CredentialsContainer, PasskeyError> {
-    Ok(web_sys::window()
+    let request = object(&fields);
+    let container = web_sys::window()
         .ok_or(PasskeyError::Unsupported)?
         .navigator()
-        .credentials())
+        .credentials();
+    let promise = match ceremony {
+        Ceremony::Create => container.create_with_options(request.unchecked_ref()),
+        Ceremony::Get => container.get_with_options(request.unchecked_ref()),
+    }
+    .map_err(failed)?;
+    let credential: PublicKeyCredential = JsFuture::from(promise)
+        .await
+        .map_err(failed)?
+        .dyn_into()
+        .map_err(|_| PasskeyError::NotAllowed)?;
+    Ok(Answer {
+        id: credential.id(),
+        json: to_json(&credential, ceremony)?,
+    })
+}
+
+/// The `publicKey` member of the request: the browser's parse of the JSON,
+/// or the JSON with its binary fields decoded here.
+fn public_key(ceremony: Ceremony, options: &JsValue) -> Result<JsValue, JsValue> {
+    if let Some((class, parse)) = static_method(ceremony.parser()) {
+        return parse.call1(&class, options);
+    }
+    decode(options, "challenge")?;
+    decode(&at(options, &["user"]), "id")?;
+    for list in ["excludeCredentials", "allowCredentials"] {
+        let items = at(options, &[list]);
+        if Array::is_array(&items) {
+            for item in Array::from(&items).iter() {
+                decode(&item, "id")?;
+            }
+        }
+    }
+    Ok(options.clone())
+}
+
+/// The credential as JSON: its own `toJSON()`, or the same object made here.
+fn to_json(credential: &PublicKeyCredential, ceremony: Ceremony) -> Result<JsValue, PasskeyError> {
+    if let Some(to_json) = method(credential, "toJSON") {
+        return to_json
+            .call0(credential)
+            .map_err(|_| PasskeyError::NotAllowed);
+    }
+    let response = match ceremony {
+        Ceremony::Create => {
+            let response: AuthenticatorAttestationResponse = credential.response().unchecked_into();
+            object(&[
+                ("clientDataJSON", encode(&response.client_data_json())?),
+                ("attestationObject", encode(&response.attestation_object())?),
+                ("transports", transports(&response)),
+            ])
+        }
+        Ceremony::Get => {
+            let response: AuthenticatorAssertionResponse = credential.response().unchecked_into();
+            let user_handle = match response.user_handle() {
+                Some(handle) => encode(&handle)?,
+                None => JsValue::NULL,
+            };
+            object(&[
+                ("clientDataJSON", encode(&response.client_data_json())?),
+                ("authenticatorData", encode(&response.authenticator_data())?),
+                ("signature", encode(&response.signature())?),
+                ("userHandle", user_handle),
+            ])
+        }
+    };
+    Ok(object(&[
+        ("id", credential.id().into()),
+        ("rawId", encode(&credential.raw_id())?),
+        ("type", "public-key".into()),
+        ("response", response.into()),
+        ("clientExtensionResults", Object::new().into()),
+    ])
+    .into())
+}
+
+/// `getTransports()`, where the browser has it; else none.
+fn transports(response: &AuthenticatorAttestationResponse) -> JsValue {
+    method(response, "getTransports")
+        .and_then(|get| get.call0(response).ok())
+        .unwrap_or_else(|| Array::new().into())
+}
+
+/// Replaces `target[key]`, a base64url string, with its bytes; leaves anything else.
+fn decode(target: &JsValue, key: &str) -> Result<(), JsValue> {
+    let Some(text) = at(target, &[key]).as_string() else {
+        return Ok(());
+    };
+    let window = web_sys::window().ok_or(JsValue::UNDEFINED)?;
+    let bytes =
+        from_binary_string(&window.atob(&base64_from_url(&text))?).ok_or(JsValue::UNDEFINED)?;
+    Reflect::set(target, &key.into(), &Uint8Array::from(bytes.as_slice())).map(drop)
+}
+
+/// An ArrayBuffer as base64url.
+fn encode(buffer: &JsValue) -> Result<JsValue, PasskeyError> {
+    let window = web_sys::window().ok_or(PasskeyError::Unsupported)?;
+    let standard = window
+        .btoa(&binary_string(&Uint8Array::new(buffer).to_vec()))
+        .map_err(|_| PasskeyError::NotAllowed)?;
+    Ok(base64_to_url(&standard).into())
+}
+
+/// Bytes as a string of code points 0–255, what `btoa` encodes.
+fn binary_string(bytes: &[u8]) -> String {
+    bytes.iter().copied().map(char::from).collect()
+}
+
+/// What `atob` decodes to, back to bytes (`None` for a code point above 255).
+fn from_binary_string(text: &str) -> Option<Vec<u8>> {
+    text.chars().map(|c| u8::try_from(c).ok()).collect()
+}
+
+/// base64 (as `btoa` writes it) to base64url without padding (as WebAuthn's JSON has it).
+fn base64_to_url(standard: &str) -> String {
+    standard
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect()
+}
+
+/// base64url to base64, as `atob` reads it (with or without padding).
+fn base64_from_url(url: &str) -> String {
+    url.chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect()
 }
 
 /// Maps the browser's DOMException to what it means to a person.
@@ -128,83 +225,27 @@ fn refused(error: JsValue, started: f64, timeout_ms: f64) -> PasskeyError {
     }
 }
 
-fn timeout_of(options: &Value) -> f64 {
-    options["timeout"].as_f64().unwrap_or(300_000.0)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Asks the browser for a credential: `create()` (registration) or `get()`
-/// (sign-in, optionally with a mediation and an abort signal).
-async fn ask_browser(
-    options: &Value,
-    mediation: Option<&str>,
-    signal: Option<&AbortSignal>,
-    create: bool,
-) -> Result<PublicKeyCredential, PasskeyError> {
-    let request = Object::new();
-    set(&request, "publicKey", &to_js(options));
-    if let Some(mediation) = mediation {
-        set(&request, "mediation", &JsValue::from_str(mediation));
+    #[test]
+    fn every_byte_survives_the_binary_string_both_ways() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(from_binary_string(&binary_string(&bytes)), Some(bytes));
     }
-    if let Some(signal) = signal {
-        set(&request, "signal", signal);
-    }
-    let started = js_sys::Date::now();
-    let failed = |e| refused(e, started, timeout_of(options));
-    let container = credentials()?;
-    let promise = if create {
-        container.create_with_options(request.unchecked_ref())
-    } else {
-        container.get_with_options(request.unchecked_ref())
-    }
-    .map_err(failed)?;
-    JsFuture::from(promise)
-        .await
-        .map_err(failed)?
-        .dyn_into()
-        .map_err(|_| PasskeyError::NotAllowed)
-}
 
-/// `navigator.credentials.create()` (optionally with a mediation and an abort
-/// signal); the answer as `RegistrationResponseJSON`.
-pub async fn create(
-    options: &Value,
-    mediation: Option<&str>,
-    signal: Option<&AbortSignal>,
-) -> Result<Value, PasskeyError> {
-    let credential = ask_browser(options, mediation, signal, true).await?;
-    let response: AuthenticatorAttestationResponse = credential.response().unchecked_into();
-    let transports: Vec<String> = Reflect::get(&response, &"getTransports".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .and_then(|f| f.call0(&response).ok())
-        .map(|list| {
-            Array::from(&list)
-                .iter()
-                .filter_map(|t| t.as_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    let attestation = AttestationJson {
-        client_data_json: b64(&response.client_data_json()),
-        attestation_object: b64(&response.attestation_object()),
-        transports,
-    };
-    CredentialJson::new(&credential, attestation).into_value()
-}
+    #[test]
+    fn a_code_point_above_255_is_not_a_byte() {
+        assert_eq!(from_binary_string("a\u{100}"), None);
+    }
 
-/// `navigator.credentials.get()`; the answer as `AuthenticationResponseJSON`.
-pub async fn get(
-    options: &Value,
-    mediation: Option<&str>,
-    signal: Option<&AbortSignal>,
-) -> Result<Value, PasskeyError> {
-    let credential = ask_browser(options, mediation, signal, false).await?;
-    let response: AuthenticatorAssertionResponse = credential.response().unchecked_into();
-    let assertion = AssertionJson {
-        client_data_json: b64(&response.client_data_json()),
-        authenticator_data: b64(&response.authenticator_data()),
-        signature: b64(&response.signature()),
-        user_handle: response.user_handle().and_then(|h| b64(&h)),
-    };
-    CredentialJson::new(&credential, assertion).into_value()
+    #[test]
+    fn base64url_uses_dash_and_underscore_and_drops_the_padding() {
+        // 0xfb 0xff: "+/8=" in base64.
+        assert_eq!(base64_to_url("+/8="), "-_8");
+        assert_eq!(base64_to_url("AAAA"), "AAAA");
+        assert_eq!(base64_from_url("-_8"), "+/8");
+        assert_eq!(base64_from_url("-_8="), "+/8=");
+    }
 }

@@ -4,8 +4,10 @@
 //! `can_use_conditional_mediation` and `can_use_conditional_create`
 //! feature-detect; `PasskeyFlex` runs the ceremonies against Latchkey's client
 //! API and returns the nonce, and keeps the password manager in step through
-//! the Signal API where the browser has it (`signals`). It runs in the browser
-//! only (after hydration); on the server these are never called.
+//! the Signal API where the browser has it (`signals`). The WebAuthn options
+//! and credentials stay JSON from Latchkey to the browser and back (`json`).
+//! It runs in the browser only (after hydration); on the server these are
+//! never called.
 
 mod json;
 mod signals;
@@ -14,15 +16,14 @@ pub use signals::{can_use_conditional_create, signal_current};
 
 use std::fmt;
 
-use serde::{de::DeserializeOwned, Serialize};
+use js_sys::Reflect;
+use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, PublicKeyCredential};
 
-use crate::wire::{
-    AuthenticateFinishRequest, AuthenticateStartRequest, ErrorBody, HandshakeResponse,
-    NonceResponse, RegisterFinishRequest, RegisterStartRequest,
-};
+use crate::wire::{AuthenticateStartRequest, ErrorBody, NonceResponse, RegisterStartRequest};
+use json::Ceremony;
 
 /// Whether this browser exposes WebAuthn at all (`window.PublicKeyCredential`).
 pub fn has_webauthn() -> bool {
@@ -190,38 +191,35 @@ impl PasskeyFlex {
         if !has_webauthn() {
             return Err(PasskeyError::Unsupported);
         }
-        let start: HandshakeResponse = self
-            .post(
-                "/register/transactions/webauthn/start",
-                &RegisterStartRequest {
-                    transaction_id: transaction_id.to_owned(),
-                    authenticator_attachment: Some(
-                        options.authenticator_attachment.as_str().to_owned(),
-                    ),
-                    mediation: options.conditional.then(|| "conditional".to_owned()),
-                },
-            )
+        let start = RegisterStartRequest {
+            transaction_id: transaction_id.to_owned(),
+            authenticator_attachment: Some(options.authenticator_attachment.as_str().to_owned()),
+            mediation: options.conditional.then(|| "conditional".to_owned()),
+        };
+        let handshake = self
+            .start("/register/transactions/webauthn/start", &start)
             .await?;
-        let handshake = start.handshake;
         let mediation = options.conditional.then_some("conditional");
-        let public_key = &handshake.challenge.public_key;
-        let credential = json::create(public_key, mediation, options.signal.as_ref()).await?;
-        let credential_id = credential["id"].as_str().unwrap_or_default().to_owned();
+        let credential = json::ask(
+            Ceremony::Create,
+            &handshake.public_key,
+            mediation,
+            options.signal.as_ref(),
+        )
+        .await?;
         let finish = self
-            .post::<NonceResponse>(
+            .finish(
                 "/register/transactions/webauthn/finish",
-                &RegisterFinishRequest {
-                    transaction_id: transaction_id.to_owned(),
-                    handshake_id: handshake.id,
-                    handshake_response: credential,
-                },
+                Some(transaction_id),
+                &handshake.id,
+                credential.json,
             )
             .await;
         // A passkey the password manager made on its own but Latchkey refused
         // would be a dead entry: tell the password manager to drop it.
         if finish.is_err() && options.conditional {
-            let rp_id = public_key["rp"]["id"].as_str().unwrap_or_default();
-            signals::signal_unknown_credential(rp_id, &credential_id);
+            let rp_id = at(&handshake.public_key, &["rp", "id"]).as_string();
+            signals::signal_unknown_credential(&rp_id.unwrap_or_default(), &credential.id);
         }
         Ok(finish?.nonce)
     }
@@ -232,37 +230,33 @@ impl PasskeyFlex {
         if !has_webauthn() {
             return Err(PasskeyError::Unsupported);
         }
-        let start: HandshakeResponse = self
-            .post(
-                "/authenticate/transactions/webauthn/start",
-                &AuthenticateStartRequest {
-                    transaction_id: options.transaction_id.clone(),
-                },
-            )
+        let start = AuthenticateStartRequest {
+            transaction_id: options.transaction_id.clone(),
+        };
+        let handshake = self
+            .start("/authenticate/transactions/webauthn/start", &start)
             .await?;
-        let handshake = start.handshake;
         let mediation = options.conditional.then_some("conditional");
-        let credential = json::get(
-            &handshake.challenge.public_key,
+        let credential = json::ask(
+            Ceremony::Get,
+            &handshake.public_key,
             mediation,
             options.signal.as_ref(),
         )
         .await?;
-        let finish: NonceResponse = self
-            .post(
+        let finish = self
+            .finish(
                 "/authenticate/transactions/webauthn/finish",
-                &AuthenticateFinishRequest {
-                    transaction_id: options.transaction_id,
-                    handshake_id: handshake.id,
-                    handshake_response: credential,
-                },
+                options.transaction_id.as_deref(),
+                &handshake.id,
+                credential.json,
             )
             .await
             .inspect_err(|error| {
                 // A passkey Latchkey does not know: the password manager drops it.
                 if let PasskeyError::UnknownPasskey { credential_id } = error {
-                    let rp_id = handshake.challenge.public_key["rpId"].as_str();
-                    signals::signal_unknown_credential(rp_id.unwrap_or_default(), credential_id);
+                    let rp_id = at(&handshake.public_key, &["rpId"]).as_string();
+                    signals::signal_unknown_credential(&rp_id.unwrap_or_default(), credential_id);
                 }
             })?;
         if let Some(current) = &finish.signals {
@@ -271,20 +265,58 @@ impl PasskeyFlex {
         Ok(finish.nonce)
     }
 
-    /// Posts one of the client API's requests; its answer, or Latchkey's `{code, error}`.
-    async fn post<Answer: DeserializeOwned>(
+    /// Posts a start; the handshake it answers, its options left as the
+    /// browser parsed them (JSON).
+    async fn start(&self, path: &str, request: &impl Serialize) -> Result<Handshake, PasskeyError> {
+        let request =
+            serde_json::to_string(request).map_err(|e| PasskeyError::Network(e.to_string()))?;
+        let answer = js_sys::JSON::parse(&self.post(path, &request.into()).await?)
+            .map_err(|_| not_latchkey())?;
+        let public_key = at(&answer, &PUBLIC_KEY);
+        Ok(Handshake {
+            id: at(&answer, &HANDSHAKE_ID)
+                .as_string()
+                .ok_or_else(not_latchkey)?,
+            public_key: public_key
+                .is_object()
+                .then_some(public_key)
+                .ok_or_else(not_latchkey)?,
+        })
+    }
+
+    /// Posts a finish: the browser's credential JSON passes through as the
+    /// `handshake_response` (so the body is made here, with the field names
+    /// of `RegisterFinishRequest` and `AuthenticateFinishRequest`).
+    async fn finish(
         &self,
         path: &str,
-        body: &impl Serialize,
-    ) -> Result<Answer, PasskeyError> {
+        transaction_id: Option<&str>,
+        handshake_id: &str,
+        credential: JsValue,
+    ) -> Result<NonceResponse, PasskeyError> {
+        let [transaction, handshake, response] = FINISH_FIELDS;
+        let mut fields = Vec::new();
+        if let Some(transaction_id) = transaction_id {
+            fields.push((transaction, transaction_id.into()));
+        }
+        fields.push((handshake, handshake_id.into()));
+        fields.push((response, credential));
+        let body = js_sys::JSON::stringify(&signals::object(&fields))
+            .map_err(|_| PasskeyError::NotAllowed)?;
+        let answer = self.post(path, &body).await?;
+        serde_json::from_str(&answer).map_err(|_| not_latchkey())
+    }
+
+    /// Posts one of the client API's requests (JSON); its answer's text, or
+    /// Latchkey's `{code, error}`.
+    async fn post(&self, path: &str, body: &JsValue) -> Result<String, PasskeyError> {
         let network = |e: JsValue| {
             PasskeyError::Network(e.as_string().unwrap_or_else(|| "request failed".into()))
         };
-        let body = serde_json::to_string(body).map_err(|e| PasskeyError::Network(e.to_string()))?;
         let window = web_sys::window().ok_or(PasskeyError::Unsupported)?;
         let init = web_sys::RequestInit::new();
         init.set_method("POST");
-        init.set_body(&JsValue::from_str(&body));
+        init.set_body(body);
         let headers = web_sys::Headers::new().map_err(network)?;
         headers
             .set("content-type", "application/json")
@@ -303,8 +335,7 @@ impl PasskeyFlex {
             .as_string()
             .unwrap_or_default();
         if response.ok() {
-            return serde_json::from_str(&text)
-                .map_err(|_| PasskeyError::Network("the answer was not Latchkey's".into()));
+            return Ok(text);
         }
         Err(match serde_json::from_str::<ErrorBody>(&text) {
             Ok(ErrorBody {
@@ -320,5 +351,90 @@ impl PasskeyFlex {
                 message: "The passkey service refused the request.".into(),
             },
         })
+    }
+}
+
+/// The fields of a finish request (`RegisterFinishRequest`,
+/// `AuthenticateFinishRequest`), which the browser fills with its own JSON.
+const FINISH_FIELDS: [&str; 3] = ["transaction_id", "handshake_id", "handshake_response"];
+
+/// Where a start's answer (`HandshakeResponse`) has the handshake's id and the
+/// `publicKey` options.
+const HANDSHAKE_ID: [&str; 2] = ["handshake", "id"];
+const PUBLIC_KEY: [&str; 3] = ["handshake", "challenge", "publicKey"];
+
+/// A start's answer: the handshake's id, and the `publicKey` options as a
+/// JavaScript object (binary fields still base64url).
+struct Handshake {
+    id: String,
+    public_key: JsValue,
+}
+
+fn not_latchkey() -> PasskeyError {
+    PasskeyError::Network("the answer was not Latchkey's".into())
+}
+
+/// `value[path[0]][path[1]]…`, or undefined where a step is missing.
+fn at(value: &JsValue, path: &[&str]) -> JsValue {
+    path.iter().fold(value.clone(), |value, key| {
+        if value.is_object() {
+            Reflect::get(&value, &(*key).into()).unwrap_or(JsValue::UNDEFINED)
+        } else {
+            JsValue::UNDEFINED
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::wire::{
+        AuthenticateFinishRequest, Challenge, HandshakeBody, HandshakeResponse,
+        RegisterFinishRequest,
+    };
+
+    fn keys(value: Value) -> Vec<String> {
+        let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn the_finish_bodies_made_in_the_browser_name_the_fields_as_the_wire_types_do() {
+        let mut expected: Vec<String> = FINISH_FIELDS.iter().map(|f| f.to_string()).collect();
+        expected.sort();
+        let register = RegisterFinishRequest {
+            transaction_id: "t".into(),
+            handshake_id: "h".into(),
+            handshake_response: json!({}),
+        };
+        let authenticate = AuthenticateFinishRequest {
+            transaction_id: Some("t".into()),
+            handshake_id: "h".into(),
+            handshake_response: json!({}),
+        };
+        assert_eq!(keys(serde_json::to_value(register).unwrap()), expected);
+        assert_eq!(keys(serde_json::to_value(authenticate).unwrap()), expected);
+    }
+
+    #[test]
+    fn a_start_answer_is_read_where_the_wire_type_puts_the_id_and_the_options() {
+        let answer = serde_json::to_value(HandshakeResponse {
+            handshake: HandshakeBody {
+                id: "h1".into(),
+                challenge: Challenge {
+                    public_key: json!({"challenge": "AAAA"}),
+                },
+            },
+        })
+        .unwrap();
+        let pointer = |path: &[&str]| format!("/{}", path.join("/"));
+        assert_eq!(answer.pointer(&pointer(&HANDSHAKE_ID)), Some(&json!("h1")));
+        assert_eq!(
+            answer.pointer(&pointer(&PUBLIC_KEY)),
+            Some(&json!({"challenge": "AAAA"}))
+        );
     }
 }

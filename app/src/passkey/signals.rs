@@ -10,11 +10,16 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::wire::WebauthnSignals;
 
+/// `target.{name}`, if it is a function (this browser has it).
+pub(super) fn method(target: &JsValue, name: &str) -> Option<Function> {
+    Reflect::get(target, &name.into()).ok()?.dyn_into().ok()
+}
+
 /// `PublicKeyCredential.{name}`, if this browser has it, with its class (its `this`).
 pub(super) fn static_method(name: &str) -> Option<(JsValue, Function)> {
     let class = Reflect::get(&js_sys::global(), &"PublicKeyCredential".into()).ok()?;
-    let method = Reflect::get(&class, &name.into()).ok()?;
-    Some((class, method.dyn_into().ok()?))
+    let method = method(&class, name)?;
+    Some((class, method))
 }
 
 /// Whether `PublicKeyCredential.getClientCapabilities()` says this browser can
@@ -35,7 +40,7 @@ pub async fn can_use_conditional_create() -> bool {
         .unwrap_or(false)
 }
 
-fn object(fields: &[(&str, JsValue)]) -> Object {
+pub(super) fn object(fields: &[(&str, JsValue)]) -> Object {
     let object = Object::new();
     for (key, value) in fields {
         let _ = Reflect::set(&object, &(*key).into(), value);
