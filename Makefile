@@ -27,11 +27,11 @@ help: ## List the targets (from each one's comment) and the variables that matte
 	@echo "  DATABASE_URL (make run), CARGO_TARGET_DIR (default ~/.cache/latchkey/target), BENCH=full"
 
 run: tools ## Build in release and serve site + API on http://localhost:3000 (SQLite file latchkey.db)
-	cargo leptos build --release
+	cargo leptos build --release --precompress --split
 	DATABASE_URL=$(DATABASE_URL) "$(CARGO_TARGET_DIR)/release/latchkey" serve --site-root target/site
 
 dev: tools ## Rebuild and restart on every change (cargo leptos watch)
-	cargo leptos watch
+	cargo leptos watch --split
 
 test: test-newcomer test-tools lint test-rust test-e2e ## Everything CI checks: format, clippy, Rust tests on SQLite and PostgreSQL, Playwright
 
@@ -64,7 +64,7 @@ test-postgres: ## Every Rust test on a throwaway PostgreSQL cluster
 	LATCHKEY_TEST_DATABASE=postgres scripts/with-postgres.sh cargo nextest run $(RUST_PACKAGES)
 
 test-e2e: sdk ## Build the site and the npm packages, lint the OpenAPI document and generate a client from it, run the Playwright suite (browser and Node specs)
-	cargo leptos build
+	cargo leptos build --split
 	cargo build -p softkey --bin softkey
 	scripts/openapi.sh "$(CARGO_TARGET_DIR)/debug/latchkey"
 	chromium=$$(scripts/install-tools.sh check-chromium); \
@@ -86,7 +86,7 @@ BENCH_BASELINE ?= e469a2c
 
 bench: ## Targets: server and load-generator CPU per sign-in, throughput, p99, 200k passkeys, statements per step, events' cost, page weight -> BENCHMARKS.md (BENCH=full: longer runs)
 	scripts/install-tools.sh bench
-	cargo leptos build --release
+	cargo leptos build --release --precompress --split
 	cargo build --release -p bench
 	baseline=$$(scripts/bench-baseline.sh "$(BENCH_BASELINE)"); \
 	scripts/with-postgres.sh "$(CARGO_TARGET_DIR)/release/latchkey-bench" \

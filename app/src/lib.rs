@@ -1,6 +1,6 @@
 //! The Leptos application, compiled twice: with `ssr` for the server and with
 //! `hydrate` for the browser, in islands mode: pages render on the server
-//! only, and just the `#[island]` components (the passkey buttons, the
+//! only, and just the `#[island(lazy)]` components (the passkey buttons, the
 //! account's controls) run in the browser. The reference site: pages, server functions
 //! (`api`), the interfaces they reach the server through (`backend`, server
 //! side only), the browser passkey client (`passkey`, web-sys), and the JSON of
@@ -16,7 +16,7 @@ pub mod passkey;
 pub mod wire;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
     path, SsrMode,
@@ -37,7 +37,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <AutoReload options/>
+                <AutoReload options=options.clone()/>
+                <HashedStylesheet options id="leptos"/>
                 <MetaTags/>
             </head>
             <body>
@@ -86,7 +87,6 @@ pub fn App() -> impl IntoView {
     #[cfg(feature = "ssr")]
     content_security_policy();
     view! {
-        <Stylesheet id="leptos" href="/pkg/latchkey.css"/>
         <Title text="Latchkey"/>
         <Router>
             <pages::SiteHeader/>

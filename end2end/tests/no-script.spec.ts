@@ -76,3 +76,20 @@ test('the sign-in page says that passkeys need JavaScript', async ({ page }) => 
   const note = await page.evaluate(() => document.querySelector('noscript')?.textContent ?? '');
   expect(note).toContain('Passkeys need JavaScript');
 });
+
+test('the scripts and the WASM have hashed names, kept for a year; a page without islands loads neither', async ({ page, request }) => {
+  await page.goto('/signin');
+  const script = await page.locator('link[rel=modulepreload]').getAttribute('href');
+  const wasm = await page.locator('link[rel=preload][as=fetch]').getAttribute('href');
+  for (const href of [script!, wasm!]) {
+    expect(href).toMatch(/^\/pkg\/latchkey\.[A-Za-z0-9_-]{16,}\.(js|wasm)$/);
+    const answer = await request.get(href);
+    expect(answer.status()).toBe(200);
+    expect(answer.headers()['cache-control']).toBe('public, max-age=31536000, immutable');
+  }
+  // The page itself is never cached that way.
+  const html = await request.get('/signin');
+  expect(html.headers()['cache-control'] ?? '').not.toContain('immutable');
+  await page.goto('/signup');
+  expect(await page.locator('link[rel=modulepreload], link[rel=preload][as=fetch], script[type=module]').count()).toBe(0);
+});

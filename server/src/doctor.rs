@@ -96,13 +96,24 @@ fn site_check(site: &SiteFiles) -> Finding {
     match site {
         SiteFiles::Embedded => found(Verdict::Ok, "site assets: inside the binary"),
         SiteFiles::Folder(folder) => {
-            let missing: Vec<&str> = ["pkg/latchkey.js", "pkg/latchkey.css"]
+            // `latchkey.js`, or `latchkey.<hash>.js` (cargo-leptos's hash-files).
+            let names: Vec<String> = std::fs::read_dir(folder.join("pkg"))
+                .map(|dir| {
+                    dir.filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let has = |extension: &str| {
+                names
+                    .iter()
+                    .any(|name| name.starts_with("latchkey") && name.ends_with(extension))
+            };
+            let missing: Vec<&str> = [("pkg/latchkey.js", ".js"), ("pkg/latchkey.css", ".css")]
                 .into_iter()
-                .filter(|file| !folder.join(file).is_file())
+                .filter(|(_, extension)| !has(extension))
+                .map(|(file, _)| file)
                 .collect();
-            let wasm = ["pkg/latchkey.wasm", "pkg/latchkey_bg.wasm"]
-                .iter()
-                .any(|file| folder.join(file).is_file());
+            let wasm = has(".wasm");
             if has_site(folder) && missing.is_empty() && wasm {
                 found(Verdict::Ok, format!("site assets in {}", folder.display()))
             } else {

@@ -34,6 +34,33 @@ fn media_type(path: &str) -> &'static str {
     }
 }
 
+/// Whether cargo-leptos's `hash.txt` (the hashes in the site's file names) is
+/// beside the running binary, where Leptos reads it.
+pub fn hash_file_beside_binary() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("hash.txt")))
+        .is_some_and(|file| file.is_file())
+}
+
+/// How long a browser may keep a file of the site: a year, never asking again,
+/// when its name carries its content's hash (`latchkey.<hash>.wasm`, a new
+/// build has new names); otherwise it asks each time whether it changed.
+pub fn cache_control(path: &str) -> HeaderValue {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let hashed = name.split('.').nth(1).is_some_and(|part| {
+        part.len() >= 16
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    HeaderValue::from_static(if hashed {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    })
+}
+
 /// Whether `accept` (an `Accept-Encoding` value) takes `coding`, by name
 /// (`br;q=0` refuses it).
 fn accepts(accept: &str, coding: &str) -> bool {
@@ -57,8 +84,7 @@ pub fn response(site: &'static Dir<'static>, path: &str, headers: &HeaderMap) ->
         HeaderValue::from_static(media_type(path)),
     );
     common.insert(header::ETAG, HeaderValue::from_static(ETAG));
-    // Names are not hashed: the browser keeps a copy and asks if it changed.
-    common.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    common.insert(header::CACHE_CONTROL, cache_control(path));
     common.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     let fresh = headers
         .get(header::IF_NONE_MATCH)
@@ -128,6 +154,28 @@ mod tests {
         assert_eq!(encoding(&refused), Some("gzip"));
         let identity = get("/pkg/app.js", "", None).unwrap();
         assert_eq!(encoding(&identity), None);
+    }
+
+    #[test]
+    fn hashed_names_are_kept_a_year_and_others_are_checked_each_time() {
+        assert_eq!(
+            cache_control("/pkg/latchkey.Bm9xMHh1cmRfTHVuYQ.wasm"),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(
+            cache_control("/pkg/latchkey.Bm9xMHh1cmRfTHVuYQ.js"),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(cache_control("/pkg/latchkey.wasm"), "no-cache");
+        assert_eq!(cache_control("/pkg/latchkey_bg.wasm"), "no-cache");
+        assert_eq!(cache_control("/favicon.svg"), "no-cache");
+        let hashed = get("/pkg/app.abcdefghijklmnop.js", "br", None).unwrap();
+        assert_eq!(
+            hashed.headers()[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        let plain = get("/pkg/app.js", "br", None).unwrap();
+        assert_eq!(plain.headers()[header::CACHE_CONTROL], "no-cache");
     }
 
     #[test]

@@ -284,7 +284,17 @@ fn fallback(
         {
             return Box::pin(async { file });
         }
-        site_files(uri, state, request)
+        let answer = site_files(uri.clone(), state, request);
+        Box::pin(async move {
+            let mut answer = answer.await;
+            if answer.status() == axum::http::StatusCode::OK && uri.path().starts_with("/pkg/") {
+                answer.headers_mut().insert(
+                    axum::http::header::CACHE_CONTROL,
+                    crate::site_files::cache_control(uri.path()),
+                );
+            }
+            answer
+        })
     }
 }
 
@@ -349,6 +359,9 @@ fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
                 .as_ref(),
         ))
         .site_pkg_dir(Arc::<str>::from("pkg"))
+        // cargo-leptos names the files by their hash and writes the hashes next
+        // to the binary (`make dist` packs it there too).
+        .hash_files(crate::site_files::hash_file_beside_binary())
         .site_addr(addr)
         .reload_port(reload_port)
         .build()

@@ -26,7 +26,7 @@ async fn sign_in() -> Result<(), String> {
 }
 
 /// "Sign in with a passkey": a discoverable sign-in to the console's app.
-#[island]
+#[island(lazy)]
 pub fn PasskeySignIn() -> impl IntoView {
     island_hydrated();
     let supported = RwSignal::new(None::<bool>);
@@ -81,7 +81,7 @@ async fn register(token: String) -> Result<(), String> {
 }
 
 /// "Create your passkey": registers an invited operator's passkey, then signs in.
-#[island]
+#[island(lazy)]
 pub fn InviteRegister(token: String) -> impl IntoView {
     island_hydrated();
     let supported = RwSignal::new(None::<bool>);

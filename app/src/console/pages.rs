@@ -369,7 +369,7 @@ pub fn AppsPage() -> impl IntoView {
 }
 
 /// The apps, and the form that creates one (its first key is shown once).
-#[island]
+#[island(lazy)]
 fn Apps() -> impl IntoView {
     island_hydrated();
     let create = ServerAction::<CreateApp>::new();
@@ -587,7 +587,7 @@ fn AuthenticatorPolicy(
 
 /// An app: its settings, signed results, authenticator policy, API keys (a
 /// new one is shown once) and webhooks.
-#[island]
+#[island(lazy)]
 fn AppDetail(app_id: String) -> impl IntoView {
     island_hydrated();
     let app_id = StoredValue::new(app_id);
@@ -837,7 +837,7 @@ pub fn UserPage() -> impl IntoView {
 }
 
 /// A user of an app and their passkeys: rename, revoke one, revoke all.
-#[island]
+#[island(lazy)]
 fn User(app_id: String, user_id: String) -> impl IntoView {
     island_hydrated();
     let (app_id, user_id) = (StoredValue::new(app_id), StoredValue::new(user_id));

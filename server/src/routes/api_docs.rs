@@ -2,28 +2,33 @@
 //! document the API serves. One HTML page and the site's stylesheet: no
 //! script, no CDN, so it works offline and under a policy that allows no script.
 
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
 use axum::{
+    extract::State,
     http::header,
     response::{Html, IntoResponse},
 };
-use leptos::prelude::*;
+use leptos::{config::LeptosOptions, prelude::*};
+use leptos_meta::HashedStylesheet;
 use serde_json::Value;
 
 /// Nothing but this origin's stylesheet.
 const POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
                       frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-pub async fn page() -> impl IntoResponse {
-    static PAGE: LazyLock<String> = LazyLock::new(|| {
+pub async fn page(State(options): State<LeptosOptions>) -> impl IntoResponse {
+    static PAGE: OnceLock<String> = OnceLock::new();
+    let page = PAGE.get_or_init(|| {
         let document =
             serde_json::to_value(super::api::openapi()).expect("the document serializes");
-        render(&document)
+        // The site's stylesheet, by its hashed name where it has one.
+        let stylesheet = view! { <HashedStylesheet options/> }.to_html();
+        render(&document, &stylesheet)
     });
     (
         [(header::CONTENT_SECURITY_POLICY, POLICY)],
-        Html(PAGE.as_str()),
+        Html(page.as_str()),
     )
 }
 
@@ -219,7 +224,7 @@ fn schema_view(name: String, schema: Value) -> impl IntoView {
     }
 }
 
-fn render(document: &Value) -> String {
+fn render(document: &Value, stylesheet: &str) -> String {
     let info = &document["info"];
     let title = format!("{} API {}", text(&info["title"]), text(&info["version"]));
     let operations = operations(document);
@@ -287,7 +292,7 @@ fn render(document: &Value) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><link rel=\"stylesheet\" href=\"/pkg/latchkey.css\">\
+         <title>{}</title>{stylesheet}\
          <link rel=\"icon\" href=\"/favicon.svg\"></head><body>{}</body></html>",
         html_text(&title),
         body.to_html()
