@@ -346,9 +346,21 @@ pub mod server {
         Ok(())
     }
 
-    /// After a password sign-in or sign-up: the account page offers a passkey.
-    pub fn mark_after_password(site: &Site) {
-        append_cookie(&cookie(AFTER_PASSWORD, "1", "/", 300, site.secure_cookies));
+    /// A password sign-up's or sign-in's session, and the form's answer: the
+    /// account page next, which offers a passkey then (`take_after_password`).
+    pub async fn password_session(
+        site: &Site,
+        email: &str,
+        account: Result<Account, AccountError>,
+    ) -> Result<(), ServerFnError> {
+        let result = async {
+            let account = account.map_err(account_error)?;
+            begin_session(site, &account).await?;
+            append_cookie(&cookie(AFTER_PASSWORD, "1", "/", 300, site.secure_cookies));
+            Ok(())
+        }
+        .await;
+        form_answer(site, email, result, "/account")
     }
 
     /// Starts a new session for the account (a new token, so a session id never
@@ -400,18 +412,8 @@ pub async fn current_account() -> Result<Option<AccountView>, ServerFnError> {
 #[server(prefix = "/site", endpoint = "sign-up")]
 pub async fn sign_up(email: String, password: String) -> Result<(), ServerFnError> {
     let site = server::site()?;
-    let result = async {
-        let account = site
-            .accounts
-            .sign_up(&email, &password)
-            .await
-            .map_err(server::account_error)?;
-        server::begin_session(&site, &account).await?;
-        server::mark_after_password(&site);
-        Ok(())
-    }
-    .await;
-    server::form_answer(&site, &email, result, "/account")
+    let account = site.accounts.sign_up(&email, &password).await;
+    server::password_session(&site, &email, account).await
 }
 
 /// Signs in with the password. The sign-in page posts here as a plain form: a
@@ -419,18 +421,8 @@ pub async fn sign_up(email: String, password: String) -> Result<(), ServerFnErro
 #[server(prefix = "/site", endpoint = "sign-in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
     let site = server::site()?;
-    let result = async {
-        let account = site
-            .accounts
-            .check_password(&email, &password)
-            .await
-            .map_err(server::account_error)?;
-        server::begin_session(&site, &account).await?;
-        server::mark_after_password(&site);
-        Ok(())
-    }
-    .await;
-    server::form_answer(&site, &email, result, "/account")
+    let account = site.accounts.check_password(&email, &password).await;
+    server::password_session(&site, &email, account).await
 }
 
 /// Ends the session; a plain form post then goes to the home page.
