@@ -1,7 +1,8 @@
 //! The Leptos application, compiled twice: with `ssr` for the server and with
 //! `hydrate` for the browser, in islands mode: pages render on the server
-//! only, and just the `#[island(lazy)]` components (the passkey buttons, the
-//! account's controls) run in the browser. The reference site: pages, server functions
+//! only, and just the `#[island]` components (the passkey buttons, the
+//! account's controls; the console's are lazy, in WASM chunks of their own)
+//! run in the browser. The reference site: pages, server functions
 //! (`api`), the interfaces they reach the server through (`backend`, server
 //! side only), the browser passkey client (`passkey`, web-sys), and the JSON of
 //! the REST API (`wire`), shared by the server, its Rust client and the browser.

@@ -35,7 +35,7 @@ pub fn HomePage() -> impl IntoView {
 
 /// Whether this browser can use passkeys, decided in the browser once the
 /// island has hydrated (the server renders "checking").
-#[island(lazy)]
+#[island]
 fn PasskeySupport() -> impl IntoView {
     island_hydrated();
     let can_use_passkeys = RwSignal::new(None::<bool>);

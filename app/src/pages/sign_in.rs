@@ -58,7 +58,7 @@ pub fn SignInPage() -> impl IntoView {
 /// JavaScript too, and the server answers with the account page or with this
 /// page, `email` kept and `error` said); the passkey buttons and the autofill
 /// request run once the island has hydrated.
-#[island(lazy)]
+#[island]
 fn SignInForm(email: String, error: String) -> impl IntoView {
     island_hydrated();
     let submitting = RwSignal::new(false);
