@@ -7,9 +7,10 @@
 // starts the server on a fresh SQLite file (ports 3300–3399), makes a user
 // through the sign-up form and a console operator through a CLI invite, then
 // in Chromium (CHROMIUM, default /usr/bin/chromium), each page in a fresh
-// context (no cache): every JS, WASM and CSS response (and anything under
-// /pkg/), its decoded bytes and those bytes brotli-compressed at quality 11,
-// however the server encoded them; and the number of <leptos-island> elements.
+// context (no cache), until no request for 2 s: every JS, WASM and CSS
+// response (and anything under /pkg/), its decoded bytes and those bytes
+// brotli-compressed at quality 11, however the server encoded them; and the
+// number of <leptos-island> elements.
 // Then the time to a usable "Choose a passkey" button on /signin under 4× CPU
 // slow-down and DevTools' Slow 4G, RUNS times per site, the sites in turn.
 // Writes JSON to FILE for `latchkey-bench --pages` (bench/src/weight.rs reads
@@ -86,7 +87,7 @@ async function startServer(site, port) {
 }
 
 /** Resolves once no request has been in flight for `quietMs` (after the load event). */
-async function settle(page, quietMs = 1_000, timeoutMs = 30_000) {
+async function settle(page, quietMs = 2_000, timeoutMs = 30_000) {
   let inFlight = 0;
   let last = Date.now();
   const start = () => { inFlight++; last = Date.now(); };
@@ -179,10 +180,12 @@ async function weigh(browser, base, { path, as }, states) {
     page.on('response', (response) => {
       const kind = kindOf(response.url());
       if (!kind || response.status() !== 200) return;
-      files.push(response.body().then((body) => ({
+      files.push(Promise.all([response.body(), response.request().sizes()]).then(([body, sizes]) => ({
         url: new URL(response.url()).pathname,
         kind,
+        // How the server sent it, and the bytes of its body on the wire.
         encoding: response.headers()['content-encoding'] ?? null,
+        transferred: sizes.responseBodySize,
         raw: body.length,
         brotli: brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
       })));
