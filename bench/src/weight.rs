@@ -128,8 +128,11 @@ pub fn profile(wasm: &Path) -> Option<Profile> {
         if item.contains("subsection")
             || item.starts_with("custom section")
             || item.contains("Total Rows")
+            || item.contains("__wbindgen_describe")
         {
-            continue; // names and metadata that the shipped WASM does not carry
+            // Names, metadata and wasm-bindgen's type descriptors (it runs them
+            // and removes them): the shipped WASM carries none of them.
+            continue;
         }
         *by_crate.entry(crate_of(&item)).or_default() += bytes;
         if items.len() < 15 {
