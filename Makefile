@@ -19,7 +19,7 @@ BENCH ?= quick
 BENCH_ARGS_quick := --duration 10 --register-duration 5
 BENCH_ARGS_full := --duration 60 --register-duration 20
 
-.PHONY: help run dev test tools test-tools test-newcomer lint test-rust better-auth-fixture test-sqlite test-postgres test-e2e sdk dist bench profile fuzz soak
+.PHONY: help run dev test tools test-tools test-newcomer lint test-rust better-auth-fixture test-sqlite test-postgres test-e2e sdk dist bench bench-pages profile fuzz soak
 
 help: ## List the targets (from each one's comment) and the variables that matter
 	@grep -E '^[a-z][a-z0-9_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -84,16 +84,32 @@ sdk: ## Build the drop-in npm packages (sdk/*/dist), pack them into sdk/packs, p
 # against a release build of it (BENCH_BASELINE= skips that).
 BENCH_BASELINE ?= e469a2c
 
-bench: ## Targets: server and load-generator CPU per sign-in, throughput, p99, 200k passkeys, statements per step, events' cost, page weight -> BENCHMARKS.md (BENCH=full: longer runs)
+# The commit before islands: `make bench-pages` loads its release site as the
+# "before" of the page weights and the time to a usable passkey button
+# (BENCH_SITE_BASELINE= skips it).
+BENCH_SITE_BASELINE ?= 3ee7be7
+BENCH_PAGES_JSON := target/bench-pages.json
+BENCH_WASM_SYMBOLS := $(CARGO_TARGET_DIR)/front/wasm32-unknown-unknown/wasm-release/frontend.wasm
+
+bench: bench-pages ## Targets: server and load-generator CPU per sign-in, throughput, p99, 200k passkeys, statements per step, events' cost, pages -> BENCHMARKS.md (BENCH=full: longer runs)
+	baseline=$$(scripts/bench-baseline.sh "$(BENCH_BASELINE)"); \
+	scripts/with-postgres.sh "$(CARGO_TARGET_DIR)/release/latchkey-bench" \
+		--latchkey "$(CARGO_TARGET_DIR)/release/latchkey" --pages $(BENCH_PAGES_JSON) \
+		$${baseline:+--baseline-latchkey "$$baseline"} \
+		--wasm-symbols "$(BENCH_WASM_SYMBOLS)" \
+		--command "make bench BENCH=$(BENCH)" $(BENCH_ARGS_$(BENCH))
+
+bench-pages: ## Per page, the JS / WASM / CSS Chromium loads (raw, brotli) and the time to a usable passkey button on slow 4G, after and before (BENCH_SITE_BASELINE) -> target/bench-pages.json, printed
 	scripts/install-tools.sh bench
 	cargo leptos build --release --precompress --split
 	cargo build --release -p bench
-	baseline=$$(scripts/bench-baseline.sh "$(BENCH_BASELINE)"); \
-	scripts/with-postgres.sh "$(CARGO_TARGET_DIR)/release/latchkey-bench" \
-		--latchkey "$(CARGO_TARGET_DIR)/release/latchkey" --site target/site \
-		$${baseline:+--baseline-latchkey "$$baseline"} \
-		--wasm-symbols "$(CARGO_TARGET_DIR)/front/wasm32-unknown-unknown/wasm-release/frontend.wasm" \
-		--command "make bench BENCH=$(BENCH)" $(BENCH_ARGS_$(BENCH))
+	before=$$(scripts/bench-site-baseline.sh "$(BENCH_SITE_BASELINE)"); \
+	chromium=$$(scripts/install-tools.sh check-chromium); \
+	CHROMIUM="$$chromium" node end2end/bench/pages.mjs --out $(BENCH_PAGES_JSON) \
+		--site after "$(CARGO_TARGET_DIR)/release/latchkey" "$(CURDIR)/target/site" \
+		$${before:+--site before "$$before/latchkey" "$$before/site"}
+	"$(CARGO_TARGET_DIR)/release/latchkey-bench" --pages-only --pages $(BENCH_PAGES_JSON) \
+		--wasm-symbols "$(BENCH_WASM_SYMBOLS)"
 
 PROFILE_ITERATIONS ?= 5000
 PROFILE_DATA ?= $(CARGO_TARGET_DIR)/perf.data

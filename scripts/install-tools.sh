@@ -3,7 +3,7 @@
 # there at the right version. Safe to re-run; a warm machine pays nothing.
 #   scripts/install-tools.sh build           wasm target, cargo-leptos, wasm-bindgen CLI, wasm-opt
 #   scripts/install-tools.sh test            the above, plus nextest, Chromium and the npm packages
-#   scripts/install-tools.sh bench           the build tools, plus twiggy
+#   scripts/install-tools.sh bench           the build tools, plus twiggy and the npm packages
 #   scripts/install-tools.sh check-chromium  print the Chromium the browser tests use, or say
 #                                            what to install (installs nothing)
 # What only a system package manager can install (Chromium, PostgreSQL, npm, python3)
@@ -215,5 +215,8 @@ case "$mode" in
     install_npm_packages
     install_openapi_tools
     ;;
-  bench) install_twiggy ;;
+  bench)
+    install_twiggy
+    install_npm_packages # Playwright, for the page bench (end2end/bench/pages.mjs)
+    ;;
 esac

@@ -11,7 +11,10 @@
 //!   server's CPU per sign-in is stated against.
 //! - At scale: the same sign-in with 200,000 stored passkeys (100,000 users),
 //!   on SQLite and on PostgreSQL.
-//! - The release site's page weight: JS, WASM, CSS; raw, gzip, brotli.
+//! - Per page of the release site, what Chromium loads (JS, WASM, CSS; raw and
+//!   brotli) and the time to a usable passkey button on a slow phone, after and
+//!   before: `end2end/bench/pages.mjs` measures them (`make bench-pages`), this
+//!   reads its JSON (`--pages`); and the WASM's size profile.
 //!
 //! It writes `BENCHMARKS.md` with the numbers, the machine and the command.
 #![forbid(unsafe_code)]
@@ -47,9 +50,13 @@ pub struct Options {
     /// Only count the statements per ceremony step (in process, SQLite), print them, and stop.
     #[arg(long)]
     pub statements: bool,
-    /// The release site (`target/site`), for the page weight.
-    #[arg(long, default_value = "target/site")]
-    pub site: PathBuf,
+    /// The JSON `end2end/bench/pages.mjs` wrote (`make bench-pages`): what
+    /// Chromium loaded per page, after and before.
+    #[arg(long)]
+    pub pages: Option<PathBuf>,
+    /// Only print the page figures and targets (`--pages`, `--wasm-symbols`), and stop.
+    #[arg(long)]
+    pub pages_only: bool,
     /// The WASM as rustc left it (with symbol names), for the size profile.
     #[arg(long)]
     pub wasm_symbols: Option<PathBuf>,
@@ -92,6 +99,12 @@ async fn main() -> anyhow::Result<()> {
     if let Some(iterations) = options.profile {
         return inprocess::profile(iterations).await;
     }
+    if options.pages_only {
+        let mut report = report::Report::new(&options);
+        pages(&options, &mut report)?;
+        print!("{}", report.pages_markdown()?);
+        return Ok(());
+    }
     eprintln!("==> statements per ceremony step (in process, SQLite)");
     let counted = statements::count().await?;
     statements::check(&counted)?;
@@ -112,6 +125,8 @@ async fn main() -> anyhow::Result<()> {
     }
     options.latchkey()?;
     let mut report = report::Report::new(&options);
+    // First, so a missing --pages file fails before the long runs.
+    pages(&options, &mut report)?;
     report.statements = Some(counted);
 
     eprintln!("==> in-process bounds (one core)");
@@ -155,11 +170,19 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-    eprintln!("==> page weight");
-    report.weight = weight::measure(&options.site).ok();
-    report.wasm_profile = options.wasm_symbols.as_deref().and_then(weight::profile);
     report.write(&options.out)?;
     eprintln!("==> wrote {}", options.out.display());
     print!("{}", std::fs::read_to_string(&options.out)?);
+    Ok(())
+}
+
+/// The page figures (`--pages`) and the WASM's size profile (`--wasm-symbols`, with twiggy).
+fn pages(options: &Options, report: &mut report::Report) -> anyhow::Result<()> {
+    report.pages = options
+        .pages
+        .as_deref()
+        .map(weight::Pages::load)
+        .transpose()?;
+    report.wasm_profile = options.wasm_symbols.as_deref().and_then(weight::profile);
     Ok(())
 }

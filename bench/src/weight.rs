@@ -1,46 +1,113 @@
-//! The release site's page weight: JS, WASM and CSS; raw, gzip and brotli.
+//! What the browser loads per page and how soon the sign-in page's passkey
+//! button is usable, as `end2end/bench/pages.mjs` measured them in Chromium
+//! (`make bench-pages` writes its JSON); and the WASM's size profile.
 
-use std::{io::Write, path::Path};
+use std::path::Path;
 
-#[derive(Debug)]
-pub struct Weight {
-    /// (file, raw, gzip, brotli) in bytes.
-    pub files: Vec<(String, usize, usize, usize)>,
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+pub struct Pages {
+    pub chromium: String,
+    pub cpu_slowdown: f64,
+    pub network: Network,
+    pub sites: Vec<Site>,
 }
 
-impl Weight {
-    pub fn total(&self) -> (usize, usize, usize) {
-        self.files
+/// The CDP `Network.emulateNetworkConditions` the timed runs used.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Network {
+    pub latency: f64,
+    pub download_throughput: f64,
+    pub upload_throughput: f64,
+}
+
+/// One release site (binary and site root): "after" is this build, "before" the baseline.
+#[derive(Debug, Deserialize)]
+pub struct Site {
+    pub label: String,
+    pub latchkey: String,
+    pub site_root: String,
+    pub pages: Vec<Page>,
+    /// Navigation to an enabled "Choose a passkey" button on /signin, throttled, each run.
+    pub time_to_usable_ms: Vec<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Page {
+    pub path: String,
+    /// `user` or `operator` when loaded signed in.
+    pub signed_in: Option<String>,
+    /// `<leptos-island>` elements once loaded.
+    pub islands: usize,
+    pub kinds: Kinds,
+}
+
+/// The page's responses by kind (`other`: anything else under `/pkg/`).
+#[derive(Debug, Deserialize)]
+pub struct Kinds {
+    pub js: Bytes,
+    pub wasm: Bytes,
+    pub css: Bytes,
+    pub other: Bytes,
+}
+
+/// Decoded bytes, and the same bytes brotli-compressed at quality 11.
+#[derive(Debug, Deserialize, Clone, Copy, Default)]
+pub struct Bytes {
+    pub raw: usize,
+    pub brotli: usize,
+}
+
+impl Page {
+    pub fn total(&self) -> Bytes {
+        let k = &self.kinds;
+        [k.js, k.wasm, k.css, k.other]
             .iter()
-            .fold((0, 0, 0), |(r, g, b), f| (r + f.1, g + f.2, b + f.3))
+            .fold(Bytes::default(), |sum, b| Bytes {
+                raw: sum.raw + b.raw,
+                brotli: sum.brotli + b.brotli,
+            })
     }
 }
 
-pub fn measure(site: &Path) -> anyhow::Result<Weight> {
-    let mut files = Vec::new();
-    for name in ["latchkey.js", "latchkey.wasm", "latchkey.css"] {
-        let bytes = std::fs::read(site.join("pkg").join(name))?;
-        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gzip.write_all(&bytes)?;
-        let gzip = gzip.finish()?.len();
-        let mut brotli = Vec::new();
-        brotli::BrotliCompress(
-            &mut bytes.as_slice(),
-            &mut brotli,
-            &brotli::enc::BrotliEncoderParams {
-                quality: 11,
-                ..Default::default()
-            },
-        )?;
-        files.push((name.to_owned(), bytes.len(), gzip, brotli.len()));
+impl Site {
+    pub fn page(&self, path: &str) -> Option<&Page> {
+        self.pages.iter().find(|p| p.path == path)
     }
-    Ok(Weight { files })
+
+    pub fn median_ms(&self) -> Option<u64> {
+        let mut runs = self.time_to_usable_ms.clone();
+        runs.sort_unstable();
+        runs.get(runs.len() / 2).copied()
+    }
+}
+
+impl Pages {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let json = std::fs::read(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e} (make bench-pages writes it)", path.display()))?;
+        Ok(serde_json::from_slice(&json)?)
+    }
+
+    pub fn site(&self, label: &str) -> Option<&Site> {
+        self.sites.iter().find(|s| s.label == label)
+    }
+}
+
+/// Where the WASM's bytes go: by crate, and the largest single items.
+#[derive(Debug)]
+pub struct Profile {
+    pub by_crate: Vec<(String, u64)>,
+    pub items: Vec<(String, u64)>,
 }
 
 /// Where the WASM's bytes go, by crate: `twiggy top` over the WASM as rustc
 /// left it (before wasm-bindgen and wasm-opt, which shrink it further), code
-/// and data only. `None` without twiggy.
-pub fn profile(wasm: &Path) -> Option<Vec<(String, u64)>> {
+/// and data only; and the largest items (functions, data segments), which
+/// twiggy lists largest first. `None` without twiggy.
+pub fn profile(wasm: &Path) -> Option<Profile> {
     let output = std::process::Command::new("twiggy")
         .args(["top", "-n", "1000000", "-f", "csv"])
         .arg(wasm)
@@ -50,6 +117,7 @@ pub fn profile(wasm: &Path) -> Option<Vec<(String, u64)>> {
         return None;
     }
     let mut by_crate = std::collections::BTreeMap::<String, u64>::new();
+    let mut items = Vec::new();
     for line in String::from_utf8_lossy(&output.stdout).lines().skip(1) {
         let Some((item, rest)) = csv_first_field(line) else {
             continue;
@@ -60,33 +128,46 @@ pub fn profile(wasm: &Path) -> Option<Vec<(String, u64)>> {
         if item.contains("subsection")
             || item.starts_with("custom section")
             || item.contains("Total Rows")
+            || item.contains("__wbindgen_describe")
         {
-            continue; // names and metadata that the shipped WASM does not carry
+            // Names, metadata and wasm-bindgen's type descriptors (it runs them
+            // and removes them): the shipped WASM carries none of them.
+            continue;
         }
         *by_crate.entry(crate_of(&item)).or_default() += bytes;
+        if items.len() < 15 {
+            items.push((item, bytes));
+        }
     }
-    let mut crates: Vec<_> = by_crate.into_iter().collect();
-    crates.sort_by_key(|c| std::cmp::Reverse(c.1));
-    Some(crates)
+    let mut by_crate: Vec<_> = by_crate.into_iter().collect();
+    by_crate.sort_by_key(|c| std::cmp::Reverse(c.1));
+    Some(Profile { by_crate, items })
 }
 
-/// `<leptos_router::x as y>::f` → `leptos_router`; `core[abc]::num::f` → `core`.
+/// The crate of the first path in an item's name: `core[abc]::num::f` →
+/// `core`; `<leptos_router::x as y>::f` → `leptos_router`; a generic
+/// `<T as tachys::view::IntoAny>::f` → `tachys`.
 fn crate_of(item: &str) -> String {
     if item.starts_with("data segment") {
         return "(static data)".into();
     }
-    let path = item
-        .trim_start_matches(['<', '&', ' '])
-        .trim_start_matches("mut ")
-        .trim_start_matches("dyn ");
-    let name: String = path
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
-    if name.is_empty() || !path[name.len()..].starts_with(['[', ':']) {
-        return "(other)".into();
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut rest = item;
+    while let Some(start) = rest.find(is_ident) {
+        let word = &rest[start..];
+        let end = word.find(|c| !is_ident(c)).unwrap_or(word.len());
+        let (name, after) = word.split_at(end);
+        // `name[hash]::` as well as `name::`
+        let after = match after.strip_prefix('[') {
+            Some(hashed) => hashed.split_once(']').map_or("", |(_, a)| a),
+            None => after,
+        };
+        if after.starts_with("::") && !name.starts_with(|c: char| c.is_ascii_digit()) {
+            return name.to_owned();
+        }
+        rest = &word[end..];
     }
-    name
+    "(other)".into()
 }
 
 /// The first CSV field (quoted with `""` escapes, or bare) and the rest of the line.
