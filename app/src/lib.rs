@@ -79,7 +79,49 @@ fn content_security_policy() {
 /// with islands render it (once, anywhere in the page).
 #[component]
 pub fn IslandScripts() -> impl IntoView {
-    use_context::<LeptosOptions>().map(|options| view! { <HydrationScripts options islands=true/> })
+    use_context::<LeptosOptions>().map(|options| {
+        // The WASM's glue imports the loader of the lazy chunks: fetched with
+        // it, not one round trip after it.
+        let loader =
+            split_loader(&options).map(|href| view! { <link rel="modulepreload" href=href/> });
+        view! {
+            {loader}
+            <HydrationScripts options islands=true/>
+        }
+    })
+}
+
+/// `/pkg/__wasm_split.<hash>.js`, from cargo-leptos's `hash.txt` beside the
+/// binary (read once); `None` without one.
+fn split_loader(options: &LeptosOptions) -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        static LOADER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+        LOADER
+            .get_or_init(|| {
+                let hashes = std::fs::read_to_string(
+                    std::env::current_exe()
+                        .ok()?
+                        .parent()?
+                        .join(&*options.hash_file),
+                )
+                .ok()?;
+                let hash = hashes
+                    .lines()
+                    .find_map(|line| line.trim().strip_prefix("split:"))?;
+                Some(format!(
+                    "/{}/__wasm_split.{}.js",
+                    options.site_pkg_dir,
+                    hash.trim()
+                ))
+            })
+            .clone()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = options;
+        None
+    }
 }
 
 #[component]

@@ -96,7 +96,7 @@ fn after_password_sign_in() -> bool {
 /// The account's controls: passkeys (add, rename, remove, the automatic
 /// upgrade right `after_password`), the email change, and signing out (a plain
 /// form, which works before the island has hydrated).
-#[island]
+#[island(lazy)]
 fn Account(email: String, after_password: bool) -> impl IntoView {
     island_hydrated();
     let email = RwSignal::new(email);
